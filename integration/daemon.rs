@@ -1,0 +1,186 @@
+//! The `luna` binary as a user runs it: start, stop on a signal, config errors, doctor.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn luna(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_luna"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+#[test]
+fn run_serves_until_sigterm_then_flushes_and_exits_cleanly() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = luna(home.path())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("LUNA is running")) {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("daemon never became ready: {log:?}"));
+        log.push(line);
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    log.extend(rx.iter());
+    assert!(exit.success(), "exit {exit:?}; log: {log:?}");
+    assert!(
+        log.iter().any(|l| l.contains("database flushed")),
+        "{log:?}"
+    );
+
+    let db = home.path().join("data/luna/luna.db");
+    assert!(db.is_file());
+    let wal = home.path().join("data/luna/luna.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(
+        wal_len, 0,
+        "the WAL was checkpointed into the database at shutdown"
+    );
+}
+
+#[test]
+fn a_bad_config_key_is_a_one_line_error_naming_it() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("luna.toml");
+    std::fs::write(&file, "[brain]\nconfidence_treshold = 0.5\n").unwrap();
+    let out = luna(home.path())
+        .args(["--config", file.to_str().unwrap(), "run"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("luna.toml"), "{err}");
+    assert!(err.contains("brain.confidence_treshold"), "{err}");
+}
+
+#[test]
+fn user_config_and_environment_layers_reach_config_show() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("config/luna")).unwrap();
+    std::fs::write(
+        home.path().join("config/luna/config.toml"),
+        "[brain]\ncache_size = 77\nmax_context_history = 5\n",
+    )
+    .unwrap();
+    let out = luna(home.path())
+        .env("LUNA_BRAIN__MAX_CONTEXT_HISTORY", "9")
+        .args(["config", "show"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let shown = String::from_utf8(out.stdout).unwrap();
+    let parsed: toml::Table = shown.parse().expect("config show prints valid TOML");
+    assert_eq!(parsed["brain"]["cache_size"].as_integer(), Some(77));
+    assert_eq!(parsed["brain"]["max_context_history"].as_integer(), Some(9));
+    assert!(shown.contains("LUNA_BRAIN__MAX_CONTEXT_HISTORY"), "{shown}");
+}
+
+#[test]
+fn doctor_reports_every_check_as_json() {
+    let home = tempfile::tempdir().unwrap();
+    let out = luna(home.path())
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let names: Vec<_> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for expected in [
+        "config",
+        "data directory",
+        "database",
+        "microphone",
+        "speech model",
+        "espeak-ng",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let db = checks.iter().find(|c| c["name"] == "database").unwrap();
+    assert_eq!(db["status"], "ok", "{db}");
+    for c in checks.iter().filter(|c| c["status"] != "ok") {
+        assert!(
+            c["fix"].is_string(),
+            "every problem says how to fix it: {c}"
+        );
+    }
+}
+
+#[test]
+fn doctor_fails_on_a_bad_config() {
+    let home = tempfile::tempdir().unwrap();
+    let out = luna(home.path())
+        .env("LUNA_STORE__POOL_SIZE", "0")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("FAIL") && text.contains("store.pool_size"),
+        "{text}"
+    );
+}
+
+#[test]
+fn history_lists_stored_commands_newest_first() {
+    use luna::store::{CommandRecord, CommandSource, Outcome, Store, StoreOptions};
+    let home = tempfile::tempdir().unwrap();
+    let history = |limit: &str| {
+        let out = luna(home.path())
+            .args(["history", "--json", "--limit", limit])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(history("5")["commands"], serde_json::json!([]));
+
+    let store = Store::open(
+        &home.path().join("data/luna/luna.db"),
+        &StoreOptions::default(),
+    )
+    .unwrap();
+    for (i, text) in ["what time is it", "open firefox"].iter().enumerate() {
+        let mut r = CommandRecord::received(
+            format!("id-{i}"),
+            CommandSource::Text,
+            Some(text.to_string()),
+        );
+        r.received_at_ms += i as i64;
+        r.outcome = Outcome::Ok;
+        store.record_command(&r).unwrap();
+    }
+    let v = history("1");
+    let commands = v["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 1);
+    assert_eq!(commands[0]["transcript"], "open firefox");
+    assert_eq!(commands[0]["outcome"], "ok");
+    assert_eq!(history("5")["commands"].as_array().unwrap().len(), 2);
+}

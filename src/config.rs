@@ -1,0 +1,731 @@
+//! Layered, strictly checked configuration.
+//!
+//! `config/default.toml` is embedded and is also the schema: a layer may only name keys
+//! the default has, with values of the default's type. Layers merge key by key:
+//! default < `/etc/luna/config.toml` < `$XDG_CONFIG_HOME/luna/config.toml` <
+//! `--config FILE` < `LUNA_<SECTION>__<KEY>` environment variables. Every error names
+//! where the bad value came from, the key, and what was expected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+/// The documented defaults, embedded in the binary.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+const ENV_PREFIX: &str = "LUNA_";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub audio: AudioConfig,
+    pub brain: BrainConfig,
+    pub system: SystemConfig,
+    pub store: StoreConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioConfig {
+    pub buffer_size: u32,
+    pub sample_rate: u32,
+    pub silence_threshold: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrainConfig {
+    pub cache_size: u32,
+    pub confidence_threshold: f64,
+    pub max_context_history: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    pub max_concurrent_tasks: u32,
+    pub event_queue_size: u32,
+    pub max_restarts: u32,
+    pub restart_window_s: u32,
+    pub restart_backoff_ms: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: String,
+    pub pool_size: u32,
+    pub busy_timeout_ms: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    pub log_level: String,
+    pub log_format: String,
+}
+
+impl Config {
+    /// The embedded defaults alone.
+    pub fn defaults() -> Self {
+        load(&LoadOptions::default())
+            .expect("the embedded default config is valid")
+            .config
+    }
+
+    /// Where the database lives: `[store] path`, or the XDG data dir.
+    pub fn store_path(&self) -> PathBuf {
+        if self.store.path.is_empty() {
+            data_dir().join("luna.db")
+        } else {
+            expand_home(&self.store.path)
+        }
+    }
+}
+
+/// LUNA's data directory: `$XDG_DATA_HOME/luna` (usually `~/.local/share/luna`).
+pub fn data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from(".local/share"))
+        .join("luna")
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Where a configuration value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("built-in default config"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config error: cannot read {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("config error in {origin}: invalid TOML: {message}")]
+    Syntax { origin: Origin, message: String },
+    #[error("config error in {origin}: unknown key `{key}` (known keys here: {known})")]
+    UnknownKey {
+        origin: Origin,
+        key: String,
+        known: String,
+    },
+    #[error("config error in {origin}: key `{key}` expects {expected}, found {found}")]
+    Invalid {
+        origin: Origin,
+        key: String,
+        expected: String,
+        found: String,
+    },
+    #[error("config error in {origin}: key `{key}`: {message}")]
+    Rejected {
+        origin: Origin,
+        key: String,
+        message: String,
+    },
+}
+
+/// Which layers to read. `Default` reads none: the embedded defaults only.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Read when present (`/etc/luna/config.toml`).
+    pub system_file: Option<PathBuf>,
+    /// Read when present (`$XDG_CONFIG_HOME/luna/config.toml`).
+    pub user_file: Option<PathBuf>,
+    /// Must exist (`--config FILE`).
+    pub explicit_file: Option<PathBuf>,
+    /// Environment variables; those named `LUNA_<SECTION>__<KEY>` are a layer.
+    pub env: Vec<(String, String)>,
+}
+
+impl LoadOptions {
+    /// The standard layers of a running LUNA.
+    pub fn standard(explicit_file: Option<PathBuf>) -> Self {
+        Self {
+            system_file: Some(PathBuf::from("/etc/luna/config.toml")),
+            user_file: dirs::config_dir().map(|d| d.join("luna").join("config.toml")),
+            explicit_file,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+/// The effective configuration and where each key's value came from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// `section.key` → origin, for every key.
+    pub origins: BTreeMap<String, Origin>,
+    /// Files that were read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
+    let schema = parse_toml(DEFAULT_TOML, &Origin::Default)?;
+    let mut merged = schema.clone();
+    let mut origins = BTreeMap::new();
+    record_origins(&schema, "", &Origin::Default, &mut origins);
+    let mut files = Vec::new();
+
+    let optional = [&options.system_file, &options.user_file];
+    for path in optional.into_iter().flatten() {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let origin = Origin::File(path.clone());
+                let layer = parse_toml(&text, &origin)?;
+                apply_layer(&mut merged, &schema, &layer, &origin, "", &mut origins)?;
+                files.push(path.clone());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(ConfigError::Read {
+                    path: path.clone(),
+                    error,
+                })
+            }
+        }
+    }
+    if let Some(path) = &options.explicit_file {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.clone(),
+            error,
+        })?;
+        let origin = Origin::File(path.clone());
+        let layer = parse_toml(&text, &origin)?;
+        apply_layer(&mut merged, &schema, &layer, &origin, "", &mut origins)?;
+        files.push(path.clone());
+    }
+    for (var, raw) in &options.env {
+        apply_env(&mut merged, &schema, var, raw, &mut origins)?;
+    }
+
+    let config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
+        let key = e.path().to_string();
+        ConfigError::Rejected {
+            origin: origins.get(&key).cloned().unwrap_or(Origin::Default),
+            key,
+            message: e.inner().message().to_owned(),
+        }
+    })?;
+    validate(&config, &origins)?;
+    Ok(Loaded {
+        config,
+        origins,
+        files,
+    })
+}
+
+fn parse_toml(text: &str, origin: &Origin) -> Result<Table, ConfigError> {
+    text.parse::<Table>().map_err(|e| ConfigError::Syntax {
+        origin: origin.clone(),
+        message: e.message().to_owned(),
+    })
+}
+
+fn join_key(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn record_origins(
+    table: &Table,
+    prefix: &str,
+    origin: &Origin,
+    out: &mut BTreeMap<String, Origin>,
+) {
+    for (key, value) in table {
+        let path = join_key(prefix, key);
+        match value {
+            Value::Table(inner) => record_origins(inner, &path, origin, out),
+            _ => {
+                out.insert(path, origin.clone());
+            }
+        }
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "true or false",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Table(_) => "a table".into(),
+        other => format!("{} ({other})", kind(other)),
+    }
+}
+
+/// Checks `value` against the default's type; integers are accepted where numbers are.
+fn conform(default: &Value, value: &Value) -> Option<Value> {
+    match (default, value) {
+        (Value::Float(_), Value::Integer(i)) => Some(Value::Float(*i as f64)),
+        (Value::Array(d), Value::Array(items)) => {
+            let ok = match d.first() {
+                Some(sample) => items.iter().all(|v| conform(sample, v).is_some()),
+                None => true,
+            };
+            ok.then(|| value.clone())
+        }
+        (d, v) if std::mem::discriminant(d) == std::mem::discriminant(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn apply_layer(
+    merged: &mut Table,
+    schema: &Table,
+    layer: &Table,
+    origin: &Origin,
+    prefix: &str,
+    origins: &mut BTreeMap<String, Origin>,
+) -> Result<(), ConfigError> {
+    for (key, value) in layer {
+        let path = join_key(prefix, key);
+        let Some(default) = schema.get(key) else {
+            return Err(ConfigError::UnknownKey {
+                origin: origin.clone(),
+                key: path,
+                known: schema.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        };
+        match (default, value) {
+            (Value::Table(default_table), Value::Table(layer_table)) => {
+                let Some(Value::Table(merged_table)) = merged.get_mut(key) else {
+                    unreachable!("merged starts as a copy of the schema");
+                };
+                apply_layer(
+                    merged_table,
+                    default_table,
+                    layer_table,
+                    origin,
+                    &path,
+                    origins,
+                )?;
+            }
+            _ => {
+                let accepted = conform(default, value).ok_or_else(|| ConfigError::Invalid {
+                    origin: origin.clone(),
+                    key: path.clone(),
+                    expected: kind(default).into(),
+                    found: describe(value),
+                })?;
+                merged.insert(key.clone(), accepted);
+                origins.insert(path, origin.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_env(
+    merged: &mut Table,
+    schema: &Table,
+    var: &str,
+    raw: &str,
+    origins: &mut BTreeMap<String, Origin>,
+) -> Result<(), ConfigError> {
+    let Some(name) = var.strip_prefix(ENV_PREFIX) else {
+        return Ok(());
+    };
+    let Some((section, key)) = name.split_once("__") else {
+        return Ok(());
+    };
+    let origin = Origin::Env(var.to_owned());
+    let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+    let default = schema
+        .get(&section)
+        .and_then(Value::as_table)
+        .and_then(|t| t.get(&key));
+    let Some(default) = default else {
+        return Err(ConfigError::UnknownKey {
+            origin,
+            key: format!("{section}.{key}"),
+            known: "see `luna config show`".into(),
+        });
+    };
+    let invalid = || ConfigError::Invalid {
+        origin: origin.clone(),
+        key: format!("{section}.{key}"),
+        expected: kind(default).into(),
+        found: format!("{raw:?}"),
+    };
+    let value = match default {
+        Value::String(_) => Value::String(raw.to_owned()),
+        Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| invalid())?),
+        Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| invalid())?),
+        Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Value::Boolean(true),
+            "false" | "0" | "no" | "off" => Value::Boolean(false),
+            _ => return Err(invalid()),
+        },
+        _ => format!("v = {raw}")
+            .parse::<Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .ok_or_else(invalid)?,
+    };
+    let mut layer = Table::new();
+    let mut inner = Table::new();
+    inner.insert(key, value);
+    layer.insert(section, Value::Table(inner));
+    apply_layer(merged, schema, &layer, &origin, "", origins)
+}
+
+fn check<T: PartialOrd + fmt::Display>(
+    origins: &BTreeMap<String, Origin>,
+    key: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError> {
+    if value >= min && value <= max {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        origin: origins.get(key).cloned().unwrap_or(Origin::Default),
+        key: key.to_owned(),
+        expected: format!("a value from {min} to {max}"),
+        found: value.to_string(),
+    })
+}
+
+fn check_one_of(
+    origins: &BTreeMap<String, Origin>,
+    key: &str,
+    value: &str,
+    allowed: &[&str],
+) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        origin: origins.get(key).cloned().unwrap_or(Origin::Default),
+        key: key.to_owned(),
+        expected: format!("one of {}", allowed.join(", ")),
+        found: format!("{value:?}"),
+    })
+}
+
+fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError> {
+    check(o, "audio.buffer_size", c.audio.buffer_size, 64, 65_536)?;
+    // The VAD, the wake-word front end and Whisper are all 16 kHz models.
+    check(o, "audio.sample_rate", c.audio.sample_rate, 16_000, 16_000)?;
+    check(
+        o,
+        "audio.silence_threshold",
+        c.audio.silence_threshold,
+        0.0,
+        1.0,
+    )?;
+    check(o, "brain.cache_size", c.brain.cache_size, 1, 1_000_000)?;
+    check(
+        o,
+        "brain.confidence_threshold",
+        c.brain.confidence_threshold,
+        0.0,
+        1.0,
+    )?;
+    check(
+        o,
+        "brain.max_context_history",
+        c.brain.max_context_history,
+        1,
+        10_000,
+    )?;
+    check(
+        o,
+        "system.max_concurrent_tasks",
+        c.system.max_concurrent_tasks,
+        1,
+        64,
+    )?;
+    check(
+        o,
+        "system.event_queue_size",
+        c.system.event_queue_size,
+        16,
+        1_000_000,
+    )?;
+    check(o, "system.max_restarts", c.system.max_restarts, 0, 1_000)?;
+    check(
+        o,
+        "system.restart_window_s",
+        c.system.restart_window_s,
+        1,
+        3_600,
+    )?;
+    check(
+        o,
+        "system.restart_backoff_ms",
+        c.system.restart_backoff_ms,
+        0,
+        60_000,
+    )?;
+    check(o, "store.pool_size", c.store.pool_size, 1, 64)?;
+    check(
+        o,
+        "store.busy_timeout_ms",
+        c.store.busy_timeout_ms,
+        0,
+        600_000,
+    )?;
+    check_one_of(
+        o,
+        "telemetry.log_format",
+        &c.telemetry.log_format,
+        &["text", "json"],
+    )?;
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.telemetry.log_level) {
+        return Err(ConfigError::Invalid {
+            origin: o
+                .get("telemetry.log_level")
+                .cloned()
+                .unwrap_or(Origin::Default),
+            key: "telemetry.log_level".into(),
+            expected: "a log filter such as \"info\" or \"luna=debug\"".into(),
+            found: format!("{:?} ({e})", c.telemetry.log_level),
+        });
+    }
+    Ok(())
+}
+
+/// The effective configuration as TOML, each value set by a layer other than the
+/// defaults annotated with where it came from.
+pub fn render(loaded: &Loaded) -> String {
+    let value = Value::try_from(&loaded.config).expect("config serializes");
+    let mut out = String::new();
+    let Value::Table(sections) = value else {
+        unreachable!("config is a table")
+    };
+    for (section, body) in &sections {
+        out.push_str(&format!("[{section}]\n"));
+        if let Value::Table(keys) = body {
+            for (key, v) in keys {
+                let path = format!("{section}.{key}");
+                match loaded.origins.get(&path) {
+                    Some(Origin::Default) | None => out.push_str(&format!("{key} = {v}\n")),
+                    Some(origin) => out.push_str(&format!("{key} = {v}  # from {origin}\n")),
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults_hold_the_seed_settings() {
+        let c = Config::defaults();
+        assert_eq!(c.brain.cache_size, 1000);
+        assert_eq!(c.brain.confidence_threshold, 0.7);
+        assert_eq!(c.brain.max_context_history, 100);
+        assert_eq!(c.audio.buffer_size, 4096);
+        assert_eq!(c.audio.sample_rate, 16000);
+        assert_eq!(c.audio.silence_threshold, 0.02);
+        assert_eq!(c.system.max_concurrent_tasks, 4);
+        assert_eq!(c.system.event_queue_size, 1000);
+    }
+
+    #[test]
+    fn layers_merge_key_by_key_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = write(
+            dir.path(),
+            "system.toml",
+            "[brain]\ncache_size = 10\nconfidence_threshold = 0.5\n",
+        );
+        let user = write(dir.path(), "user.toml", "[brain]\ncache_size = 20\n");
+        let explicit = write(
+            dir.path(),
+            "explicit.toml",
+            "[system]\nmax_concurrent_tasks = 2\n",
+        );
+        let loaded = load(&LoadOptions {
+            system_file: Some(system.clone()),
+            user_file: Some(user.clone()),
+            explicit_file: Some(explicit.clone()),
+            env: vec![
+                ("LUNA_SYSTEM__MAX_CONCURRENT_TASKS".into(), "3".into()),
+                ("UNRELATED".into(), "x".into()),
+                ("LUNA_LOG".into(), "not a config var".into()),
+            ],
+        })
+        .unwrap();
+        let c = &loaded.config;
+        assert_eq!(c.brain.cache_size, 20);
+        assert_eq!(c.brain.confidence_threshold, 0.5);
+        assert_eq!(c.brain.max_context_history, 100);
+        assert_eq!(c.system.max_concurrent_tasks, 3);
+        assert_eq!(loaded.origins["brain.cache_size"], Origin::File(user));
+        assert_eq!(
+            loaded.origins["brain.confidence_threshold"],
+            Origin::File(system)
+        );
+        assert_eq!(
+            loaded.origins["system.max_concurrent_tasks"],
+            Origin::Env("LUNA_SYSTEM__MAX_CONCURRENT_TASKS".into())
+        );
+        assert_eq!(loaded.origins["audio.buffer_size"], Origin::Default);
+        let shown = render(&loaded);
+        assert!(shown.contains("cache_size = 20  # from"), "{shown}");
+        assert!(shown.contains("buffer_size = 4096\n"), "{shown}");
+    }
+
+    #[test]
+    fn missing_optional_files_are_skipped_but_explicit_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = LoadOptions {
+            user_file: Some(dir.path().join("absent.toml")),
+            ..Default::default()
+        };
+        assert!(load(&opts).is_ok());
+        let opts = LoadOptions {
+            explicit_file: Some(dir.path().join("absent.toml")),
+            ..Default::default()
+        };
+        let err = load(&opts).unwrap_err().to_string();
+        assert!(err.contains("absent.toml"), "{err}");
+    }
+
+    fn error_for(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.toml", text);
+        let err = load(&LoadOptions {
+            explicit_file: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains('\n'), "one line: {err}");
+        assert!(err.contains("bad.toml"), "names the file: {err}");
+        err
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_file_and_key() {
+        let err = error_for("[brain]\ncache_sise = 3\n");
+        assert!(err.contains("brain.cache_sise"), "{err}");
+        assert!(err.contains("cache_size"), "lists the known keys: {err}");
+        let err = error_for("[brian]\ncache_size = 3\n");
+        assert!(err.contains("`brian`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_errors_naming_the_expected_type() {
+        let err = error_for("[brain]\ncache_size = \"big\"\n");
+        assert!(
+            err.contains("brain.cache_size") && err.contains("an integer"),
+            "{err}"
+        );
+        let err = error_for("[store]\npath = 3\n");
+        assert!(
+            err.contains("store.path") && err.contains("a string"),
+            "{err}"
+        );
+        let err = error_for("brain = 3\n");
+        assert!(err.contains("`brain`") && err.contains("a table"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors() {
+        let err = error_for("[brain]\nconfidence_threshold = 1.5\n");
+        assert!(
+            err.contains("brain.confidence_threshold") && err.contains("0 to 1"),
+            "{err}"
+        );
+        let err = error_for("[brain]\ncache_size = -5\n");
+        assert!(err.contains("brain.cache_size"), "{err}");
+        let err = error_for("[telemetry]\nlog_format = \"xml\"\n");
+        assert!(
+            err.contains("telemetry.log_format") && err.contains("json"),
+            "{err}"
+        );
+        let err = error_for("[telemetry]\nlog_level = \"luna=[[\"\n");
+        assert!(err.contains("telemetry.log_level"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_file() {
+        let err = error_for("[brain\ncache_size = 3\n");
+        assert!(err.contains("invalid TOML"), "{err}");
+    }
+
+    #[test]
+    fn integers_are_accepted_for_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "c.toml", "[brain]\nconfidence_threshold = 1\n");
+        let loaded = load(&LoadOptions {
+            explicit_file: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(loaded.config.brain.confidence_threshold, 1.0);
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let err = load(&LoadOptions {
+            env: vec![("LUNA_BRAIN__CACHE_SIZE".into(), "lots".into())],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("LUNA_BRAIN__CACHE_SIZE") && err.contains("an integer"),
+            "{err}"
+        );
+        let err = load(&LoadOptions {
+            env: vec![("LUNA_BRAIN__NOPE".into(), "1".into())],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("brain.nope"), "{err}");
+    }
+}

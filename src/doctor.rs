@@ -1,0 +1,266 @@
+//! `luna doctor`: what LUNA needs on this machine, what is missing, and how to fix it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{self, ConfigError, Loaded};
+use crate::store::{Store, StoreOptions};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    /// LUNA runs, with a capability missing.
+    Warn,
+    /// LUNA cannot run until this is fixed.
+    Fail,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, status: Status, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            status,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// System programs that actions and tests use: (program, what for, Debian package).
+pub const SYSTEM_TOOLS: &[(&str, &str, &str)] = &[
+    ("wpctl", "volume and mute on PipeWire", "wireplumber"),
+    ("pactl", "volume and mute on PulseAudio", "pulseaudio-utils"),
+    ("amixer", "volume on plain ALSA", "alsa-utils"),
+    ("brightnessctl", "screen brightness", "brightnessctl"),
+    ("loginctl", "lock the session", "systemd"),
+    ("systemctl", "sleep, shutdown and restart", "systemd"),
+    (
+        "xdg-open",
+        "open folders, files and web searches",
+        "xdg-utils",
+    ),
+    (
+        "notify-send",
+        "desktop notifications for timers and reminders",
+        "libnotify-bin",
+    ),
+    ("espeak-ng", "spoken replies", "espeak-ng"),
+];
+
+/// Runs every check. `loaded` is the configuration, or the error that stopped it loading.
+pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
+    let (first, config) = check_config(loaded);
+    let mut checks = vec![first];
+    let db_path = config.store_path();
+    checks.push(check_data_dir(db_path.parent().unwrap_or(Path::new("."))));
+    checks.push(check_database(&db_path, &config));
+    checks.push(check_audio_capture(Path::new("/proc/asound/pcm")));
+    checks.push(check_model(
+        &config::data_dir().join("models").join("ggml-tiny.en.bin"),
+    ));
+    for (program, purpose, package) in SYSTEM_TOOLS {
+        checks.push(match which(program) {
+            Some(path) => Check::new(
+                *program,
+                Status::Ok,
+                format!("{} ({purpose})", path.display()),
+            ),
+            None => Check::new(
+                *program,
+                Status::Warn,
+                format!("not found (needed for {purpose})"),
+            )
+            .fix(format!("apt-get install {package}")),
+        });
+    }
+    checks
+}
+
+fn check_config(loaded: &Result<Loaded, ConfigError>) -> (Check, config::Config) {
+    match loaded {
+        Ok(loaded) => {
+            let files = if loaded.files.is_empty() {
+                "built-in defaults only".to_owned()
+            } else {
+                let names: Vec<_> = loaded
+                    .files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                names.join(", ")
+            };
+            let check = Check::new("config", Status::Ok, format!("loaded: {files}"));
+            (check, loaded.config.clone())
+        }
+        Err(e) => {
+            let check = Check::new("config", Status::Fail, e.to_string())
+                .fix("correct the key named above; `luna config show` prints every key");
+            (check, config::Config::defaults())
+        }
+    }
+}
+
+fn check_data_dir(dir: &Path) -> Check {
+    let name = "data directory";
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Check::new(
+            name,
+            Status::Fail,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+        .fix("set [store] path to a writable location");
+    }
+    let probe = dir.join(format!(".luna-doctor-{}", std::process::id()));
+    match std::fs::write(&probe, b"ok") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            Check::new(name, Status::Ok, format!("{} is writable", dir.display()))
+        }
+        Err(e) => Check::new(
+            name,
+            Status::Fail,
+            format!("{} is not writable: {e}", dir.display()),
+        )
+        .fix("fix its permissions or set [store] path elsewhere"),
+    }
+}
+
+fn check_database(path: &Path, config: &config::Config) -> Check {
+    let options = StoreOptions {
+        pool_size: 1,
+        busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
+    };
+    let result = Store::open(path, &options).and_then(|store| {
+        let version = store.schema_version()?;
+        let integrity = store.integrity_check()?;
+        Ok((version, integrity))
+    });
+    match result {
+        Ok((version, integrity)) if integrity == "ok" => Check::new(
+            "database",
+            Status::Ok,
+            format!("{} (schema v{version}, integrity ok)", path.display()),
+        ),
+        Ok((_, integrity)) => Check::new(
+            "database",
+            Status::Fail,
+            format!("{}: integrity check failed: {integrity}", path.display()),
+        )
+        .fix("restore from a backup, or move the file away to start a new history"),
+        Err(e) => Check::new("database", Status::Fail, e.to_string())
+            .fix("check [store] path and its permissions"),
+    }
+}
+
+/// Capture devices from ALSA's `/proc/asound/pcm` ("00-00: ID : NAME : playback 1 : capture 1").
+pub fn capture_devices(pcm_listing: &str) -> Vec<String> {
+    pcm_listing
+        .lines()
+        .filter(|line| line.contains("capture"))
+        .map(|line| {
+            let (id, rest) = line.split_once(": ").unwrap_or(("?", line));
+            let name = rest.split(" : ").nth(1).unwrap_or(rest).trim();
+            format!("{name} (hw {})", id.trim())
+        })
+        .collect()
+}
+
+fn check_audio_capture(pcm: &Path) -> Check {
+    let devices = std::fs::read_to_string(pcm)
+        .map(|text| capture_devices(&text))
+        .unwrap_or_default();
+    if devices.is_empty() {
+        Check::new(
+            "microphone",
+            Status::Warn,
+            "no capture device found: voice input needs a microphone",
+        )
+        .fix("plug in a microphone, or give LUNA text commands instead")
+    } else {
+        Check::new("microphone", Status::Ok, devices.join("; "))
+    }
+}
+
+fn check_model(path: &Path) -> Check {
+    if path.is_file() {
+        Check::new("speech model", Status::Ok, path.display().to_string())
+    } else {
+        Check::new(
+            "speech model",
+            Status::Warn,
+            format!(
+                "no Whisper model at {}: speech cannot be transcribed",
+                path.display()
+            ),
+        )
+        .fix("install a ggml Whisper model at that path")
+    }
+}
+
+/// The first executable `program` on `PATH`.
+pub fn which(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_capture_devices_from_alsa() {
+        let listing = "00-00: ALC257 Analog : ALC257 Analog : playback 1 : capture 1\n\
+                       00-03: HDMI 0 : HDMI 0 : playback 1\n";
+        assert_eq!(capture_devices(listing), ["ALC257 Analog (hw 00-00)"]);
+        assert!(capture_devices("").is_empty());
+    }
+
+    #[test]
+    fn finds_programs_on_path() {
+        assert!(which("sh").is_some());
+        assert!(which("surely-no-such-program-luna").is_none());
+    }
+
+    #[test]
+    fn a_bad_config_fails_its_check_and_the_rest_use_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[brain]\nnope = 1\n").unwrap();
+        let loaded = config::load(&config::LoadOptions {
+            explicit_file: Some(bad),
+            ..Default::default()
+        });
+        let (check, config) = check_config(&loaded);
+        assert_eq!(check.status, Status::Fail);
+        assert!(check.detail.contains("brain.nope"), "{}", check.detail);
+        assert_eq!(
+            config,
+            config::Config::defaults(),
+            "later checks go on with the defaults"
+        );
+    }
+}

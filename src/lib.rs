@@ -1,0 +1,10 @@
+//! LUNA: an offline, privacy-first voice assistant daemon.
+//!
+//! Stage logic lives in plain modules with no actix; the actors that wrap them live in
+//! [`pipeline`]. See ARCHITECTURE.md for the code map.
+
+pub mod config;
+pub mod doctor;
+pub mod pipeline;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,178 @@
+//! The `luna` binary: command-line edge (anyhow lives only here).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use luna::config::{self, LoadOptions, Loaded};
+use luna::doctor::{self, Status};
+use luna::pipeline::Daemon;
+use luna::store::{Store, StoreOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "luna",
+    version,
+    about = "LUNA: an offline, privacy-first voice assistant"
+)]
+struct Cli {
+    /// A config file layered over /etc/luna/config.toml and ~/.config/luna/config.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the daemon and serve until Ctrl-C or SIGTERM.
+    Run,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Show recent commands and what came of them.
+    History {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Check this machine: config, data, database, audio, model, system tools.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print the effective configuration as TOML, noting where non-default values came from.
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = config::load(&LoadOptions::standard(cli.config.clone()));
+    let result = match cli.command {
+        Command::Doctor { json } => doctor(&loaded, json),
+        command => loaded
+            .map_err(anyhow::Error::from)
+            .and_then(|loaded| dispatch(command, loaded)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("luna: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
+    luna::telemetry::init_logging(&loaded.config.telemetry);
+    match command {
+        Command::Run => run(&loaded.config),
+        Command::Config {
+            action: ConfigAction::Show,
+        } => {
+            print!("{}", config::render(&loaded));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { json, limit } => history(&loaded.config, json, limit),
+        Command::Doctor { .. } => unreachable!("handled before the config must load"),
+    }
+}
+
+fn run(config: &config::Config) -> anyhow::Result<ExitCode> {
+    let system = actix::System::new();
+    system.block_on(async {
+        let daemon = Daemon::start(config).context("starting LUNA")?;
+        daemon.serve_until(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still works");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<ExitCode> {
+    let store = Store::open(
+        &config.store_path(),
+        &StoreOptions {
+            pool_size: 1,
+            busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
+        },
+    )?;
+    let records = store.history(limit)?;
+    if json {
+        println!("{}", serde_json::json!({ "commands": records }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        println!("No commands yet.");
+    }
+    for r in records.iter().rev() {
+        let when = chrono::DateTime::from_timestamp_millis(r.received_at_ms)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        println!(
+            "{when}  {:<6} {:<9} {}{}",
+            r.source.as_str(),
+            r.outcome.as_str(),
+            r.transcript.as_deref().unwrap_or("-"),
+            r.response
+                .as_deref()
+                .map(|s| format!("  → {s}"))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doctor(loaded: &Result<Loaded, config::ConfigError>, json: bool) -> anyhow::Result<ExitCode> {
+    let checks = doctor::run(loaded);
+    if json {
+        println!("{}", serde_json::json!({ "checks": checks }));
+    } else {
+        for c in &checks {
+            let mark = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+            };
+            println!("[{mark}] {:<14} {}", c.name, c.detail);
+            if let Some(fix) = &c.fix {
+                println!("       {:<14} fix: {fix}", "");
+            }
+        }
+    }
+    let failed = checks.iter().any(|c| c.status == Status::Fail);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,28 @@
+//! The stage actors: thin shells around the stage logic, adding mailboxes,
+//! supervision, spans and metrics, and the wiring that runs them as one daemon.
+//! Nothing outside this module (and the binary) touches actix.
+
+mod daemon;
+mod store_actor;
+
+pub use daemon::{Daemon, DaemonError};
+pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
+
+use std::time::Duration;
+
+use luna_actors::RestartPolicy;
+
+use crate::config::SystemConfig;
+
+/// The supervision policy of the `[system]` section. `retry_failed_message` is for
+/// stages whose work is idempotent.
+pub fn restart_policy(system: &SystemConfig, retry_failed_message: bool) -> RestartPolicy {
+    RestartPolicy {
+        max_restarts: system.max_restarts,
+        window: Duration::from_secs(system.restart_window_s.into()),
+        backoff_initial: Duration::from_millis(system.restart_backoff_ms.into()),
+        backoff_max: Duration::from_secs(2),
+        retry_failed_message,
+        mailbox_capacity: system.event_queue_size as usize,
+    }
+}
