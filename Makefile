@@ -24,8 +24,8 @@ run: deps
 	./target/release/luna run
 
 test: deps
-	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+	$(CARGO) test --workspace --all-targets
 
 bench: deps
 	$(CARGO) bench --workspace
