@@ -42,6 +42,8 @@ pub struct BrainConfig {
     pub cache_size: u32,
     pub confidence_threshold: f64,
     pub max_context_history: u32,
+    pub grammar_path: String,
+    pub examples_path: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,7 +96,7 @@ pub fn data_dir() -> PathBuf {
         .join("luna")
 }
 
-fn expand_home(path: &str) -> PathBuf {
+pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), dirs::home_dir()) {
         (Some(rest), Some(home)) => home.join(rest),
         _ => PathBuf::from(path),

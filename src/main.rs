@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use luna::brain::{AppCatalog, Brain, BrainModel, BrainSettings};
 use luna::config::{self, LoadOptions, Loaded};
 use luna::doctor::{self, Status};
 use luna::pipeline::Daemon;
@@ -46,6 +47,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show how LUNA understands a command (intents, slots, plan), without doing it.
+    Parse {
+        /// The command, as typed or transcribed.
+        text: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Read one command per line on stdin, write one JSON line per command.
+        #[arg(long, conflicts_with = "text")]
+        jsonl: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +94,7 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::History { json, limit } => history(&loaded.config, json, limit),
+        Command::Parse { text, json, jsonl } => parse(&loaded.config, text, json, jsonl),
         Command::Doctor { .. } => unreachable!("handled before the config must load"),
     }
 }
@@ -148,6 +160,77 @@ fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<Ex
                 .map(|s| format!("  → {s}"))
                 .unwrap_or_default(),
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse(
+    config: &config::Config,
+    text: Option<String>,
+    json: bool,
+    jsonl: bool,
+) -> anyhow::Result<ExitCode> {
+    use std::io::{BufRead, Write};
+    let model = BrainModel::from_config(&config.brain, AppCatalog::builtin())?;
+    let mut brain = Brain::new(
+        std::sync::Arc::new(model),
+        BrainSettings::from(&config.brain),
+    );
+    if jsonl {
+        // Each line stands alone: no context carries from one line to the next.
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let mut line = Vec::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            number += 1;
+            let answer = match std::str::from_utf8(&line) {
+                Ok(text) => {
+                    brain.clear_context();
+                    serde_json::to_string(&brain.understand(text.trim_end_matches(['\r', '\n'])))?
+                }
+                Err(e) => {
+                    serde_json::json!({ "error": format!("line {number} is not valid UTF-8: {e}") })
+                        .to_string()
+                }
+            };
+            writeln!(out, "{answer}")?;
+            out.flush()?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(text) = text else {
+        anyhow::bail!("give a command to parse, e.g. luna parse \"set a timer for 5 minutes\", or use --jsonl");
+    };
+    let u = brain.understand(&text);
+    if json {
+        println!("{}", serde_json::to_string(&u)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("normalized: {}", u.normalized);
+    for i in &u.intents {
+        let slots: Vec<String> = i.slots.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("{:<18} {:.2}  {}", i.intent, i.confidence, slots.join(" "));
+    }
+    for g in &u.plan.groups {
+        let steps: Vec<&str> = g
+            .steps
+            .iter()
+            .map(|s| u.plan.steps[*s].intent.as_str())
+            .collect();
+        let after = if g.after.is_empty() {
+            String::new()
+        } else {
+            format!(" after group {:?}", g.after)
+        };
+        let delay = g.delay_s.map(|d| format!(" in {d} s")).unwrap_or_default();
+        println!("group {}: {}{after}{delay}", g.id, steps.join(" + "));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,12 @@ use luna_actors::{Envelope, Escalation, StageAddr};
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use super::{restart_policy, start_store, StoreReply, StoreRequest, StoreStage};
+use std::sync::Arc;
+
+use super::{
+    restart_policy, start_brain, start_store, BrainStage, StoreReply, StoreRequest, StoreStage,
+};
+use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
 use crate::config::Config;
 use crate::store::{Store, StoreError, StoreOptions};
 
@@ -16,6 +21,8 @@ use crate::store::{Store, StoreError, StoreOptions};
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Brain(#[from] BrainError),
     #[error("stage {stage} failed {restarts} times within {window_s} s and was not restarted again; last failure: {last_failure}")]
     Escalated {
         stage: &'static str,
@@ -47,6 +54,7 @@ impl Handler<Escalation> for PipelineSupervisor {
 
 /// The running pipeline.
 pub struct Daemon {
+    pub brain: StageAddr<BrainStage>,
     pub store: StageAddr<StoreStage>,
     escalations: mpsc::UnboundedReceiver<Escalation>,
 }
@@ -67,9 +75,29 @@ impl Daemon {
             store,
             options,
             restart_policy(&config.system, true),
+            supervisor.clone().recipient(),
+        );
+        let started = std::time::Instant::now();
+        let model = Arc::new(BrainModel::from_config(
+            &config.brain,
+            AppCatalog::builtin(),
+        )?);
+        info!(
+            ms = started.elapsed().as_millis() as u64,
+            patterns = model.grammar.len(),
+            "brain ready"
+        );
+        let brain = start_brain(
+            model,
+            BrainSettings::from(&config.brain),
+            restart_policy(&config.system, true),
             supervisor.recipient(),
         );
-        Ok(Self { store, escalations })
+        Ok(Self {
+            brain,
+            store,
+            escalations,
+        })
     }
 
     /// Serves until `shutdown` resolves (a signal) or a stage escalates, then stops
@@ -84,6 +112,8 @@ impl Daemon {
             e = self.escalations.recv() => e,
         };
         info!("shutting down");
+        // Upstream first: the brain finishes what it has, then the store flushes.
+        self.brain.shutdown().await;
         let flushed = self
             .store
             .call(Envelope::entering(StoreRequest::Checkpoint))

@@ -2,9 +2,11 @@
 //! supervision, spans and metrics, and the wiring that runs them as one daemon.
 //! Nothing outside this module (and the binary) touches actix.
 
+mod brain_actor;
 mod daemon;
 mod store_actor;
 
+pub use brain_actor::{start_brain, BrainRequest, BrainStage, BrainStageError};
 pub use daemon::{Daemon, DaemonError};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
 

@@ -1,0 +1,56 @@
+//! Brain latency: the fast path, the fallback and a parse-cache hit.
+//! `make bench` (or `cargo bench --bench brain`); report medians with the machine.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use luna::brain::{Brain, BrainModel, BrainSettings, Source};
+
+fn brain_benches(c: &mut Criterion) {
+    let model = Arc::new(BrainModel::builtin().expect("built-in brain"));
+    let mut brain = Brain::new(Arc::clone(&model), BrainSettings::default());
+
+    let fast = "Hey Luna, set a timer for five minutes.";
+    assert_eq!(
+        brain.parse_uncached(fast).clauses[0].source,
+        Source::FastPath
+    );
+    c.bench_function("brain/fast_path_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(fast)))
+    });
+
+    let paraphrase = "i'd really love it if the sound got a bit louder";
+    assert_eq!(
+        brain.parse_uncached(paraphrase).clauses[0].source,
+        Source::Fallback
+    );
+    c.bench_function("brain/fallback_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(paraphrase)))
+    });
+
+    let multi = "open firefox and play some music then set a timer for 10 minutes";
+    c.bench_function("brain/multi_intent_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(multi)))
+    });
+
+    brain.parse(fast);
+    c.bench_function("brain/parse_cache_hit", |b| {
+        b.iter(|| brain.parse(black_box(fast)))
+    });
+
+    c.bench_function("brain/understand_cached", |b| {
+        b.iter(|| brain.understand(black_box(fast)))
+    });
+
+    c.bench_function("brain/train_model", |b| {
+        b.iter(|| BrainModel::builtin().unwrap())
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50);
+    targets = brain_benches
+}
+criterion_main!(benches);

@@ -1,0 +1,849 @@
+//! The brain: a transcript (often imperfect Whisper output) in, a plan out.
+//!
+//! 1. [`normalize`]: case, punctuation, wake phrase, politeness, number words.
+//! 2. Split multi-intent utterances at "and", "then", "after that", … when every part
+//!    is understood on its own ("open firefox and play some music").
+//! 3. Each part: the fast path ([`grammar`], one `RegexSet` compiled at start) and,
+//!    when no pattern fits, the fallback ([`classifier`]) with a confidence threshold
+//!    that answers `unknown` rather than guess.
+//! 4. [`context`]: "close it", "do that again", "cancel that", "and spotify too".
+//! 5. [`plan`]: parallel groups, ordered steps, delayed steps.
+//!
+//! Three caches (parse, context resolution, plan) on quick_cache, counted for metrics.
+//! No actix here: `pipeline::brain_actor` wraps this.
+
+pub mod apps;
+pub mod catalogue;
+pub mod classifier;
+pub mod context;
+pub mod grammar;
+pub mod normalize;
+pub mod numbers;
+pub mod plan;
+pub mod slots;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use apps::AppCatalog;
+pub use catalogue::UNKNOWN;
+pub use classifier::{Classifier, TrainOptions};
+pub use context::Context;
+pub use grammar::{Grammar, GrammarError};
+pub use normalize::normalize;
+pub use plan::{Group, Plan, Step};
+
+use catalogue::required_slots;
+use classifier::ExamplesError;
+
+pub type Slots = BTreeMap<String, Value>;
+
+/// One understood intent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Intent {
+    pub intent: String,
+    pub confidence: f32,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub slots: Slots,
+}
+
+impl Intent {
+    pub fn unknown(confidence: f32) -> Self {
+        Self {
+            intent: UNKNOWN.to_owned(),
+            confidence,
+            slots: Slots::new(),
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        self.intent == UNKNOWN
+    }
+
+    pub fn slot_str(&self, key: &str) -> Option<&str> {
+        self.slots.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Which parser produced a part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    FastPath,
+    Fallback,
+    Cache,
+}
+
+/// How a part relates to the one before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Link {
+    First,
+    /// "and", "also": may run at the same time.
+    Parallel,
+    /// "then", "after that": waits for the previous part.
+    After,
+}
+
+/// One part of an utterance, parsed without context.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Clause {
+    pub text: String,
+    pub intent: Intent,
+    pub source: Source,
+    pub link: Link,
+    /// "mute in ten minutes": run the step this many seconds from now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_s: Option<u64>,
+}
+
+/// An utterance parsed without context (what the parse cache holds).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Parse {
+    pub normalized: String,
+    pub clauses: Vec<Clause>,
+}
+
+/// The brain's answer for one command.
+#[derive(Clone, Debug, Serialize)]
+pub struct Understanding {
+    pub text: String,
+    pub normalized: String,
+    pub intents: Vec<Intent>,
+    pub source: Source,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub used_context: bool,
+    pub plan: Arc<Plan>,
+}
+
+impl Understanding {
+    pub fn is_unknown(&self) -> bool {
+        self.intents.iter().all(Intent::is_unknown)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrainError {
+    #[error(transparent)]
+    Grammar(#[from] GrammarError),
+    #[error(transparent)]
+    Examples(#[from] ExamplesError),
+    #[error("cannot read {path}: {error}")]
+    Read {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// What the brain knows, built once at start and shared (read-only).
+pub struct BrainModel {
+    pub grammar: Grammar,
+    pub classifier: Classifier,
+    pub apps: AppCatalog,
+}
+
+impl BrainModel {
+    /// The shipped grammar and examples, and the built-in app catalogue.
+    pub fn builtin() -> Result<Self, BrainError> {
+        Self::build(
+            Grammar::builtin()?,
+            classifier::DEFAULT_EXAMPLES,
+            "config/brain_examples.toml",
+            AppCatalog::builtin(),
+        )
+    }
+
+    /// The grammar and examples `[brain]` names (built-in ones when empty).
+    pub fn from_config(
+        config: &crate::config::BrainConfig,
+        apps: AppCatalog,
+    ) -> Result<Self, BrainError> {
+        let read = |path: &str| -> Result<Option<(String, String)>, BrainError> {
+            if path.is_empty() {
+                return Ok(None);
+            }
+            let path = crate::config::expand_home(path);
+            std::fs::read_to_string(&path)
+                .map(|text| Some((text, path.display().to_string())))
+                .map_err(|error| BrainError::Read { path, error })
+        };
+        let grammar = match read(&config.grammar_path)? {
+            Some((text, origin)) => Grammar::parse(&text, &origin)?,
+            None => Grammar::builtin()?,
+        };
+        match read(&config.examples_path)? {
+            Some((text, origin)) => Self::build(grammar, &text, &origin, apps),
+            None => Self::build(
+                grammar,
+                classifier::DEFAULT_EXAMPLES,
+                "config/brain_examples.toml",
+                apps,
+            ),
+        }
+    }
+
+    pub fn build(
+        grammar: Grammar,
+        examples_toml: &str,
+        examples_origin: &str,
+        apps: AppCatalog,
+    ) -> Result<Self, BrainError> {
+        let examples: Vec<(String, String)> =
+            classifier::parse_examples(examples_toml, examples_origin)?
+                .into_iter()
+                .map(|(class, text)| (class, normalize(&text)))
+                .collect();
+        let classifier = Classifier::train(&examples, &TrainOptions::default());
+        Ok(Self {
+            grammar,
+            classifier,
+            apps,
+        })
+    }
+}
+
+/// Brain settings (from `[brain]`).
+#[derive(Clone, Debug)]
+pub struct BrainSettings {
+    pub confidence_threshold: f32,
+    pub cache_size: usize,
+    pub max_context_history: usize,
+}
+
+impl Default for BrainSettings {
+    fn default() -> Self {
+        Self {
+            confidence_threshold: 0.7,
+            cache_size: 1000,
+            max_context_history: 100,
+        }
+    }
+}
+
+impl From<&crate::config::BrainConfig> for BrainSettings {
+    fn from(c: &crate::config::BrainConfig) -> Self {
+        Self {
+            confidence_threshold: c.confidence_threshold as f32,
+            cache_size: c.cache_size as usize,
+            max_context_history: c.max_context_history as usize,
+        }
+    }
+}
+
+/// Hit and miss counts of one cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CacheCounter {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl CacheCounter {
+    pub fn hit_rate(&self) -> f64 {
+        let total = self.hits + self.misses;
+        if total == 0 {
+            0.0
+        } else {
+            self.hits as f64 / total as f64
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CacheStats {
+    pub parse: CacheCounter,
+    pub context: CacheCounter,
+    pub plan: CacheCounter,
+}
+
+type Cache<K, V> = quick_cache::unsync::Cache<K, V>;
+
+/// The brain of one pipeline: the shared model plus caches and conversation context.
+pub struct Brain {
+    model: Arc<BrainModel>,
+    settings: BrainSettings,
+    parse_cache: Cache<String, Arc<Parse>>,
+    context_cache: Cache<(Arc<str>, u64), Arc<Vec<Clause>>>,
+    plan_cache: Cache<String, Arc<Plan>>,
+    stats: CacheStats,
+    context: Context,
+}
+
+/// Words that join the parts of a multi-intent utterance, longest first.
+const CONNECTORS: &[(&str, Link)] = &[
+    ("and after that", Link::After),
+    ("and then", Link::After),
+    ("after that", Link::After),
+    ("and afterwards", Link::After),
+    ("afterwards", Link::After),
+    ("then", Link::After),
+    ("and also", Link::Parallel),
+    ("also", Link::Parallel),
+    ("and", Link::Parallel),
+    ("plus", Link::Parallel),
+];
+
+/// Intents too consequential to take from the fallback's guess: only a grammar
+/// pattern (the exact path) may produce them.
+const EXACT_ONLY: &[&str] = &["system.shutdown", "system.restart", "system.sleep"];
+
+/// Connectors beyond which an utterance is not split.
+const MAX_CONNECTORS: usize = 6;
+
+/// Intents that schedule by themselves: "in 10 minutes" is their slot, not a delay.
+const SCHEDULING: &[&str] = &["timer.start", "reminder.create", "alarm.set"];
+
+impl Brain {
+    pub fn new(model: Arc<BrainModel>, settings: BrainSettings) -> Self {
+        let size = settings.cache_size.max(1);
+        Self {
+            model,
+            parse_cache: Cache::new(size),
+            context_cache: Cache::new(size),
+            plan_cache: Cache::new(size),
+            stats: CacheStats::default(),
+            context: Context::new(settings.max_context_history),
+            settings,
+        }
+    }
+
+    pub fn model(&self) -> &Arc<BrainModel> {
+        &self.model
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// Forgets the conversation (caches stay: they never depend on forgotten context).
+    pub fn clear_context(&mut self) {
+        self.context = Context::new(self.settings.max_context_history);
+    }
+
+    /// Understands one command in the current context, and remembers it as context.
+    pub fn understand(&mut self, text: &str) -> Understanding {
+        let (parse, cached) = self.parse(text);
+        let (clauses, used_context) = self.resolve(&parse);
+        let plan = self.plan(&clauses);
+        let intents: Vec<Intent> = clauses.iter().map(|c| c.intent.clone()).collect();
+        self.context.remember(&intents);
+        let source = if cached {
+            Source::Cache
+        } else if clauses.iter().all(|c| c.source == Source::FastPath) {
+            Source::FastPath
+        } else {
+            Source::Fallback
+        };
+        Understanding {
+            text: text.to_owned(),
+            normalized: parse.normalized.clone(),
+            intents,
+            source,
+            used_context,
+            plan,
+        }
+    }
+
+    /// Context-free parse, cached by the raw text. Returns whether it came from the cache.
+    pub fn parse(&mut self, text: &str) -> (Arc<Parse>, bool) {
+        if let Some(hit) = self.parse_cache.get(text) {
+            self.stats.parse.hits += 1;
+            return (Arc::clone(hit), true);
+        }
+        self.stats.parse.misses += 1;
+        let parse = Arc::new(self.parse_uncached(text));
+        self.parse_cache.insert(text.to_owned(), Arc::clone(&parse));
+        (parse, false)
+    }
+
+    /// Normalizes and parses without the cache or context (for benchmarks and tools).
+    pub fn parse_uncached(&self, text: &str) -> Parse {
+        let normalized = normalize(text);
+        Parse {
+            clauses: self.segment(&normalized),
+            normalized,
+        }
+    }
+
+    fn resolve(&mut self, parse: &Parse) -> (Vec<Clause>, bool) {
+        let Some(fingerprint) = self.context.fingerprint_for(&parse.clauses) else {
+            return (parse.clauses.clone(), false);
+        };
+        let key = (Arc::<str>::from(parse.normalized.as_str()), fingerprint);
+        if let Some(hit) = self.context_cache.get(&key) {
+            self.stats.context.hits += 1;
+            return ((**hit).clone(), true);
+        }
+        self.stats.context.misses += 1;
+        let resolved = self.context.resolve(&parse.clauses, &self.model.apps);
+        self.context_cache.insert(key, Arc::new(resolved.clone()));
+        (resolved, true)
+    }
+
+    fn plan(&mut self, clauses: &[Clause]) -> Arc<Plan> {
+        let key = plan::cache_key(clauses);
+        if let Some(hit) = self.plan_cache.get(&key) {
+            self.stats.plan.hits += 1;
+            return Arc::clone(hit);
+        }
+        self.stats.plan.misses += 1;
+        let plan = Arc::new(Plan::build(clauses));
+        self.plan_cache.insert(key, Arc::clone(&plan));
+        plan
+    }
+
+    /// Splits at connectors when every part is understood on its own.
+    fn segment(&self, normalized: &str) -> Vec<Clause> {
+        let whole = self.parse_clause(normalized, Link::First);
+        let words: Vec<&str> = normalized.split_whitespace().collect();
+        let connectors = words
+            .iter()
+            .filter(|w| {
+                CONNECTORS
+                    .iter()
+                    .any(|(c, _)| c.split(' ').next() == Some(**w))
+            })
+            .count();
+        // More parts than anyone says in one breath is not a command list: parse it whole
+        // (this also bounds the work hostile input can cause).
+        if connectors == 0 || connectors > MAX_CONNECTORS || words.len() < 3 {
+            return vec![whole];
+        }
+        // A whole fast-path parse wins unless a slot swallowed a connector.
+        let swallowed = whole.intent.slots.values().any(|v| {
+            v.as_str().is_some_and(|s| {
+                let padded = format!(" {s} ");
+                CONNECTORS
+                    .iter()
+                    .any(|(c, _)| padded.contains(&format!(" {c} ")))
+            })
+        });
+        if whole.source == Source::FastPath && !whole.intent.is_unknown() && !swallowed {
+            return vec![whole];
+        }
+        match self.best_split(&words, 0, Link::First, 0) {
+            Some(parts) if parts.len() > 1 => parts,
+            _ => vec![whole],
+        }
+    }
+
+    /// The split of `words[start..]` into understood parts with the most fast-path
+    /// parts (then the fewest parts), or `None` when some part is not understood.
+    fn best_split(
+        &self,
+        words: &[&str],
+        start: usize,
+        link: Link,
+        depth: usize,
+    ) -> Option<Vec<Clause>> {
+        if depth > 4 {
+            return None;
+        }
+        let rest = words[start..].join(" ");
+        let mut best: Option<Vec<Clause>> = None;
+        let mut consider = |candidate: Vec<Clause>| {
+            let score = |parts: &[Clause]| {
+                let fast = parts
+                    .iter()
+                    .filter(|c| c.source == Source::FastPath)
+                    .count() as i64;
+                (
+                    fast * 10 - parts.len() as i64,
+                    (parts
+                        .iter()
+                        .map(|c| c.intent.confidence)
+                        .fold(1.0f32, f32::min)
+                        * 1000.0) as i64,
+                )
+            };
+            if best.as_ref().is_none_or(|b| score(&candidate) > score(b)) {
+                best = Some(candidate);
+            }
+        };
+        let single = self.parse_clause(&rest, link);
+        if !single.intent.is_unknown() {
+            consider(vec![single]);
+        }
+        for i in start + 1..words.len() {
+            for (connector, next_link) in CONNECTORS {
+                let c: Vec<&str> = connector.split(' ').collect();
+                if words.len() < i + c.len() + 1 || words[i..i + c.len()] != c[..] {
+                    continue;
+                }
+                let left_text = words[start..i].join(" ");
+                let left = self.parse_clause(&left_text, link);
+                if left.intent.is_unknown() {
+                    continue;
+                }
+                let Some(mut right) = self.best_split(words, i + c.len(), *next_link, depth + 1)
+                else {
+                    // "open firefox and spotify": the verb carries over to a bare app.
+                    if let Some(elided) =
+                        self.elided(&left, &words[i + c.len()..].join(" "), *next_link)
+                    {
+                        let mut parts = vec![left.clone()];
+                        parts.push(elided);
+                        consider(parts);
+                    }
+                    continue;
+                };
+                let mut parts = vec![left];
+                parts.append(&mut right);
+                consider(parts);
+            }
+        }
+        best
+    }
+
+    fn elided(&self, previous: &Clause, text: &str, link: Link) -> Option<Clause> {
+        previous.intent.slots.get("app")?;
+        let app = self.model.apps.resolve(text)?;
+        let mut intent = previous.intent.clone();
+        intent
+            .slots
+            .insert("app".into(), Value::from(app.name.clone()));
+        Some(Clause {
+            text: text.to_owned(),
+            intent,
+            source: previous.source,
+            link,
+            delay_s: None,
+        })
+    }
+
+    /// One part: a trailing or leading "in 10 minutes" is a delay for intents that do
+    /// not schedule themselves; then the fast path, then the fallback.
+    fn parse_clause(&self, text: &str, link: Link) -> Clause {
+        if let Some((rest, delay)) = split_delay(text) {
+            let inner = self.parse_simple(rest);
+            if !inner.0.is_unknown() && !SCHEDULING.contains(&inner.0.intent.as_str()) {
+                return Clause {
+                    text: text.to_owned(),
+                    intent: inner.0,
+                    source: inner.1,
+                    link,
+                    delay_s: Some(delay),
+                };
+            }
+        }
+        let (intent, source) = self.parse_simple(text);
+        Clause {
+            text: text.to_owned(),
+            intent,
+            source,
+            link,
+            delay_s: None,
+        }
+    }
+
+    fn parse_simple(&self, text: &str) -> (Intent, Source) {
+        if text.is_empty() {
+            return (Intent::unknown(1.0), Source::FastPath);
+        }
+        for rule in self.model.grammar.matching(text) {
+            let Some(captures) = rule.regex.captures(text) else {
+                continue;
+            };
+            let mut slots = Slots::new();
+            let converted =
+                rule.regex
+                    .capture_names()
+                    .flatten()
+                    .all(|group| match captures.name(group) {
+                        Some(m) => slots::convert(
+                            grammar::slot_group(group),
+                            m.as_str(),
+                            &self.model.apps,
+                            &mut slots,
+                        )
+                        .is_some(),
+                        None => true,
+                    });
+            if converted {
+                return (
+                    Intent {
+                        intent: rule.intent.clone(),
+                        confidence: rule.confidence,
+                        slots,
+                    },
+                    Source::FastPath,
+                );
+            }
+        }
+        (self.fallback(text), Source::Fallback)
+    }
+
+    fn fallback(&self, text: &str) -> Intent {
+        let prediction = self.model.classifier.predict(text);
+        let (known, p) = prediction.best_known;
+        if prediction.intent == UNKNOWN
+            || p < self.settings.confidence_threshold
+            || EXACT_ONLY.contains(&known)
+        {
+            return Intent::unknown(1.0 - p);
+        }
+        match slots::lenient(known, text, &self.model.apps) {
+            Some(slots) if required_slots(known).iter().all(|s| slots.contains_key(*s)) => Intent {
+                intent: known.to_owned(),
+                confidence: p,
+                slots,
+            },
+            // The intent is clear but what it needs is not: better to say so than guess.
+            _ => Intent::unknown(1.0 - p * 0.5),
+        }
+    }
+}
+
+/// "mute in 10 minutes" → ("mute", 600); "in 5 minutes turn off the music" likewise.
+fn split_delay(text: &str) -> Option<(&str, u64)> {
+    for marker in [" in ", " after "] {
+        if let Some(pos) = text.rfind(marker) {
+            let tail = &text[pos + marker.len()..];
+            if let Some(secs) = numbers::parse_duration(tail) {
+                return Some((text[..pos].trim(), secs));
+            }
+        }
+    }
+    for marker in ["in ", "after "] {
+        if let Some(rest) = text.strip_prefix(marker) {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            for cut in (1..words.len()).rev() {
+                if let Some(secs) = numbers::parse_duration(&words[..cut].join(" ")) {
+                    let start = rest.len() - words[cut..].join(" ").len();
+                    return Some((rest[start..].trim(), secs));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::LazyLock;
+
+    static MODEL: LazyLock<Arc<BrainModel>> =
+        LazyLock::new(|| Arc::new(BrainModel::builtin().unwrap()));
+
+    fn brain() -> Brain {
+        Brain::new(Arc::clone(&MODEL), BrainSettings::default())
+    }
+
+    fn intents(u: &Understanding) -> Vec<(String, serde_json::Value)> {
+        u.intents
+            .iter()
+            .map(|i| (i.intent.clone(), serde_json::to_value(&i.slots).unwrap()))
+            .collect()
+    }
+
+    fn one(text: &str) -> (String, serde_json::Value) {
+        let u = brain().understand(text);
+        assert_eq!(u.intents.len(), 1, "{text}: {:?}", u.intents);
+        intents(&u).remove(0)
+    }
+
+    #[test]
+    fn understands_commands_with_slots() {
+        assert_eq!(
+            one("Hey Luna, set a timer for five minutes."),
+            ("timer.start".into(), json!({"duration_s": 300}))
+        );
+        assert_eq!(
+            one("set an alarm for quarter past six pm"),
+            ("alarm.set".into(), json!({"time": "18:15"}))
+        );
+        assert_eq!(
+            one("open fire fox"),
+            ("app.open".into(), json!({"app": "firefox"}))
+        );
+        assert_eq!(
+            one("turn the volume to 40 percent"),
+            ("volume.set".into(), json!({"level_pct": 40}))
+        );
+        assert_eq!(
+            one("remind me to call mom in 20 minutes"),
+            (
+                "reminder.create".into(),
+                json!({"text": "call mom", "in_s": 1200})
+            )
+        );
+        assert_eq!(
+            one("add milk and eggs to my shopping list"),
+            (
+                "list.add".into(),
+                json!({"item": "milk and eggs", "list": "shopping"})
+            )
+        );
+        assert_eq!(
+            one("what's 15 times 7"),
+            ("calc.evaluate".into(), json!({"expression": "15 * 7"}))
+        );
+        assert_eq!(
+            one("set a time for an hour and a half"),
+            ("timer.start".into(), json!({"duration_s": 5400}))
+        );
+    }
+
+    #[test]
+    fn says_unknown_rather_than_guess() {
+        for text in [
+            "what's the capital of peru",
+            "send an email to john",
+            "order a pizza",
+            "open a bank account",
+            "restart the router",
+            "",
+            "?!",
+            "[Music]",
+        ] {
+            let u = brain().understand(text);
+            assert!(u.is_unknown(), "{text}: {:?}", u.intents);
+            assert!(u.plan.steps.is_empty(), "nothing runs for {text}");
+        }
+    }
+
+    #[test]
+    fn parallel_ordered_and_delayed_plans() {
+        let u = brain().understand("open firefox and play some music");
+        assert_eq!(
+            intents(&u),
+            vec![
+                ("app.open".into(), json!({"app": "firefox"})),
+                ("media.play".into(), json!({}))
+            ]
+        );
+        assert_eq!(u.plan.groups.len(), 1);
+        assert_eq!(u.plan.groups[0].steps, vec![0, 1]);
+
+        let u = brain().understand("open vs code and then set a timer for 10 minutes");
+        assert_eq!(u.plan.groups.len(), 2);
+        assert_eq!(u.plan.groups[1].after, vec![0]);
+        assert_eq!(u.plan.steps[1].intent, "timer.start");
+
+        let u = brain().understand("mute in ten minutes");
+        assert_eq!(intents(&u), vec![("volume.mute".into(), json!({}))]);
+        assert_eq!(u.plan.groups[0].delay_s, Some(600));
+
+        let u = brain().understand("set a timer for 5 minutes and play some music");
+        assert_eq!(u.intents.len(), 2);
+        assert_eq!(u.intents[0].slots["duration_s"], json!(300));
+
+        let u = brain().understand("open firefox and spotify");
+        assert_eq!(
+            intents(&u),
+            vec![
+                ("app.open".into(), json!({"app": "firefox"})),
+                ("app.open".into(), json!({"app": "spotify"}))
+            ]
+        );
+    }
+
+    #[test]
+    fn follow_ups_use_context() {
+        let mut b = brain();
+        b.understand("open firefox");
+        let u = b.understand("close it");
+        assert_eq!(
+            intents(&u),
+            vec![("app.close".into(), json!({"app": "firefox"}))]
+        );
+        assert!(u.used_context);
+
+        b.understand("set a pasta timer for 12 minutes");
+        let u = b.understand("cancel that");
+        assert_eq!(
+            intents(&u),
+            vec![("timer.cancel".into(), json!({"name": "pasta"}))]
+        );
+
+        b.understand("turn the brightness down");
+        let u = b.understand("turn it up");
+        assert_eq!(u.intents[0].intent, "brightness.up");
+
+        b.understand("open thunderbird");
+        let u = b.understand("and spotify too");
+        assert_eq!(
+            intents(&u),
+            vec![("app.open".into(), json!({"app": "spotify"}))]
+        );
+
+        b.understand("set the volume to 20 percent");
+        let u = b.understand("do that again");
+        assert_eq!(
+            intents(&u),
+            vec![("volume.set".into(), json!({"level_pct": 20}))]
+        );
+    }
+
+    #[test]
+    fn references_without_context_are_not_guessed() {
+        let u = brain().understand("close it");
+        assert!(u.is_unknown(), "{:?}", u.intents);
+        let u = brain().understand("and spotify too");
+        assert!(u.is_unknown(), "{:?}", u.intents);
+        let u = brain().understand("cancel that");
+        assert_eq!(u.intents[0].intent, "assistant.cancel");
+    }
+
+    #[test]
+    fn caches_count_and_never_serve_a_stale_context() {
+        let mut b = brain();
+        b.understand("what time is it");
+        b.understand("what time is it");
+        let s = b.cache_stats();
+        assert_eq!((s.parse.hits, s.parse.misses), (1, 1));
+        assert_eq!(s.plan.hits, 1);
+        assert_eq!(b.understand("what time is it").source, Source::Cache);
+
+        b.understand("open firefox");
+        assert_eq!(
+            b.understand("close it").intents[0].slots["app"],
+            json!("firefox")
+        );
+        b.understand("open spotify");
+        // Same words, different context: the context cache must not answer "firefox".
+        assert_eq!(
+            b.understand("close it").intents[0].slots["app"],
+            json!("spotify")
+        );
+        b.understand("open firefox");
+        assert_eq!(
+            b.understand("close it").intents[0].slots["app"],
+            json!("firefox")
+        );
+        assert!(b.cache_stats().context.hits >= 1);
+    }
+
+    #[test]
+    fn context_is_bounded() {
+        let mut b = Brain::new(
+            Arc::clone(&MODEL),
+            BrainSettings {
+                max_context_history: 3,
+                ..Default::default()
+            },
+        );
+        for _ in 0..10 {
+            b.understand("open firefox");
+        }
+        assert_eq!(b.context().len(), 3);
+    }
+
+    #[test]
+    fn huge_and_repetitive_input_is_handled() {
+        let mut b = brain();
+        let huge = "open firefox and ".repeat(100_000);
+        let u = b.understand(&huge);
+        assert!(u.normalized.len() <= normalize::MAX_INPUT_CHARS);
+        let repeated = "play ".repeat(2_000);
+        let _ = b.understand(&repeated);
+    }
+}

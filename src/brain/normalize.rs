@@ -1,0 +1,214 @@
+//! Text normalization before parsing: what Whisper or a keyboard adds that carries no
+//! meaning (case, punctuation, a leading wake phrase and its mis-hearings, politeness,
+//! fillers) goes; number words become digits.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::numbers::{digits_for_number_words, is_number_word};
+
+/// Longest input the brain reads; longer text is cut at a word boundary (commands are short).
+pub const MAX_INPUT_CHARS: usize = 500;
+
+static WAKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:(?:hey|hi|hello|ok|okay|yo|oh) )?(?:luna|lunar|luner|loona|lunah|luna's|lunas|looney|lune|moon) ",
+    )
+    .expect("wake regex")
+});
+
+static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|could you|can you|can u|would you|will you|would you mind|could you please|can you please|would you please|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|luna|lunar) )+",
+    )
+    .expect("filler regex")
+});
+
+static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|real quick|quickly|okay|ok))+$")
+        .expect("trailing filler regex")
+});
+
+static ANNOTATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|♪[^♪]*♪?").expect("annotation regex")
+});
+
+static INNER_FILLER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r" (?:um+|uh+|uhm|erm|er) ").expect("inner filler regex"));
+
+/// Lowercases, strips punctuation (keeping what numbers, times and arithmetic need),
+/// the wake phrase, politeness and fillers, and turns number words into digits.
+pub fn normalize(text: &str) -> String {
+    let text = truncate(text, MAX_INPUT_CHARS);
+    // Whisper's sound annotations ("[Music]", "(applause)", "*laughs*") are not words.
+    let text = ANNOTATION.replace_all(text, " ");
+    let cleaned = clean_chars(&text.to_lowercase());
+    // "twenty-five" is two number words; "lo-fi" stays one word.
+    let words: Vec<&str> = cleaned
+        .split_whitespace()
+        .flat_map(|w| match w.split_once('-') {
+            Some((a, b)) if is_number_word(a) && is_number_word(b) => vec![a, b],
+            _ => vec![w],
+        })
+        .collect();
+    let mut s = digits_for_number_words(&words).join(" ");
+    // Repeat: "hey luna um could you please ..." has several layers.
+    for _ in 0..3 {
+        let before = s.len();
+        s = INNER_FILLER
+            .replace_all(&format!(" {s} "), " ")
+            .trim()
+            .to_owned();
+        if let Some(m) = WAKE.find(&format!("{s} ")) {
+            let cut = m.end().min(s.len());
+            if cut < s.len() {
+                s = s[cut..].trim_start().to_owned();
+            }
+        }
+        let padded = format!("{s} ");
+        let stripped = LEADING_FILLER.replace(&padded, "");
+        if !stripped.trim().is_empty() {
+            s = stripped.trim().to_owned();
+        }
+        let stripped = TRAILING_FILLER.replace(&s, "");
+        if !stripped.trim().is_empty() {
+            s = stripped.trim().to_owned();
+        }
+        if s.len() == before {
+            break;
+        }
+    }
+    s
+}
+
+fn truncate(text: &str, max_chars: usize) -> &str {
+    match text.char_indices().nth(max_chars) {
+        None => text,
+        Some((cut, _)) => {
+            let head = &text[..cut];
+            head.rfind(char::is_whitespace)
+                .map_or(head, |space| &head[..space])
+        }
+    }
+}
+
+/// Keeps letters, digits, apostrophes inside words, and the symbols numbers need
+/// ("6:45", "1.5", "20%", "3 + 4"); everything else becomes a space.
+fn clean_chars(lower: &str) -> String {
+    let chars: Vec<char> = lower
+        .chars()
+        .map(|c| match c {
+            '\u{2019}' | '\u{2018}' | '`' => '\'',
+            '\u{2013}' | '\u{2014}' => '-',
+            '\u{00d7}' => '*',
+            '\u{00f7}' => '/',
+            c => c,
+        })
+        .collect();
+    let mut out = String::with_capacity(lower.len());
+    let digit_at = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_digit());
+    for (i, &c) in chars.iter().enumerate() {
+        let prev_digit = i > 0 && digit_at(i - 1);
+        let keep = match c {
+            c if c.is_alphanumeric() => Some(c),
+            '\'' => {
+                let inner = i > 0
+                    && chars[i - 1].is_alphabetic()
+                    && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+                inner.then_some('\'')
+            }
+            ':' | '.' if prev_digit && digit_at(i + 1) => Some(c),
+            '%' if prev_digit || (i > 1 && chars[i - 1] == ' ' && digit_at(i - 2)) => Some('%'),
+            '+' | '*' | '/' | '^' | '=' => Some(c),
+            '-' if digit_at(i + 1) && (i == 0 || chars[i - 1] == ' ') => Some('-'),
+            // "lo-fi", "wi-fi": a hyphen inside a word stays (number words split later).
+            '-' if i > 0
+                && chars[i - 1].is_alphabetic()
+                && chars.get(i + 1).is_some_and(|n| n.is_alphabetic()) =>
+            {
+                Some('-')
+            }
+            _ => None,
+        };
+        match keep {
+            Some('%') => out.push_str(" %"),
+            Some(c @ ('+' | '*' | '/' | '^' | '=')) => {
+                out.push(' ');
+                out.push(c);
+                out.push(' ');
+            }
+            Some(c) => out.push(c),
+            None => out.push(' '),
+        }
+    }
+    // "a.m." / "p.m." became "a m" / "p m"; "v.s. code" became "v s code".
+    let mut s = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (from, to) in [(" a m", " am"), (" p m", " pm")] {
+        if s.ends_with(from) {
+            s.replace_range(s.len() - from.len().., to);
+        }
+        s = s.replace(&format!("{from} "), &format!("{to} "));
+    }
+    s.replace(" %", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_wake_phrase_punctuation_and_politeness() {
+        assert_eq!(
+            normalize("Hey Luna, set a timer for five minutes."),
+            "set a timer for 5 minutes"
+        );
+        assert_eq!(normalize("Hey Lunar, open Firefox!"), "open firefox");
+        assert_eq!(
+            normalize("hi luna um could you please turn it up"),
+            "turn it up"
+        );
+        assert_eq!(normalize("Luna, what's the time?"), "what's the time");
+        assert_eq!(
+            normalize("Can you open VS Code for me, please?"),
+            "open vs code"
+        );
+        assert_eq!(normalize("Uh, open up Discord."), "open up discord");
+    }
+
+    #[test]
+    fn keeps_what_numbers_need() {
+        assert_eq!(normalize("Alarm for 6:45 p.m."), "alarm for 6:45 pm");
+        assert_eq!(normalize("Set it to 1.5 hours"), "set it to 1.5 hours");
+        assert_eq!(normalize("Volume 20%."), "volume 20%");
+        assert_eq!(normalize("What's 3+4?"), "what's 3 + 4");
+        assert_eq!(
+            normalize("Set an alarm for 7 a.m."),
+            "set an alarm for 7 am"
+        );
+        assert_eq!(normalize("twenty-five minutes"), "25 minutes");
+        assert_eq!(normalize("Play some lo-fi."), "play some lo-fi");
+    }
+
+    #[test]
+    fn a_bare_wake_phrase_or_greeting_stays() {
+        assert_eq!(normalize("Hey Luna."), "hey");
+        assert_eq!(normalize("Hello!"), "hello");
+        assert_eq!(normalize("Thank you."), "thank you");
+    }
+
+    #[test]
+    fn whisper_sound_annotations_are_not_words() {
+        assert_eq!(normalize("[Music]"), "");
+        assert_eq!(normalize("(applause) open firefox"), "open firefox");
+        assert_eq!(normalize("♪ la la ♪"), "");
+    }
+
+    #[test]
+    fn huge_input_is_cut() {
+        let long = "play music ".repeat(10_000);
+        assert!(normalize(&long).len() <= MAX_INPUT_CHARS);
+        assert_eq!(normalize(""), "");
+        assert_eq!(normalize("?!.,"), "");
+    }
+}

@@ -1,0 +1,72 @@
+//! BrainActor: the brain on its own thread, supervised. A restart rebuilds caches and
+//! context from the shared, already trained model (cheap), never retraining.
+
+use std::sync::Arc;
+
+use actix::Recipient;
+use luna_actors::{Envelope, Escalation, RestartPolicy, Stage, StageActor, StageAddr};
+
+use crate::brain::{Brain, BrainModel, BrainSettings, Understanding};
+
+/// Text to understand: a transcript or a typed/API command.
+pub struct BrainRequest {
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrainStageError {
+    #[error("empty command")]
+    Empty,
+}
+
+pub struct BrainStage {
+    brain: Brain,
+}
+
+impl BrainStage {
+    pub fn new(model: Arc<BrainModel>, settings: BrainSettings) -> Self {
+        Self {
+            brain: Brain::new(model, settings),
+        }
+    }
+}
+
+impl Stage for BrainStage {
+    type Input = BrainRequest;
+    type Output = Understanding;
+    type Error = BrainStageError;
+
+    fn handle(&mut self, input: &Envelope<BrainRequest>) -> Result<Understanding, BrainStageError> {
+        let _span =
+            tracing::debug_span!("brain.parse", correlation_id = %input.correlation_id).entered();
+        if input.payload.text.trim().is_empty() {
+            return Err(BrainStageError::Empty);
+        }
+        let understanding = self.brain.understand(&input.payload.text);
+        tracing::debug!(
+            correlation_id = %input.correlation_id,
+            intents = ?understanding.intents.iter().map(|i| i.intent.as_str()).collect::<Vec<_>>(),
+            source = ?understanding.source,
+            "understood"
+        );
+        Ok(understanding)
+    }
+}
+
+/// Starts the BrainActor. Understanding is repeatable, so a crash retries the message.
+pub fn start_brain(
+    model: Arc<BrainModel>,
+    settings: BrainSettings,
+    policy: RestartPolicy,
+    escalate_to: Recipient<Escalation>,
+) -> StageAddr<BrainStage> {
+    StageActor::build("brain", move || {
+        Ok(BrainStage::new(Arc::clone(&model), settings.clone()))
+    })
+    .policy(RestartPolicy {
+        retry_failed_message: true,
+        ..policy
+    })
+    .escalate_to(escalate_to)
+    .start()
+}
