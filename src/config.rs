@@ -23,6 +23,7 @@ const ENV_PREFIX: &str = "LUNA_";
 pub struct Config {
     pub audio: AudioConfig,
     pub brain: BrainConfig,
+    pub stt: SttConfig,
     pub system: SystemConfig,
     pub store: StoreConfig,
     pub telemetry: TelemetryConfig,
@@ -44,6 +45,20 @@ pub struct BrainConfig {
     pub max_context_history: u32,
     pub grammar_path: String,
     pub examples_path: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SttConfig {
+    pub model: String,
+    pub model_path: String,
+    pub preload: bool,
+    pub threads: u32,
+    pub audio_ctx: u32,
+    pub max_tokens: u32,
+    pub no_speech_threshold: f64,
+    pub logprob_threshold: f64,
+    pub initial_prompt: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

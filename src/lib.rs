@@ -3,9 +3,11 @@
 //! Stage logic lives in plain modules with no actix; the actors that wrap them live in
 //! [`pipeline`]. See ARCHITECTURE.md for the code map.
 
+pub mod audio;
 pub mod brain;
 pub mod config;
 pub mod doctor;
 pub mod pipeline;
 pub mod store;
+pub mod stt;
 pub mod telemetry;

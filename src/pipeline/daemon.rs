@@ -2,20 +2,21 @@
 //! shuts down in order (upstream first, the store last, flushed).
 
 use std::future::Future;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use luna_actors::{Envelope, Escalation, StageAddr};
 use tokio::sync::mpsc;
 use tracing::{error, info};
 
-use std::sync::Arc;
-
 use super::{
-    restart_policy, start_brain, start_store, BrainStage, StoreReply, StoreRequest, StoreStage,
+    restart_policy, start_brain, start_store, start_stt, BrainStage, StoreReply, StoreRequest,
+    StoreStage, SttStage,
 };
 use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
 use crate::config::Config;
 use crate::store::{Store, StoreError, StoreOptions};
+use crate::stt::SttSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -54,6 +55,7 @@ impl Handler<Escalation> for PipelineSupervisor {
 
 /// The running pipeline.
 pub struct Daemon {
+    pub stt: StageAddr<SttStage>,
     pub brain: StageAddr<BrainStage>,
     pub store: StageAddr<StoreStage>,
     escalations: mpsc::UnboundedReceiver<Escalation>,
@@ -91,9 +93,23 @@ impl Daemon {
             model,
             BrainSettings::from(&config.brain),
             restart_policy(&config.system, true),
+            supervisor.clone().recipient(),
+        );
+        let stt_settings = SttSettings::from_config(&config.stt);
+        if !stt_settings.model_path.is_file() {
+            tracing::warn!(
+                path = %stt_settings.model_path.display(),
+                "no speech model: spoken commands cannot be transcribed until `luna model install` is run"
+            );
+        }
+        let stt = start_stt(
+            stt_settings,
+            config.stt.preload,
+            restart_policy(&config.system, true),
             supervisor.recipient(),
         );
         Ok(Self {
+            stt,
             brain,
             store,
             escalations,
@@ -112,7 +128,8 @@ impl Daemon {
             e = self.escalations.recv() => e,
         };
         info!("shutting down");
-        // Upstream first: the brain finishes what it has, then the store flushes.
+        // Upstream first: each stage finishes what it has, then the store flushes.
+        self.stt.shutdown().await;
         self.brain.shutdown().await;
         let flushed = self
             .store

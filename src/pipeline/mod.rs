@@ -5,10 +5,12 @@
 mod brain_actor;
 mod daemon;
 mod store_actor;
+mod stt_actor;
 
 pub use brain_actor::{start_brain, BrainRequest, BrainStage, BrainStageError};
 pub use daemon::{Daemon, DaemonError};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
+pub use stt_actor::{start_stt, SttRequest, SttStage};
 
 use std::time::Duration;
 

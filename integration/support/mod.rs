@@ -1,0 +1,116 @@
+//! Shared by the integration tests: real synthesized speech (espeak-ng, sox).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs a tool the tests need; a missing tool is a failure that says how to install it.
+pub fn run(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); `make test` installs it (apt-get install espeak-ng sox)"));
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+}
+
+/// Speaks `text` with an espeak-ng voice at `words_per_minute` into `out` (22.05 kHz).
+pub fn speak(text: &str, voice: &str, words_per_minute: u32, out: &Path) {
+    run(
+        "espeak-ng",
+        &[
+            "-v",
+            voice,
+            "-s",
+            &words_per_minute.to_string(),
+            "-w",
+            out.to_str().unwrap(),
+            text,
+        ],
+    );
+}
+
+/// Mixes pink noise into `input` at roughly `snr_db`.
+pub fn add_noise(input: &Path, snr_db: f32, out: &Path) {
+    let noise = out.with_extension("noise.wav");
+    let secs = format!("{:.2}", duration_s(input));
+    let rate = rate_of(input);
+    // espeak-ng speech peaks near 0.5 (RMS ~0.08); noise at that RMS minus the SNR.
+    let level = 0.08 * 10f32.powf(-snr_db / 20.0) * 3.0;
+    run(
+        "sox",
+        &[
+            "-n",
+            "-r",
+            &rate,
+            "-c",
+            "1",
+            "-b",
+            "16",
+            noise.to_str().unwrap(),
+            "synth",
+            &secs,
+            "pinknoise",
+            "vol",
+            &format!("{level:.4}"),
+        ],
+    );
+    run(
+        "sox",
+        &[
+            "-m",
+            input.to_str().unwrap(),
+            noise.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
+}
+
+pub fn duration_s(path: &Path) -> f64 {
+    let out = Command::new("soxi")
+        .args(["-D", path.to_str().unwrap()])
+        .output()
+        .expect("soxi");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("soxi duration")
+}
+
+fn rate_of(path: &Path) -> String {
+    let out = Command::new("soxi")
+        .args(["-r", path.to_str().unwrap()])
+        .output()
+        .expect("soxi");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The Whisper model the tests use: `LUNA_TEST_MODEL`, else the installed default.
+/// Missing is a failure: `make test` installs it first.
+pub fn model_path() -> PathBuf {
+    let path = std::env::var_os("LUNA_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| luna::stt::install::default_path("tiny.en"));
+    assert!(
+        path.is_file(),
+        "no Whisper model at {}: run `make model` (or `luna model install tiny.en`) first",
+        path.display()
+    );
+    path
+}
+
+/// Word error rate of `hypothesis` against `reference` (word-level edit distance).
+pub fn word_errors(reference: &str, hypothesis: &str) -> (usize, usize) {
+    let r: Vec<&str> = reference.split_whitespace().collect();
+    let h: Vec<&str> = hypothesis.split_whitespace().collect();
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for i in 1..=r.len() {
+        let mut cur = vec![i; h.len() + 1];
+        for j in 1..=h.len() {
+            let sub = prev[j - 1] + usize::from(r[i - 1] != h[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    (prev[h.len()], r.len())
+}

@@ -1,0 +1,409 @@
+//! Speech to text with whisper.cpp (whisper-rs), tuned for short spoken commands.
+//!
+//! The model loads lazily on the first utterance (or at start with `[stt] preload`) and
+//! stays; the context is shared, a decoding state is kept per `SpeechToText`.
+//! Decoding: greedy, no timestamps, one segment, an encoder window (`audio_ctx`) sized
+//! to the utterance (never under 384 frames, below which accuracy collapses), no
+//! temperature fallback (it turned rare loops into multi-second spikes), a token cap,
+//! and a cut of repeated phrases. Silence, noise and music give an empty transcript,
+//! not Whisper's stock hallucinations.
+
+pub mod convert;
+pub mod install;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::time::Instant;
+
+use serde::Serialize;
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+use crate::audio::PIPELINE_RATE;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SttError {
+    #[error("no speech model at {path}; install one with `luna model install tiny.en` (or `make model`)")]
+    MissingModel { path: PathBuf },
+    #[error("the speech model {path} could not be loaded: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("transcription failed: {0}")]
+    Decode(String),
+}
+
+/// Decoding settings (from `[stt]`).
+#[derive(Clone, Debug)]
+pub struct SttSettings {
+    pub model_path: PathBuf,
+    /// Decoder threads; 0 chooses from the machine.
+    pub threads: usize,
+    /// Smallest encoder window (frames of 20 ms); grown to fit longer utterances.
+    pub min_audio_ctx: u32,
+    pub max_tokens: u32,
+    /// Above this no-speech probability (with low token confidence) the text is dropped.
+    pub no_speech_threshold: f32,
+    /// Below this mean token log-probability (with some no-speech probability) likewise.
+    pub logprob_threshold: f32,
+    pub initial_prompt: String,
+}
+
+impl SttSettings {
+    pub fn from_config(stt: &crate::config::SttConfig) -> Self {
+        Self {
+            model_path: model_path(stt),
+            threads: stt.threads as usize,
+            min_audio_ctx: stt.audio_ctx,
+            max_tokens: stt.max_tokens,
+            no_speech_threshold: stt.no_speech_threshold as f32,
+            logprob_threshold: stt.logprob_threshold as f32,
+            initial_prompt: stt.initial_prompt.clone(),
+        }
+    }
+
+    fn effective_threads(&self) -> i32 {
+        if self.threads > 0 {
+            return self.threads as i32;
+        }
+        std::thread::available_parallelism().map_or(2, |n| n.get().min(4)) as i32
+    }
+}
+
+/// Where the model is: `[stt] model_path`, or the named model in the data directory.
+pub fn model_path(stt: &crate::config::SttConfig) -> PathBuf {
+    if stt.model_path.is_empty() {
+        install::default_path(&stt.model)
+    } else {
+        crate::config::expand_home(&stt.model_path)
+    }
+}
+
+/// One transcription and what it cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct Transcript {
+    pub text: String,
+    pub audio_s: f64,
+    /// Time spent loading the model for this call (0 once loaded).
+    pub load_ms: f64,
+    pub transcribe_ms: f64,
+    pub no_speech_prob: f32,
+    pub avg_logprob: f32,
+    /// Why a decoded text was dropped (silence, a stock hallucination, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<String>,
+}
+
+struct Loaded {
+    _context: WhisperContext,
+    state: WhisperState,
+}
+
+pub struct SpeechToText {
+    settings: SttSettings,
+    loaded: Option<Loaded>,
+}
+
+/// RMS under which audio is treated as silence without running the model.
+const SILENCE_RMS: f32 = 0.0015;
+
+/// Mean token log-probability under which a transcript is noise, whatever the
+/// no-speech probability says (whisper.cpp reports 0 for it without timestamps).
+const HOPELESS_LOGPROB: f32 = -1.6;
+
+/// What Whisper writes when it hears no speech.
+const STOCK_HALLUCINATIONS: &[&str] = &[
+    "thank you",
+    "thanks",
+    "thank you very much",
+    "thanks for watching",
+    "thank you for watching",
+    "you",
+    "bye",
+    "bye bye",
+    "okay",
+    "oh",
+    "so",
+    "the end",
+    "music",
+    "applause",
+    "silence",
+    "subtitles by the amara org community",
+    "please subscribe",
+    "i'm going to go",
+    "",
+];
+
+static LOG_HOOKS: Once = Once::new();
+
+impl SpeechToText {
+    pub fn new(settings: SttSettings) -> Self {
+        Self {
+            settings,
+            loaded: None,
+        }
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.is_some()
+    }
+
+    pub fn model_path(&self) -> &Path {
+        &self.settings.model_path
+    }
+
+    /// Loads the model if it is not loaded; returns the milliseconds it took (0 if it was).
+    pub fn load(&mut self) -> Result<f64, SttError> {
+        if self.loaded.is_some() {
+            return Ok(0.0);
+        }
+        let path = self.settings.model_path.clone();
+        if !path.is_file() {
+            return Err(SttError::MissingModel { path });
+        }
+        // whisper.cpp aborts the process (an uncatchable C++ exception) on some
+        // malformed headers: check the header ourselves first.
+        check_ggml_header(&path).map_err(|reason| SttError::Load {
+            path: path.clone(),
+            reason,
+        })?;
+        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        let started = Instant::now();
+        let context = WhisperContext::new_with_params(&path, WhisperContextParameters::default())
+            .map_err(|e| SttError::Load {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let state = context.create_state().map_err(|e| SttError::Load {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        self.loaded = Some(Loaded {
+            _context: context,
+            state,
+        });
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(path = %path.display(), ms, "speech model loaded");
+        Ok(ms)
+    }
+
+    /// Transcribes 16 kHz mono audio.
+    pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, SttError> {
+        let audio_s = samples.len() as f64 / PIPELINE_RATE as f64;
+        let load_ms = self.load()?;
+        let started = Instant::now();
+        let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
+        if rms < SILENCE_RMS {
+            return Ok(Transcript {
+                text: String::new(),
+                audio_s,
+                load_ms,
+                transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
+                no_speech_prob: 1.0,
+                avg_logprob: 0.0,
+                dropped: Some("silence".into()),
+            });
+        }
+        // whisper.cpp skips inputs under a second: pad short ones with silence.
+        let min_len = PIPELINE_RATE as usize * 11 / 10;
+        let padded;
+        let input = if samples.len() < min_len {
+            padded = [samples, &vec![0.0; min_len - samples.len()]].concat();
+            &padded[..]
+        } else {
+            samples
+        };
+        let seconds = input.len() as f64 / PIPELINE_RATE as f64;
+        // 50 encoder frames per second of audio, plus a margin.
+        let audio_ctx = ((seconds + 0.6) * 50.0).ceil() as u32;
+        let audio_ctx = audio_ctx.clamp(self.settings.min_audio_ctx, 1500) as i32;
+
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.settings.effective_threads());
+        params.set_language(Some("en"));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_no_timestamps(true);
+        params.set_single_segment(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(0.0);
+        params.set_max_tokens(self.settings.max_tokens as i32);
+        params.set_audio_ctx(audio_ctx);
+        if !self.settings.initial_prompt.is_empty() {
+            params.set_initial_prompt(&self.settings.initial_prompt);
+        }
+
+        let loaded = self.loaded.as_mut().expect("loaded above");
+        loaded
+            .state
+            .full(params, input)
+            .map_err(|e| SttError::Decode(e.to_string()))?;
+        let mut text = String::new();
+        let mut no_speech_prob = 0.0f32;
+        let mut logprob_sum = 0.0f32;
+        let mut tokens = 0usize;
+        for segment in loaded.state.as_iter() {
+            text.push_str(
+                &segment
+                    .to_str_lossy()
+                    .map_err(|e| SttError::Decode(e.to_string()))?,
+            );
+            no_speech_prob = no_speech_prob.max(segment.no_speech_probability());
+            for t in 0..segment.n_tokens() {
+                if let Some(token) = segment.get_token(t) {
+                    let piece = token.to_str_lossy().unwrap_or_default();
+                    if piece.starts_with("[_") || piece.starts_with("<|") {
+                        continue;
+                    }
+                    logprob_sum += token.token_probability().max(1e-6).ln();
+                    tokens += 1;
+                }
+            }
+        }
+        let avg_logprob = if tokens == 0 {
+            0.0
+        } else {
+            logprob_sum / tokens as f32
+        };
+        let text = cut_repetition(text.trim());
+        let mut transcript = Transcript {
+            text,
+            audio_s,
+            load_ms,
+            transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
+            no_speech_prob,
+            avg_logprob,
+            dropped: None,
+        };
+        if let Some(reason) = self.reject_reason(&transcript) {
+            tracing::debug!(text = %transcript.text, reason, "dropped a transcript");
+            transcript.dropped = Some(format!("{reason}: {:?}", transcript.text));
+            transcript.text.clear();
+        }
+        Ok(transcript)
+    }
+
+    fn reject_reason(&self, t: &Transcript) -> Option<&'static str> {
+        let s = &self.settings;
+        if t.no_speech_prob > s.no_speech_threshold && t.avg_logprob < s.logprob_threshold {
+            return Some("no speech");
+        }
+        // Whisper guessing words into noise: every token unlikely.
+        if t.avg_logprob < HOPELESS_LOGPROB {
+            return Some("too uncertain");
+        }
+        let plain: String = t
+            .text
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '\'' || c == ' ' {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+        if STOCK_HALLUCINATIONS.contains(&plain.as_str())
+            && (t.no_speech_prob > 0.2 || t.avg_logprob < -0.7)
+        {
+            return Some("a stock hallucination");
+        }
+        if plain.is_empty() {
+            return Some("no words");
+        }
+        None
+    }
+}
+
+/// Reads a ggml Whisper header and checks that every field is plausible.
+pub fn check_ggml_header(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut header = [0u8; 48];
+    file.read_exact(&mut header)
+        .map_err(|_| "too short to be a Whisper model".to_owned())?;
+    let field =
+        |i: usize| i32::from_le_bytes(header[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+    if field(0) as u32 != 0x6767_6d6c {
+        return Err("not a ggml file (bad magic)".into());
+    }
+    let [n_vocab, audio_ctx, audio_state, audio_head, audio_layer, text_ctx, text_state, text_head, text_layer, n_mels, ftype] =
+        std::array::from_fn(|i| field(i + 1));
+    let plausible = (51_000..=52_000).contains(&n_vocab)
+        && audio_ctx == 1500
+        && text_ctx == 448
+        && [384, 512, 768, 1024, 1280].contains(&audio_state)
+        && audio_state == text_state
+        && (1..=64).contains(&audio_head)
+        && (1..=64).contains(&text_head)
+        && (1..=64).contains(&audio_layer)
+        && (1..=64).contains(&text_layer)
+        && [80, 128].contains(&n_mels)
+        && (0..=2000).contains(&(ftype % 1000));
+    if !plausible {
+        return Err("the header's dimensions are not those of any Whisper model".into());
+    }
+    // The token embedding alone: n_vocab × n_state × 2 bytes at least (f16).
+    let minimum = n_vocab as u64 * text_state as u64 / 2;
+    if size < minimum {
+        return Err(format!(
+            "{size} bytes is too small for this model (truncated?)"
+        ));
+    }
+    Ok(())
+}
+
+/// Cuts a phrase Whisper keeps repeating: "what time is it what time is it what" →
+/// "what time is it".
+pub fn cut_repetition(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let key = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    let n = words.len();
+    for period in 1..=n / 2 {
+        for start in 0..n.saturating_sub(2 * period) + 1 {
+            let repeats = (start + period..n)
+                .take_while(|&i| key(words[i]) == key(words[i - period]))
+                .count();
+            // The block repeats (at least once whole) to the end of the text.
+            if repeats >= period && start + period + repeats == n && (period > 1 || repeats >= 2) {
+                return words[..start + period].join(" ");
+            }
+        }
+    }
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetition_loops_are_cut() {
+        assert_eq!(
+            cut_repetition("What time is it? What time is it? What time is it?"),
+            "What time is it?"
+        );
+        assert_eq!(
+            cut_repetition("open firefox open firefox open"),
+            "open firefox"
+        );
+        assert_eq!(cut_repetition("no no no no no"), "no");
+        assert_eq!(
+            cut_repetition("set a timer for five minutes"),
+            "set a timer for five minutes"
+        );
+        assert_eq!(cut_repetition("bye bye"), "bye bye");
+        assert_eq!(cut_repetition(""), "");
+    }
+}
