@@ -5,10 +5,12 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Build tools: C/C++ and cmake for whisper.cpp, libclang for its bindings (SQLite is bundled).
-BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev
-# What the tests synthesize and measure speech with, and curl/pip for `luna model install`.
-TEST_PACKAGES := espeak-ng sox curl
+# Build tools: C/C++ and cmake for whisper.cpp, libclang for its bindings, ALSA headers
+# for cpal (SQLite is bundled).
+BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2-dev
+# What the tests synthesize and measure speech with, PulseAudio for the capture test
+# (a null sink stands in for a sound card), and curl/pip for `luna model install`.
+TEST_PACKAGES := espeak-ng sox curl pulseaudio pulseaudio-utils libasound2-plugins
 
 .PHONY: deps test-deps model run test bench lint fmt clean
 

@@ -1,4 +1,7 @@
-//! The `luna` binary as a user runs it: start, stop on a signal, config errors, doctor.
+//! The `luna` binary as a user runs it: start, stop on a signal, config errors, doctor,
+//! and listening to a recording.
+
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -183,4 +186,78 @@ fn history_lists_stored_commands_newest_first() {
     assert_eq!(commands[0]["transcript"], "open firefox");
     assert_eq!(commands[0]["outcome"], "ok");
     assert_eq!(history("5")["commands"].as_array().unwrap().len(), 2);
+}
+
+fn with_model(cmd: &mut Command) -> &mut Command {
+    cmd.env("LUNA_STT__MODEL_PATH", support::model_path())
+}
+
+#[test]
+fn run_hears_a_recording_transcribes_and_understands_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (audio, _) = support::session(
+        home.path(),
+        &[
+            ("set a timer for five minutes", "en-us"),
+            ("what time is it", "en-us"),
+        ],
+        0.5,
+        0.8,
+    );
+    let wav = home.path().join("session.wav");
+    support::write16(&wav, &audio);
+    let out = with_model(&mut luna(home.path()))
+        .args(["run", "--input", wav.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let utterances: Vec<&str> = log.lines().filter(|l| l.contains(" utterance ")).collect();
+    assert_eq!(utterances.len(), 2, "{log}");
+    assert!(
+        utterances[0].contains("timer.start duration_s=300"),
+        "{}",
+        utterances[0]
+    );
+    assert!(utterances[1].contains("time.now"), "{}", utterances[1]);
+    assert!(
+        log.contains("the input ended") && log.contains("database flushed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn run_reads_raw_audio_on_stdin() {
+    let home = tempfile::tempdir().unwrap();
+    let (audio, _) = support::session(home.path(), &[("open firefox", "en-us")], 0.5, 0.8);
+    let raw: Vec<u8> = audio
+        .iter()
+        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
+        .collect();
+    let mut child = with_model(&mut luna(home.path()))
+        .args(["run", "--input", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("app.open app=\"firefox\""), "{log}");
+}
+
+#[test]
+fn run_without_a_microphone_says_so_clearly() {
+    let home = tempfile::tempdir().unwrap();
+    let out = luna(home.path())
+        .env("LUNA_AUDIO__INPUT", "no-such-device")
+        .args(["run", "--input", "mic"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-device"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one clear line: {err}");
 }

@@ -22,6 +22,7 @@ const ENV_PREFIX: &str = "LUNA_";
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub audio: AudioConfig,
+    pub vad: VadConfig,
     pub brain: BrainConfig,
     pub stt: SttConfig,
     pub system: SystemConfig,
@@ -32,9 +33,21 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AudioConfig {
+    pub input: String,
     pub buffer_size: u32,
     pub sample_rate: u32,
     pub silence_threshold: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VadConfig {
+    pub mode: u32,
+    pub pre_roll_ms: u32,
+    pub min_hangover_ms: u32,
+    pub max_hangover_ms: u32,
+    pub min_speech_ms: u32,
+    pub max_utterance_ms: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -468,6 +481,24 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         c.audio.silence_threshold,
         0.0,
         1.0,
+    )?;
+    check(o, "vad.mode", c.vad.mode, 0, 3)?;
+    check(o, "vad.pre_roll_ms", c.vad.pre_roll_ms, 0, 2_000)?;
+    check(o, "vad.min_hangover_ms", c.vad.min_hangover_ms, 30, 3_000)?;
+    check(
+        o,
+        "vad.max_hangover_ms",
+        c.vad.max_hangover_ms,
+        c.vad.min_hangover_ms,
+        5_000,
+    )?;
+    check(o, "vad.min_speech_ms", c.vad.min_speech_ms, 0, 5_000)?;
+    check(
+        o,
+        "vad.max_utterance_ms",
+        c.vad.max_utterance_ms,
+        1_000,
+        120_000,
     )?;
     check(o, "brain.cache_size", c.brain.cache_size, 1, 1_000_000)?;
     check(

@@ -75,7 +75,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     let db_path = config.store_path();
     checks.push(check_data_dir(db_path.parent().unwrap_or(Path::new("."))));
     checks.push(check_database(&db_path, &config));
-    checks.push(check_audio_capture(Path::new("/proc/asound/pcm")));
+    checks.push(check_audio_capture(&config.audio.input));
     checks.push(check_model(
         &config::data_dir().join("models").join("ggml-tiny.en.bin"),
     ));
@@ -173,32 +173,24 @@ fn check_database(path: &Path, config: &config::Config) -> Check {
     }
 }
 
-/// Capture devices from ALSA's `/proc/asound/pcm` ("00-00: ID : NAME : playback 1 : capture 1").
-pub fn capture_devices(pcm_listing: &str) -> Vec<String> {
-    pcm_listing
-        .lines()
-        .filter(|line| line.contains("capture"))
-        .map(|line| {
-            let (id, rest) = line.split_once(": ").unwrap_or(("?", line));
-            let name = rest.split(" : ").nth(1).unwrap_or(rest).trim();
-            format!("{name} (hw {})", id.trim())
-        })
-        .collect()
-}
-
-fn check_audio_capture(pcm: &Path) -> Check {
-    let devices = std::fs::read_to_string(pcm)
-        .map(|text| capture_devices(&text))
-        .unwrap_or_default();
-    if devices.is_empty() {
-        Check::new(
-            "microphone",
-            Status::Warn,
-            "no capture device found: voice input needs a microphone",
-        )
-        .fix("plug in a microphone, or give LUNA text commands instead")
-    } else {
-        Check::new("microphone", Status::Ok, devices.join("; "))
+fn check_audio_capture(device: &str) -> Check {
+    match crate::audio::capture::list_devices() {
+        Ok(devices) if devices.iter().any(|d| d.name != "null") => {
+            let listed: Vec<String> = devices
+                .iter()
+                .filter(|d| d.name != "null")
+                .map(|d| format!("{}{} ({} Hz, {} ch)", if d.is_default { "*" } else { "" }, d.name, d.sample_rate, d.channels))
+                .collect();
+            match crate::audio::capture::Capture::open(device, 0.5) {
+                Ok(_) => Check::new("microphone", Status::Ok, listed.join("; ")),
+                Err(e) => Check::new("microphone", Status::Warn, e.to_string())
+                    .fix("set [audio] input to a device from `luna audio devices`"),
+            }
+        }
+        Ok(_) => Check::new("microphone", Status::Warn, "no capture device found: voice input needs a microphone")
+            .fix("plug in a microphone, or use `luna run --input FILE.wav` or `--input -` (raw 16 kHz s16le on stdin)"),
+        Err(e) => Check::new("microphone", Status::Warn, e.to_string())
+            .fix("check the sound system (ALSA/PulseAudio/PipeWire) or use `luna run --input FILE.wav`"),
     }
 }
 
@@ -235,14 +227,6 @@ pub fn which(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_capture_devices_from_alsa() {
-        let listing = "00-00: ALC257 Analog : ALC257 Analog : playback 1 : capture 1\n\
-                       00-03: HDMI 0 : HDMI 0 : playback 1\n";
-        assert_eq!(capture_devices(listing), ["ALC257 Analog (hw 00-00)"]);
-        assert!(capture_devices("").is_empty());
-    }
 
     #[test]
     fn finds_programs_on_path() {

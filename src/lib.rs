@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod store;
 pub mod stt;
 pub mod telemetry;
+pub mod vad;

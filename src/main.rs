@@ -28,8 +28,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the daemon and serve until Ctrl-C or SIGTERM.
-    Run,
+    /// Start the daemon and serve until Ctrl-C or SIGTERM (or until a file input ends).
+    Run {
+        /// Audio input: `mic` (the `[audio] input` device), a WAV file (played at real
+        /// time), or `-` for raw 16 kHz mono s16le on stdin. Default: the microphone if
+        /// there is one.
+        #[arg(long, value_name = "mic|FILE.wav|-")]
+        input: Option<String>,
+    },
+    /// Audio devices and voice detection.
+    Audio {
+        #[command(subcommand)]
+        action: AudioAction,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -67,6 +78,21 @@ enum Command {
         /// Read one command per line on stdin, write one JSON line per command.
         #[arg(long, conflicts_with = "text")]
         jsonl: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AudioAction {
+    /// List capture devices.
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find the speech in a WAV file: the same source → VAD path as `luna run`.
+    Segments {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -115,7 +141,13 @@ fn main() -> ExitCode {
 fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
     luna::telemetry::init_logging(&loaded.config.telemetry);
     match command {
-        Command::Run => run(&loaded.config),
+        Command::Run { input } => run(&loaded.config, input.as_deref()),
+        Command::Audio {
+            action: AudioAction::Devices { json },
+        } => audio_devices(json),
+        Command::Audio {
+            action: AudioAction::Segments { file, json },
+        } => audio_segments(&loaded.config, &file, json),
         Command::Config {
             action: ConfigAction::Show,
         } => {
@@ -138,10 +170,30 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run(config: &config::Config) -> anyhow::Result<ExitCode> {
+fn run(config: &config::Config, input: Option<&str>) -> anyhow::Result<ExitCode> {
+    use luna::audio::source::{probe, InputSpec};
+    let input = match input {
+        Some(arg) => {
+            // Checked before anything starts, so a bad input is one line and nothing else.
+            let spec = InputSpec::parse(arg, &config.audio.input);
+            probe(&spec)?;
+            Some(spec)
+        }
+        None => {
+            let mic = InputSpec::Mic(config.audio.input.clone());
+            match probe(&mic) {
+                Ok(()) => Some(mic),
+                Err(e) => {
+                    eprintln!("luna: {e}");
+                    eprintln!("luna: running without audio input");
+                    None
+                }
+            }
+        }
+    };
     let system = actix::System::new();
     system.block_on(async {
-        let daemon = Daemon::start(config).context("starting LUNA")?;
+        let daemon = Daemon::start(config, input).context("starting LUNA")?;
         daemon.serve_until(shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
@@ -201,6 +253,71 @@ fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<Ex
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn audio_devices(json: bool) -> anyhow::Result<ExitCode> {
+    let devices = luna::audio::capture::list_devices()?;
+    if json {
+        println!("{}", serde_json::json!({ "devices": devices }));
+    } else if devices.is_empty() {
+        println!("No capture devices. Use `luna run --input FILE.wav` or `--input -` (raw 16 kHz s16le on stdin).");
+    } else {
+        for d in &devices {
+            let mark = if d.is_default { "*" } else { " " };
+            println!(
+                "{mark} {:<24} {} Hz, {} ch, {}  ({})",
+                d.name, d.sample_rate, d.channels, d.sample_format, d.description
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audio_segments(
+    config: &config::Config,
+    file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use luna::audio::source::{Flow, InputSpec, Source};
+    let mut source = Source::open(&InputSpec::File(file.to_path_buf()), false)?;
+    let mut endpointer =
+        luna::vad::Endpointer::new(luna::vad::VadSettings::from_config(&config.vad));
+    let mut found = Vec::new();
+    let mut chunk = Vec::new();
+    loop {
+        chunk.clear();
+        let flow = source.read(&mut chunk);
+        found.extend(endpointer.push(&chunk));
+        if flow == Flow::Ended {
+            found.extend(endpointer.finish());
+            break;
+        }
+    }
+    let segments: Vec<serde_json::Value> = found
+        .iter()
+        .map(|u| serde_json::json!({ "start_s": round3(u.start_s()), "end_s": round3(u.end_s()) }))
+        .collect();
+    if json {
+        println!("{}", serde_json::json!({ "segments": segments }));
+    } else {
+        for u in &found {
+            println!(
+                "{:8.3} – {:8.3} s{}",
+                u.start_s(),
+                u.end_s(),
+                if u.truncated {
+                    "  (cut at the maximum length)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 fn model_install(

@@ -6,10 +6,16 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::TelemetryConfig;
 
-/// Installs the global subscriber: `RUST_LOG` if set, else `[telemetry] log_level`.
+/// Installs the global subscriber: `RUST_LOG` if set (and not empty), else
+/// `[telemetry] log_level`. whisper.cpp reports every model load at info level, so
+/// its logs are kept to warnings unless `RUST_LOG` asks for more.
 pub fn init_logging(config: &TelemetryConfig) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let filter = from_env
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(format!("{},whisper_rs=warn", config.log_level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

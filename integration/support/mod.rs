@@ -114,3 +114,51 @@ pub fn word_errors(reference: &str, hypothesis: &str) -> (usize, usize) {
     }
     (prev[h.len()], r.len())
 }
+
+/// Reads a WAV with LUNA's reader (16 kHz mono f32).
+pub fn read16(path: &Path) -> Vec<f32> {
+    luna::audio::wav::read(path).unwrap().samples
+}
+
+/// Where speech is in a clean recording: first and last sample above `threshold`.
+pub fn active_span(samples: &[f32], threshold: f32) -> (usize, usize) {
+    let first = samples
+        .iter()
+        .position(|s| s.abs() > threshold)
+        .expect("some speech");
+    let last = samples
+        .iter()
+        .rposition(|s| s.abs() > threshold)
+        .expect("some speech");
+    (first, last)
+}
+
+/// A session: silence, then each phrase followed by a pause, as 16 kHz mono. Returns
+/// the audio and the true (start, end) of each phrase in seconds.
+pub fn session(
+    dir: &Path,
+    phrases: &[(&str, &str)],
+    lead_s: f64,
+    gap_s: f64,
+) -> (Vec<f32>, Vec<(f64, f64)>) {
+    let mut audio = vec![0.0f32; (lead_s * 16_000.0) as usize];
+    let mut truth = Vec::new();
+    for (i, (text, voice)) in phrases.iter().enumerate() {
+        let wav = dir.join(format!("phrase{i}.wav"));
+        speak(text, voice, 160, &wav);
+        let speech = read16(&wav);
+        let (a, b) = active_span(&speech, 0.02);
+        truth.push((
+            (audio.len() + a) as f64 / 16_000.0,
+            (audio.len() + b) as f64 / 16_000.0,
+        ));
+        audio.extend_from_slice(&speech);
+        audio.extend(std::iter::repeat_n(0.0, (gap_s * 16_000.0) as usize));
+    }
+    (audio, truth)
+}
+
+/// Writes 16 kHz mono 16-bit audio.
+pub fn write16(path: &Path, samples: &[f32]) {
+    luna::audio::wav::write_pipeline_wav(path, samples).unwrap();
+}

@@ -1,22 +1,31 @@
-//! `luna run`: starts the stages under supervision, serves until told to stop, then
-//! shuts down in order (upstream first, the store last, flushed).
+//! `luna run`: starts the stages under supervision, serves until told to stop (or until
+//! a file or stdin input ends), then shuts down in order: upstream first, the store
+//! last, flushed.
+//!
+//! With an audio input: AudioActor → VadActor → SttActor → BrainActor. There is no
+//! wake word or executor yet: utterances are transcribed and understood, and what
+//! LUNA heard and understood is logged; nothing is executed.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use luna_actors::{Envelope, Escalation, StageAddr};
-use tokio::sync::mpsc;
-use tracing::{error, info};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
 
 use super::{
-    restart_policy, start_brain, start_store, start_stt, BrainStage, StoreReply, StoreRequest,
-    StoreStage, SttStage,
+    restart_policy, start_audio, start_brain, start_store, start_stt, start_vad, AudioStage,
+    BrainRequest, BrainStage, StoreReply, StoreRequest, StoreStage, SttRequest, SttStage, Tick,
+    UtteranceCut, VadStage,
 };
+use crate::audio::source::{self, InputSpec, SourceError};
 use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
 use crate::config::Config;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
+use crate::vad::VadSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -24,6 +33,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Brain(#[from] BrainError),
+    #[error(transparent)]
+    Input(#[from] SourceError),
     #[error("stage {stage} failed {restarts} times within {window_s} s and was not restarted again; last failure: {last_failure}")]
     Escalated {
         stage: &'static str,
@@ -53,32 +64,42 @@ impl Handler<Escalation> for PipelineSupervisor {
     }
 }
 
+/// The front of the pipeline, when there is an audio input.
+struct Hearing {
+    audio: StageAddr<AudioStage>,
+    vad: StageAddr<VadStage>,
+    pump: tokio::task::JoinHandle<()>,
+    ended: oneshot::Receiver<()>,
+}
+
 /// The running pipeline.
 pub struct Daemon {
+    hearing: Option<Hearing>,
     pub stt: StageAddr<SttStage>,
     pub brain: StageAddr<BrainStage>,
     pub store: StageAddr<StoreStage>,
     escalations: mpsc::UnboundedReceiver<Escalation>,
 }
 
+/// How often the audio source is drained.
+const PUMP_INTERVAL: Duration = Duration::from_millis(20);
+
 impl Daemon {
     /// Starts every stage. Must be called inside a running actix `System`.
-    pub fn start(config: &Config) -> Result<Self, DaemonError> {
+    /// `input`: where audio comes from, if anywhere.
+    pub fn start(config: &Config, input: Option<InputSpec>) -> Result<Self, DaemonError> {
         let (tx, escalations) = mpsc::unbounded_channel();
         let supervisor = PipelineSupervisor { escalations: tx }.start();
+        let policy = |retry| restart_policy(&config.system, retry);
         let options = StoreOptions {
             pool_size: config.store.pool_size,
-            busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
+            busy_timeout: Duration::from_millis(config.store.busy_timeout_ms.into()),
         };
         let path = config.store_path();
         let store = Store::open(&path, &options)?;
         info!(path = %path.display(), version = store.schema_version()?, "database open");
-        let store = start_store(
-            store,
-            options,
-            restart_policy(&config.system, true),
-            supervisor.clone().recipient(),
-        );
+        let store = start_store(store, options, policy(true), supervisor.clone().recipient());
+
         let started = std::time::Instant::now();
         let model = Arc::new(BrainModel::from_config(
             &config.brain,
@@ -92,12 +113,13 @@ impl Daemon {
         let brain = start_brain(
             model,
             BrainSettings::from(&config.brain),
-            restart_policy(&config.system, true),
+            policy(true),
             supervisor.clone().recipient(),
         );
+
         let stt_settings = SttSettings::from_config(&config.stt);
         if !stt_settings.model_path.is_file() {
-            tracing::warn!(
+            warn!(
                 path = %stt_settings.model_path.display(),
                 "no speech model: spoken commands cannot be transcribed until `luna model install` is run"
             );
@@ -105,10 +127,41 @@ impl Daemon {
         let stt = start_stt(
             stt_settings,
             config.stt.preload,
-            restart_policy(&config.system, true),
-            supervisor.recipient(),
+            policy(true),
+            supervisor.clone().recipient(),
         );
+
+        let hearing = match input {
+            None => None,
+            Some(spec) => {
+                // Check the input here, once, with a clear error: inside the actor a
+                // missing device would only show as restarts.
+                source::probe(&spec)?;
+                let paced = !matches!(spec, InputSpec::Stdin);
+                let audio = start_audio(spec, paced, policy(false), supervisor.clone().recipient());
+                let vad = start_vad(
+                    VadSettings::from_config(&config.vad),
+                    policy(false),
+                    supervisor.recipient(),
+                );
+                let (ended_tx, ended) = oneshot::channel();
+                let pump = actix::spawn(pump(
+                    audio.clone(),
+                    vad.clone(),
+                    stt.clone(),
+                    brain.clone(),
+                    ended_tx,
+                ));
+                Some(Hearing {
+                    audio,
+                    vad,
+                    pump,
+                    ended,
+                })
+            }
+        };
         Ok(Self {
+            hearing,
             stt,
             brain,
             store,
@@ -116,19 +169,42 @@ impl Daemon {
         })
     }
 
-    /// Serves until `shutdown` resolves (a signal) or a stage escalates, then stops
-    /// every stage in order and flushes the database.
+    /// Serves until `shutdown` resolves (a signal), a file or stdin input ends, or a
+    /// stage escalates; then stops every stage in order and flushes the database.
     pub async fn serve_until(
         mut self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), DaemonError> {
         info!("LUNA is running; stop with Ctrl-C or SIGTERM");
+        let input_ended = async {
+            match self.hearing.as_mut() {
+                Some(h) => {
+                    let _ = (&mut h.ended).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         let escalated = tokio::select! {
             () = shutdown => None,
+            () = input_ended => {
+                info!("the input ended");
+                None
+            }
             e = self.escalations.recv() => e,
         };
         info!("shutting down");
         // Upstream first: each stage finishes what it has, then the store flushes.
+        if let Some(h) = self.hearing.take() {
+            h.audio.shutdown().await;
+            h.vad.shutdown().await;
+            // The pump ends with its source; after a signal it is cut short.
+            if tokio::time::timeout(Duration::from_millis(200), h.pump)
+                .await
+                .is_err()
+            {
+                warn!("audio pump did not stop in time");
+            }
+        }
         self.stt.shutdown().await;
         self.brain.shutdown().await;
         let flushed = self
@@ -152,5 +228,94 @@ impl Daemon {
             Ok(_) => Err(DaemonError::Flush("unexpected store reply".into())),
             Err(e) => Err(DaemonError::Flush(e.to_string())),
         }
+    }
+}
+
+/// Drains the source every `PUMP_INTERVAL` into the VAD; each utterance goes on to
+/// speech to text and the brain on its own task, so listening never waits for them.
+async fn pump(
+    audio: StageAddr<AudioStage>,
+    vad: StageAddr<VadStage>,
+    stt: StageAddr<SttStage>,
+    brain: StageAddr<BrainStage>,
+    ended: oneshot::Sender<()>,
+) {
+    let mut tick = tokio::time::interval(PUMP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut in_flight = Vec::new();
+    loop {
+        tick.tick().await;
+        let frames = match audio.call(Envelope::entering(Tick)).await {
+            Ok(frames) => frames,
+            Err(e) => {
+                warn!(error = %e, "no audio this tick");
+                if audio.stats().escalated {
+                    break;
+                }
+                continue;
+            }
+        };
+        let source_ended = frames.payload.ended;
+        if !frames.payload.samples.is_empty() || source_ended {
+            match vad.call(frames).await {
+                Ok(cuts) => {
+                    for cut in cuts.payload {
+                        in_flight.push(actix::spawn(hear(cut, stt.clone(), brain.clone())));
+                    }
+                }
+                Err(e) => warn!(error = %e, "voice detection failed on a chunk"),
+            }
+        }
+        in_flight.retain(|task: &tokio::task::JoinHandle<()>| !task.is_finished());
+        if source_ended {
+            break;
+        }
+    }
+    for task in in_flight {
+        let _ = task.await;
+    }
+    let _ = ended.send(());
+}
+
+/// One utterance: transcribe, understand, report. (No wake word or executor yet.)
+async fn hear(cut: UtteranceCut, stt: StageAddr<SttStage>, brain: StageAddr<BrainStage>) {
+    let u = &cut.utterance;
+    let (start_s, end_s) = (u.start_s(), u.end_s());
+    let request = Envelope::entering(SttRequest {
+        samples: cut.utterance.samples,
+    })
+    .with_speech_end(cut.t_speech_end);
+    let id = request.correlation_id;
+    let transcript = match stt.call(request).await {
+        Ok(t) => t,
+        Err(e) => {
+            warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
+            return;
+        }
+    };
+    if transcript.payload.text.is_empty() {
+        info!(correlation_id = %id, start_s, end_s, "heard no words");
+        return;
+    }
+    let text = transcript.payload.text.clone();
+    let stt_ms = transcript.payload.transcribe_ms;
+    match brain
+        .call(transcript.carry(BrainRequest { text: text.clone() }))
+        .await
+    {
+        Ok(u) => {
+            let intents: Vec<String> = u
+                .payload
+                .intents
+                .iter()
+                .map(|i| {
+                    let slots: Vec<String> =
+                        i.slots.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("{} {}", i.intent, slots.join(" "))
+                })
+                .collect();
+            info!(correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %intents.join("; "), "utterance");
+        }
+        Err(e) => warn!(correlation_id = %id, error = %e, "could not understand an utterance"),
     }
 }

@@ -2,11 +2,15 @@
 //! supervision, spans and metrics, and the wiring that runs them as one daemon.
 //! Nothing outside this module (and the binary) touches actix.
 
+mod audio_actor;
 mod brain_actor;
 mod daemon;
 mod store_actor;
 mod stt_actor;
 
+pub use audio_actor::{
+    start_audio, start_vad, AudioFrames, AudioStage, Tick, UtteranceCut, VadStage,
+};
 pub use brain_actor::{start_brain, BrainRequest, BrainStage, BrainStageError};
 pub use daemon::{Daemon, DaemonError};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};

@@ -1,0 +1,125 @@
+//! AudioActor and VadActor: the front of the pipeline.
+//!
+//! AudioActor owns the source (a cpal stream is not `Send`, so the source is opened on
+//! the actor's thread by its factory). A pump task ticks it every 20 ms; whatever
+//! audio arrived goes to the VadActor, whose utterances go on downstream. A restart
+//! reopens the device.
+
+use std::time::Instant;
+
+use actix::Recipient;
+use luna_actors::{Envelope, Escalation, RestartPolicy, Stage, StageActor, StageAddr};
+
+use crate::audio::source::{Flow, InputSpec, Source, SourceError};
+use crate::vad::{Endpointer, Utterance, VadSettings};
+
+/// Ask the source for what it has.
+pub struct Tick;
+
+/// Audio that arrived since the last tick.
+pub struct AudioFrames {
+    pub samples: Vec<f32>,
+    /// When the last of these samples was read from the source.
+    pub t_read: Instant,
+    pub ended: bool,
+}
+
+pub struct AudioStage {
+    source: Source,
+}
+
+impl Stage for AudioStage {
+    type Input = Tick;
+    type Output = AudioFrames;
+    type Error = SourceError;
+
+    fn handle(&mut self, _: &Envelope<Tick>) -> Result<AudioFrames, SourceError> {
+        let mut samples = Vec::new();
+        let flow = self.source.read(&mut samples);
+        Ok(AudioFrames {
+            samples,
+            t_read: Instant::now(),
+            ended: flow == Flow::Ended,
+        })
+    }
+}
+
+pub fn start_audio(
+    spec: InputSpec,
+    paced: bool,
+    policy: RestartPolicy,
+    escalate_to: Recipient<Escalation>,
+) -> StageAddr<AudioStage> {
+    StageActor::build("audio", move || {
+        Ok(AudioStage {
+            source: Source::open(&spec, paced)?,
+        })
+    })
+    .policy(RestartPolicy {
+        retry_failed_message: false,
+        ..policy
+    })
+    .escalate_to(escalate_to)
+    .start()
+}
+
+/// An utterance cut by the VAD, with the instant its speech ended (for latency).
+pub struct UtteranceCut {
+    pub utterance: Utterance,
+    /// Estimated instant the last speech sample was captured.
+    pub t_speech_end: Instant,
+}
+
+pub struct VadStage {
+    endpointer: Endpointer,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VadError {}
+
+impl Stage for VadStage {
+    type Input = AudioFrames;
+    type Output = Vec<UtteranceCut>;
+    type Error = VadError;
+
+    fn handle(&mut self, input: &Envelope<AudioFrames>) -> Result<Vec<UtteranceCut>, VadError> {
+        let frames = &input.payload;
+        let mut cuts = self.endpointer.push(&frames.samples);
+        if frames.ended {
+            cuts.extend(self.endpointer.finish());
+        }
+        let position = self.endpointer.position();
+        Ok(cuts
+            .into_iter()
+            .map(|u| {
+                // The stream's newest sample was read at t_read; speech ended earlier by
+                // the distance between the two stream positions.
+                let behind = position.saturating_sub(u.end_sample) as f64
+                    / crate::audio::PIPELINE_RATE as f64;
+                let t_speech_end = frames.t_read - std::time::Duration::from_secs_f64(behind);
+                UtteranceCut {
+                    utterance: u,
+                    t_speech_end,
+                }
+            })
+            .collect())
+    }
+}
+
+pub fn start_vad(
+    settings: VadSettings,
+    policy: RestartPolicy,
+    escalate_to: Recipient<Escalation>,
+) -> StageAddr<VadStage> {
+    StageActor::build("vad", move || {
+        Ok(VadStage {
+            endpointer: Endpointer::new(settings.clone()),
+        })
+    })
+    .policy(RestartPolicy {
+        retry_failed_message: false,
+        ..policy
+    })
+    .escalate_to(escalate_to)
+    .start()
+}
