@@ -69,6 +69,7 @@ pub struct SttConfig {
     pub threads: u32,
     pub audio_ctx: u32,
     pub max_tokens: u32,
+    pub beam_size: u32,
     pub no_speech_threshold: f64,
     pub logprob_threshold: f64,
     pub initial_prompt: String,
@@ -501,6 +502,24 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         120_000,
     )?;
     check(o, "brain.cache_size", c.brain.cache_size, 1, 1_000_000)?;
+    check(o, "stt.threads", c.stt.threads, 0, 64)?;
+    check(o, "stt.audio_ctx", c.stt.audio_ctx, 64, 1500)?;
+    check(o, "stt.max_tokens", c.stt.max_tokens, 1, 224)?;
+    check(o, "stt.beam_size", c.stt.beam_size, 1, 8)?;
+    check(
+        o,
+        "stt.no_speech_threshold",
+        c.stt.no_speech_threshold,
+        0.0,
+        1.0,
+    )?;
+    check(
+        o,
+        "stt.logprob_threshold",
+        c.stt.logprob_threshold,
+        -20.0,
+        0.0,
+    )?;
     check(
         o,
         "brain.confidence_threshold",
@@ -729,6 +748,11 @@ mod tests {
         );
         let err = error_for("[brain]\ncache_size = -5\n");
         assert!(err.contains("brain.cache_size"), "{err}");
+        let err = error_for("[stt]\naudio_ctx = 10\n");
+        assert!(
+            err.contains("stt.audio_ctx") && err.contains("64 to 1500"),
+            "{err}"
+        );
         let err = error_for("[telemetry]\nlog_format = \"xml\"\n");
         assert!(
             err.contains("telemetry.log_format") && err.contains("json"),

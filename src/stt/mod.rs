@@ -41,6 +41,8 @@ pub struct SttSettings {
     /// Smallest encoder window (frames of 20 ms); grown to fit longer utterances.
     pub min_audio_ctx: u32,
     pub max_tokens: u32,
+    /// 1: greedy decoding; more: beam search with this many beams.
+    pub beam_size: u32,
     /// Above this no-speech probability (with low token confidence) the text is dropped.
     pub no_speech_threshold: f32,
     /// Below this mean token log-probability (with some no-speech probability) likewise.
@@ -55,6 +57,7 @@ impl SttSettings {
             threads: stt.threads as usize,
             min_audio_ctx: stt.audio_ctx,
             max_tokens: stt.max_tokens,
+            beam_size: stt.beam_size,
             no_speech_threshold: stt.no_speech_threshold as f32,
             logprob_threshold: stt.logprob_threshold as f32,
             initial_prompt: stt.initial_prompt.clone(),
@@ -217,7 +220,15 @@ impl SpeechToText {
         let audio_ctx = ((seconds + 0.6) * 50.0).ceil() as u32;
         let audio_ctx = audio_ctx.clamp(self.settings.min_audio_ctx, 1500) as i32;
 
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        let strategy = if self.settings.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: self.settings.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut params = FullParams::new(strategy);
         params.set_n_threads(self.settings.effective_threads());
         params.set_language(Some("en"));
         params.set_translate(false);
