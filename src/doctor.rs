@@ -76,9 +76,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_data_dir(db_path.parent().unwrap_or(Path::new("."))));
     checks.push(check_database(&db_path, &config));
     checks.push(check_audio_capture(&config.audio.input));
-    checks.push(check_model(
-        &config::data_dir().join("models").join("ggml-tiny.en.bin"),
-    ));
+    checks.push(check_model(&crate::stt::model_path(&config.stt)));
     for (program, purpose, package) in SYSTEM_TOOLS {
         checks.push(match which(program) {
             Some(path) => Check::new(
@@ -195,10 +193,8 @@ fn check_audio_capture(device: &str) -> Check {
 }
 
 fn check_model(path: &Path) -> Check {
-    if path.is_file() {
-        Check::new("speech model", Status::Ok, path.display().to_string())
-    } else {
-        Check::new(
+    if !path.is_file() {
+        return Check::new(
             "speech model",
             Status::Warn,
             format!(
@@ -206,7 +202,16 @@ fn check_model(path: &Path) -> Check {
                 path.display()
             ),
         )
-        .fix("install a ggml Whisper model at that path")
+        .fix("luna model install tiny.en (or make model)");
+    }
+    match crate::stt::check_ggml_header(path) {
+        Ok(()) => Check::new("speech model", Status::Ok, path.display().to_string()),
+        Err(reason) => Check::new(
+            "speech model",
+            Status::Fail,
+            format!("{}: {reason}", path.display()),
+        )
+        .fix("luna model install --force"),
     }
 }
 
@@ -227,6 +232,18 @@ pub fn which(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_check_tells_missing_from_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = check_model(&dir.path().join("absent.bin"));
+        assert_eq!(missing.status, Status::Warn);
+        assert!(missing.fix.unwrap().contains("luna model install"));
+        let broken = dir.path().join("broken.bin");
+        std::fs::write(&broken, b"not a model").unwrap();
+        let check = check_model(&broken);
+        assert_eq!(check.status, Status::Fail, "{}", check.detail);
+    }
 
     #[test]
     fn finds_programs_on_path() {
