@@ -261,3 +261,59 @@ fn run_without_a_microphone_says_so_clearly() {
     assert!(err.contains("no-such-device"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one clear line: {err}");
 }
+
+#[test]
+fn no_wake_mode_executes_spoken_commands_and_records_them() {
+    let home = tempfile::tempdir().unwrap();
+    let (audio, _) = support::session(
+        home.path(),
+        &[
+            ("set a timer for five minutes", "en-us"),
+            ("what time is it", "en-us"),
+        ],
+        0.5,
+        0.8,
+    );
+    let wav = home.path().join("session.wav");
+    support::write16(&wav, &audio);
+    let out = with_model(&mut luna(home.path()))
+        .args(["run", "--no-wake", "--input", wav.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Timer set for 5 minutes."), "{log}");
+
+    let out = luna(home.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands = v["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 2, "{v}");
+    let timer = commands
+        .iter()
+        .find(|c| {
+            c["transcript"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("timer")
+        })
+        .unwrap();
+    assert_eq!(timer["source"], "voice");
+    assert_eq!(timer["outcome"], "ok");
+    let latency = &timer["latency_ms"];
+    for key in ["stt", "brain", "dispatch", "speech_end_to_action"] {
+        assert!(
+            latency[key].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{key} missing: {latency}"
+        );
+    }
+    // From the end of speech to the action: it includes endpointing and transcription.
+    let end_to_action = latency["speech_end_to_action"].as_f64().unwrap();
+    assert!(
+        end_to_action >= latency["stt"].as_f64().unwrap(),
+        "{latency}"
+    );
+}

@@ -25,6 +25,7 @@ pub struct Config {
     pub vad: VadConfig,
     pub brain: BrainConfig,
     pub stt: SttConfig,
+    pub exec: ExecConfig,
     pub system: SystemConfig,
     pub store: StoreConfig,
     pub telemetry: TelemetryConfig,
@@ -73,6 +74,15 @@ pub struct SttConfig {
     pub no_speech_threshold: f64,
     pub logprob_threshold: f64,
     pub initial_prompt: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecConfig {
+    pub dry_run: bool,
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    pub search_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -571,6 +581,32 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         0,
         600_000,
     )?;
+    for (key, list) in [("exec.allow", &c.exec.allow), ("exec.deny", &c.exec.deny)] {
+        if let Some(bad) = list.iter().find(|i| {
+            let family = i.strip_suffix(".*");
+            !crate::brain::catalogue::is_known_intent(i)
+                && !family.is_some_and(|f| {
+                    crate::brain::catalogue::INTENTS
+                        .iter()
+                        .any(|(n, _, _)| n.starts_with(&format!("{f}.")))
+                })
+        }) {
+            return Err(ConfigError::Invalid {
+                origin: o.get(key).cloned().unwrap_or(Origin::Default),
+                key: key.into(),
+                expected: "intent names from the catalogue, or families like \"media.*\"".into(),
+                found: format!("{bad:?}"),
+            });
+        }
+    }
+    if !c.exec.search_url.contains("{query}") {
+        return Err(ConfigError::Invalid {
+            origin: o.get("exec.search_url").cloned().unwrap_or(Origin::Default),
+            key: "exec.search_url".into(),
+            expected: "a URL containing {query}".into(),
+            found: format!("{:?}", c.exec.search_url),
+        });
+    }
     check_one_of(
         o,
         "telemetry.log_format",

@@ -48,6 +48,7 @@ pub const SYSTEM_TOOLS: &[(&str, &str, &str)] = &[
     ("pactl", "volume and mute on PulseAudio", "pulseaudio-utils"),
     ("amixer", "volume on plain ALSA", "alsa-utils"),
     ("brightnessctl", "screen brightness", "brightnessctl"),
+    ("playerctl", "media control over MPRIS", "playerctl"),
     ("loginctl", "lock the session", "systemd"),
     ("systemctl", "sleep, shutdown and restart", "systemd"),
     (

@@ -5,8 +5,10 @@
 
 pub mod audio;
 pub mod brain;
+pub mod command;
 pub mod config;
 pub mod doctor;
+pub mod exec;
 pub mod pipeline;
 pub mod store;
 pub mod stt;

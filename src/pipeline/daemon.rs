@@ -2,9 +2,10 @@
 //! a file or stdin input ends), then shuts down in order: upstream first, the store
 //! last, flushed.
 //!
-//! With an audio input: AudioActor → VadActor → SttActor → BrainActor. There is no
-//! wake word or executor yet: utterances are transcribed and understood, and what
-//! LUNA heard and understood is logged; nothing is executed.
+//! With an audio input: AudioActor → VadActor → SttActor → BrainActor → ExecutorActor
+//! → StoreActor. There is no wake-word detector yet, so utterances are executed only
+//! in no-wake mode (`luna run --no-wake`, for push-to-talk setups and recordings);
+//! otherwise what LUNA heard and understood is logged and nothing runs.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,12 +18,14 @@ use tracing::{error, info, warn};
 
 use super::{
     restart_policy, start_audio, start_brain, start_store, start_stt, start_vad, AudioStage,
-    BrainRequest, BrainStage, StoreReply, StoreRequest, StoreStage, SttRequest, SttStage, Tick,
-    UtteranceCut, VadStage,
+    BrainRequest, BrainStage, ExecutorActor, RunPlan, StoreReply, StoreRequest, StoreStage,
+    SttRequest, SttStage, Tick, UtteranceCut, VadStage,
 };
 use crate::audio::source::{self, InputSpec, SourceError};
 use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
 use crate::config::Config;
+use crate::exec::{Effects, ExecSettings};
+use crate::store::{CommandRecord, CommandSource};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
 use crate::vad::VadSettings;
@@ -65,6 +68,15 @@ impl Handler<Escalation> for PipelineSupervisor {
 }
 
 /// The front of the pipeline, when there is an audio input.
+/// What the pump hands each utterance to.
+#[derive(Clone)]
+struct Downstream {
+    stt: StageAddr<SttStage>,
+    brain: StageAddr<BrainStage>,
+    store: StageAddr<StoreStage>,
+    executor: Option<Addr<ExecutorActor>>,
+}
+
 struct Hearing {
     audio: StageAddr<AudioStage>,
     vad: StageAddr<VadStage>,
@@ -86,8 +98,13 @@ const PUMP_INTERVAL: Duration = Duration::from_millis(20);
 
 impl Daemon {
     /// Starts every stage. Must be called inside a running actix `System`.
-    /// `input`: where audio comes from, if anywhere.
-    pub fn start(config: &Config, input: Option<InputSpec>) -> Result<Self, DaemonError> {
+    /// `input`: where audio comes from, if anywhere. `no_wake`: act on every utterance
+    /// (there is no wake-word detector yet; without it utterances are only logged).
+    pub fn start(
+        config: &Config,
+        input: Option<InputSpec>,
+        no_wake: bool,
+    ) -> Result<Self, DaemonError> {
         let (tx, escalations) = mpsc::unbounded_channel();
         let supervisor = PipelineSupervisor { escalations: tx }.start();
         let policy = |retry| restart_policy(&config.system, retry);
@@ -98,6 +115,16 @@ impl Daemon {
         let path = config.store_path();
         let store = Store::open(&path, &options)?;
         info!(path = %path.display(), version = store.schema_version()?, "database open");
+        let executor = no_wake.then(|| {
+            let settings = ExecSettings::from_config(&config.exec);
+            let dry_run = settings.dry_run;
+            ExecutorActor::new(
+                settings,
+                Effects::new(store.clone(), dry_run),
+                Duration::from_secs(10),
+            )
+            .start()
+        });
         let store = start_store(store, options, policy(true), supervisor.clone().recipient());
 
         let started = std::time::Instant::now();
@@ -145,13 +172,13 @@ impl Daemon {
                     supervisor.recipient(),
                 );
                 let (ended_tx, ended) = oneshot::channel();
-                let pump = actix::spawn(pump(
-                    audio.clone(),
-                    vad.clone(),
-                    stt.clone(),
-                    brain.clone(),
-                    ended_tx,
-                ));
+                let downstream = Downstream {
+                    stt: stt.clone(),
+                    brain: brain.clone(),
+                    store: store.clone(),
+                    executor,
+                };
+                let pump = actix::spawn(pump(audio.clone(), vad.clone(), downstream, ended_tx));
                 Some(Hearing {
                     audio,
                     vad,
@@ -236,8 +263,7 @@ impl Daemon {
 async fn pump(
     audio: StageAddr<AudioStage>,
     vad: StageAddr<VadStage>,
-    stt: StageAddr<SttStage>,
-    brain: StageAddr<BrainStage>,
+    downstream: Downstream,
     ended: oneshot::Sender<()>,
 ) {
     let mut tick = tokio::time::interval(PUMP_INTERVAL);
@@ -260,7 +286,7 @@ async fn pump(
             match vad.call(frames).await {
                 Ok(cuts) => {
                     for cut in cuts.payload {
-                        in_flight.push(actix::spawn(hear(cut, stt.clone(), brain.clone())));
+                        in_flight.push(actix::spawn(hear(cut, downstream.clone())));
                     }
                 }
                 Err(e) => warn!(error = %e, "voice detection failed on a chunk"),
@@ -277,8 +303,8 @@ async fn pump(
     let _ = ended.send(());
 }
 
-/// One utterance: transcribe, understand, report. (No wake word or executor yet.)
-async fn hear(cut: UtteranceCut, stt: StageAddr<SttStage>, brain: StageAddr<BrainStage>) {
+/// One utterance: transcribe, understand, and (in no-wake mode) execute and record.
+async fn hear(cut: UtteranceCut, d: Downstream) {
     let u = &cut.utterance;
     let (start_s, end_s) = (u.start_s(), u.end_s());
     let request = Envelope::entering(SttRequest {
@@ -286,7 +312,7 @@ async fn hear(cut: UtteranceCut, stt: StageAddr<SttStage>, brain: StageAddr<Brai
     })
     .with_speech_end(cut.t_speech_end);
     let id = request.correlation_id;
-    let transcript = match stt.call(request).await {
+    let transcript = match d.stt.call(request).await {
         Ok(t) => t,
         Err(e) => {
             warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
@@ -299,23 +325,65 @@ async fn hear(cut: UtteranceCut, stt: StageAddr<SttStage>, brain: StageAddr<Brai
     }
     let text = transcript.payload.text.clone();
     let stt_ms = transcript.payload.transcribe_ms;
-    match brain
+    let t_brain = std::time::Instant::now();
+    let understood = match d
+        .brain
         .call(transcript.carry(BrainRequest { text: text.clone() }))
         .await
     {
-        Ok(u) => {
-            let intents: Vec<String> = u
-                .payload
-                .intents
-                .iter()
-                .map(|i| {
-                    let slots: Vec<String> =
-                        i.slots.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    format!("{} {}", i.intent, slots.join(" "))
-                })
-                .collect();
-            info!(correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %intents.join("; "), "utterance");
+        Ok(u) => u,
+        Err(e) => {
+            warn!(correlation_id = %id, error = %e, "could not understand an utterance");
+            return;
         }
-        Err(e) => warn!(correlation_id = %id, error = %e, "could not understand an utterance"),
+    };
+    let brain_ms = t_brain.elapsed().as_secs_f64() * 1000.0;
+    let summary: Vec<String> = understood
+        .payload
+        .intents
+        .iter()
+        .map(|i| {
+            let slots: Vec<String> = i.slots.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{} {}", i.intent, slots.join(" "))
+        })
+        .collect();
+    let Some(executor) = d.executor else {
+        info!(correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "), "utterance");
+        return;
+    };
+    // speech_end_to_action: from the end of speech in the audio to the plan's dispatch.
+    let speech_end_to_action = understood
+        .t_speech_end
+        .map(|t| t.elapsed().as_secs_f64() * 1000.0);
+    let t_dispatch = std::time::Instant::now();
+    let plan = std::sync::Arc::clone(&understood.payload.plan);
+    let results = executor
+        .send(RunPlan { plan: plan.clone() })
+        .await
+        .unwrap_or_default();
+    let dispatch_ms = t_dispatch.elapsed().as_secs_f64() * 1000.0;
+    let response = crate::exec::response(&results, &understood.payload.intents);
+    let outcome = crate::command::outcome_of(&understood.payload.intents, &results);
+    info!(
+        correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "),
+        response = %response, "utterance"
+    );
+    let mut record = CommandRecord::received(id, CommandSource::Voice, Some(text));
+    record.parse = serde_json::to_value(&understood.payload.intents).ok();
+    record.plan = serde_json::to_value(&*plan).ok();
+    record.outcome = outcome;
+    record.response = Some(response);
+    record.finished_at_ms = Some(crate::store::now_ms());
+    record.latency_ms.stt = Some(stt_ms);
+    record.latency_ms.brain = Some(brain_ms);
+    record.latency_ms.dispatch = Some(dispatch_ms);
+    record.latency_ms.speech_end_to_action = speech_end_to_action;
+    // A recognized command is never dropped: the store takes it past its mailbox bound.
+    if let Err(e) = d
+        .store
+        .call(understood.carry(StoreRequest::Record(Box::new(record))))
+        .await
+    {
+        error!(correlation_id = %id, error = %e, "could not record a command");
     }
 }

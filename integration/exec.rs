@@ -1,0 +1,222 @@
+//! `luna say`: typed commands understood, executed (or dry-run) and recorded.
+
+use std::path::Path;
+use std::process::Command;
+
+fn luna(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_luna"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_DIRS", home.join("system-apps"))
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn say(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = luna(home)
+        .arg("say")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn timers_lists_notes_and_math_work_and_are_remembered() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let v = say(h, &["set a pasta timer for ten minutes"]);
+    assert_eq!(v["results"][0]["intent"], "timer.start");
+    assert_eq!(v["results"][0]["ok"], true);
+    assert_eq!(v["response"], "Pasta timer set for 10 minutes.");
+    let v = say(h, &["how much time is left on the pasta timer"]);
+    let left = v["response"].as_str().unwrap();
+    assert!(
+        left.contains("9 minutes") || left.contains("10 minutes"),
+        "{left}"
+    );
+    let v = say(h, &["cancel the pasta timer"]);
+    assert_eq!(v["response"], "Pasta timer cancelled.");
+    let v = say(h, &["is the pasta timer still running"]);
+    assert_eq!(v["response"], "There's no pasta timer running.");
+
+    say(h, &["add milk to my shopping list"]);
+    say(h, &["put eggs on the shopping list"]);
+    let v = say(h, &["what's on my shopping list"]);
+    assert_eq!(v["response"], "On your shopping list: milk, eggs.");
+    say(h, &["take milk off my shopping list"]);
+    assert_eq!(
+        say(h, &["show my shopping list"])["response"],
+        "On your shopping list: eggs."
+    );
+
+    say(h, &["take a note that the boiler man comes on tuesday"]);
+    let v = say(h, &["read my notes"]);
+    assert!(
+        v["response"]
+            .as_str()
+            .unwrap()
+            .contains("the boiler man comes on tuesday"),
+        "{v}"
+    );
+
+    assert_eq!(say(h, &["what's 15 times 7"])["response"], "It's 105.");
+
+    let history = luna(h)
+        .args(["history", "--json", "--limit", "100"])
+        .output()
+        .unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let commands = history["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 12);
+    assert!(
+        commands.iter().all(|c| c["outcome"] == "ok"),
+        "{commands:?}"
+    );
+}
+
+#[test]
+fn dry_run_reports_what_would_run_and_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let v = say(
+        h,
+        &[
+            "--dry-run",
+            "set an alarm for 7 am and turn the volume up by 20",
+        ],
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    let sql = &results[0]["dry_run"][0];
+    assert_eq!(sql["kind"], "sql");
+    assert!(sql["statement"]
+        .as_str()
+        .unwrap()
+        .starts_with("INSERT INTO schedules"));
+    assert_eq!(sql["params"][0], "alarm");
+    // Whatever volume tool this machine has, the dry run names it and its arguments.
+    if results[1]["ok"] == true {
+        let program = &results[1]["dry_run"][0];
+        assert_eq!(program["kind"], "program");
+        assert!(
+            program["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str().unwrap().contains("20")),
+            "{program}"
+        );
+    }
+    // Nothing was scheduled.
+    assert_eq!(
+        say(h, &["what alarms do i have"])["response"],
+        "You have no alarms."
+    );
+}
+
+#[test]
+fn destructive_actions_wait_for_confirmation() {
+    let home = tempfile::tempdir().unwrap();
+    let v = say(home.path(), &["--dry-run", "shut down the computer"]);
+    let r = &v["results"][0];
+    assert_eq!(r["intent"], "system.shutdown");
+    assert_eq!(r["needs_confirmation"], true);
+    assert!(
+        r.get("dry_run").is_none(),
+        "nothing would run before a yes: {r}"
+    );
+    assert_eq!(
+        v["response"],
+        "Are you sure you want to shut down the computer?"
+    );
+}
+
+#[test]
+fn denied_intents_do_not_run() {
+    let home = tempfile::tempdir().unwrap();
+    let out = luna(home.path())
+        .env("LUNA_EXEC__DENY", "[\"joke.*\"]")
+        .args(["say", "--json", "tell me a joke"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["ok"], false);
+    assert!(
+        v["response"].as_str().unwrap().contains("turned off"),
+        "{v}"
+    );
+}
+
+#[test]
+fn an_app_from_a_desktop_entry_is_launched_without_a_shell_and_closed() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let apps = h.join("data/applications");
+    std::fs::create_dir_all(&apps).unwrap();
+    // A real program, with arguments and a field code that must be dropped.
+    std::fs::write(
+        apps.join("org.luna.Sleeper.desktop"),
+        "[Desktop Entry]\nType=Application\nName=Moon Sleeper\nExec=sleep 47.5 %U\n",
+    )
+    .unwrap();
+    let v = say(h, &["open moon sleeper"]);
+    assert_eq!(v["results"][0]["ok"], true, "{v}");
+    let running = || {
+        Command::new("pgrep")
+            .args(["-f", "^sleep 47.5$"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let started = std::time::Instant::now();
+    while !running() {
+        assert!(started.elapsed().as_secs() < 5, "the app never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let v = say(h, &["close moon sleeper"]);
+    assert_eq!(v["results"][0]["ok"], true, "{v}");
+    let started = std::time::Instant::now();
+    while running() {
+        assert!(started.elapsed().as_secs() < 5, "the app was not closed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn shell_injection_runs_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let canary = h.join("canary");
+    std::fs::write(&canary, "still here").unwrap();
+    for text in [
+        "open firefox; rm -rf ~",
+        "open $(rm -rf ~)",
+        "search for `rm -rf ~`",
+        "open firefox && touch ~/pwned",
+    ] {
+        let v = say(h, &[text]);
+        for r in v["results"].as_array().unwrap() {
+            let shown = r.to_string();
+            assert!(
+                !shown.contains("rm -rf") || r["intent"] == "web.search",
+                "{text}: {shown}"
+            );
+        }
+        let dry = say(h, &["--dry-run", text]);
+        for r in dry["results"].as_array().unwrap() {
+            for record in r["dry_run"].as_array().into_iter().flatten() {
+                assert_ne!(record["program"], "sh", "{text}: {record}");
+                assert_ne!(record["program"], "bash", "{text}: {record}");
+            }
+        }
+    }
+    assert!(canary.exists());
+    assert!(!h.join("pwned").exists());
+}

@@ -1,0 +1,81 @@
+//! One command through brain → executor → store, without actors: what `luna say`
+//! runs, and what the pipeline's actors do stage by stage.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use luna_actors::CorrelationId;
+use serde::Serialize;
+
+use crate::brain::{Brain, Intent, Plan};
+use crate::exec::{self, Executor, StepResult};
+use crate::store::{CommandRecord, CommandSource, Outcome};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CommandOutcome {
+    pub correlation_id: String,
+    pub text: String,
+    pub intents: Vec<Intent>,
+    pub plan: Arc<Plan>,
+    pub results: Vec<StepResult>,
+    pub response: String,
+    #[serde(skip)]
+    pub outcome: Outcome,
+}
+
+/// How a command ended, from its steps.
+pub fn outcome_of(intents: &[Intent], results: &[StepResult]) -> Outcome {
+    if results.is_empty() {
+        return if intents.iter().all(Intent::is_unknown) {
+            Outcome::Unknown
+        } else {
+            Outcome::Ok
+        };
+    }
+    if results.iter().any(|r| r.needs_confirmation) {
+        return Outcome::Pending;
+    }
+    match results.iter().filter(|r| r.ok).count() {
+        n if n == results.len() => Outcome::Ok,
+        0 => Outcome::Failed,
+        _ => Outcome::Partial,
+    }
+}
+
+/// Understands and executes `text`, and records it in history.
+pub fn run_text(
+    brain: &mut Brain,
+    executor: &mut Executor,
+    text: &str,
+    source: CommandSource,
+) -> CommandOutcome {
+    let id = CorrelationId::mint();
+    let mut record = CommandRecord::received(id, source, Some(text.to_owned()));
+    let t0 = Instant::now();
+    let understanding = brain.understand(text);
+    let brain_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let t1 = Instant::now();
+    let results = executor.run_plan(&understanding.plan);
+    let response = exec::response(&results, &understanding.intents);
+    let outcome = outcome_of(&understanding.intents, &results);
+
+    record.parse = serde_json::to_value(&understanding.intents).ok();
+    record.plan = serde_json::to_value(&*understanding.plan).ok();
+    record.outcome = outcome;
+    record.response = Some(response.clone());
+    record.finished_at_ms = Some(crate::store::now_ms());
+    record.latency_ms.brain = Some(brain_ms);
+    record.latency_ms.dispatch = Some(t1.elapsed().as_secs_f64() * 1000.0);
+    if let Err(e) = executor.effects.store.record_command(&record) {
+        tracing::error!(correlation_id = %id, error = %e, "could not record the command in history");
+    }
+    CommandOutcome {
+        correlation_id: id.to_string(),
+        text: text.to_owned(),
+        intents: understanding.intents,
+        plan: understanding.plan,
+        results,
+        response,
+        outcome,
+    }
+}

@@ -1,0 +1,826 @@
+//! One function per intent family. Each returns a `StepResult` with a short response;
+//! a missing capability is a clear answer, never an error trace.
+
+use chrono::{Datelike, Duration as ChronoDuration, Local, NaiveTime, TimeZone};
+use rusqlite::types::Value as SqlValue;
+use serde_json::Value;
+
+use super::apps::AppIndex;
+use super::effects::{EffectError, Effects};
+use super::{ExecSettings, StepResult};
+use crate::brain::Step;
+use crate::store::now_ms;
+
+const JOKES: &[&str] = &[
+    "I told my computer I needed a break, and it said: no problem, I'll go to sleep.",
+    "Why do programmers prefer dark mode? Because light attracts bugs.",
+    "I would tell you a UDP joke, but you might not get it.",
+    "There are 10 kinds of people: those who understand binary and those who don't.",
+    "Why did the timer break up with the alarm? It needed more time.",
+    "I'm reading a book about anti-gravity. It's impossible to put down.",
+    "Why don't skeletons fight each other? They don't have the guts.",
+    "What do you call a fake noodle? An impasta.",
+];
+
+fn slot<'a>(step: &'a Step, key: &str) -> Option<&'a str> {
+    step.slots.get(key).and_then(Value::as_str)
+}
+
+fn slot_u64(step: &Step, key: &str) -> Option<u64> {
+    step.slots.get(key).and_then(Value::as_u64)
+}
+
+/// "5 minutes", "1 hour and 30 minutes", "45 seconds".
+pub fn say_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let part = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if h > 0 {
+        parts.push(part(h, "hour"));
+    }
+    if m > 0 {
+        parts.push(part(m, "minute"));
+    }
+    if s > 0 || parts.is_empty() {
+        parts.push(part(s, "second"));
+    }
+    match parts.len() {
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
+
+fn say_clock(t: chrono::DateTime<Local>) -> String {
+    t.format("%-I:%M %p").to_string()
+}
+
+fn failure(intent: &str, e: EffectError) -> StepResult {
+    match e {
+        EffectError::Missing { program } => StepResult::failed(
+            intent,
+            format!("I can't do that here: {program} is not installed."),
+        ),
+        other => StepResult::failed(intent, format!("That didn't work: {other}.")),
+    }
+}
+
+/// The first of `programs` that is installed.
+fn first_available<'a>(programs: &[&'a str]) -> Option<&'a str> {
+    programs.iter().copied().find(|p| Effects::available(p))
+}
+
+pub fn run(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings) -> StepResult {
+    let family = intent.split('.').next().unwrap_or("");
+    match family {
+        "time" | "date" => time_and_date(intent),
+        "timer" | "alarm" | "reminder" => schedules(intent, step, fx),
+        "note" | "list" => memory(intent, step, fx),
+        "calc" => calc(step),
+        "joke" => StepResult::ok(intent, JOKES[(now_ms() / 1000) as usize % JOKES.len()]),
+        "weather" => StepResult::failed(
+            intent,
+            "I can't check the weather: LUNA works offline and no weather provider is configured.",
+        ),
+        "web" => web_search(step, fx, settings),
+        "app" => apps(intent, step, fx),
+        "folder" | "file" => files(intent, step, fx),
+        "volume" => volume(intent, step, fx),
+        "brightness" => brightness(intent, step, fx),
+        "media" => media(intent, step, fx),
+        "system" => system(intent, step, fx),
+        "assistant" => StepResult::ok(
+            intent,
+            match intent {
+                "assistant.greet" => "Hello! What can I do for you?",
+                "assistant.thanks" => "You're welcome.",
+                "assistant.help" => "I can open apps, set timers, alarms and reminders, take notes, keep lists, change the volume and brightness, control music, do math and tell you the time.",
+                "assistant.cancel" => "OK, never mind.",
+                "assistant.stop" => "",
+                "assistant.repeat" => "There's nothing to repeat yet.",
+                _ => "",
+            },
+        ),
+        _ => StepResult::failed(intent, "I don't know how to do that yet."),
+    }
+}
+
+fn time_and_date(intent: &str) -> StepResult {
+    let now = Local::now();
+    if intent == "time.now" {
+        StepResult::ok(intent, format!("It's {}.", say_clock(now)))
+    } else {
+        StepResult::ok(
+            intent,
+            format!("Today is {}.", now.format("%A, %B %-d, %Y")),
+        )
+    }
+}
+
+/// When "HH:MM" (on `day`) next comes.
+pub fn next_occurrence(
+    hhmm: &str,
+    day: Option<&str>,
+    now: chrono::DateTime<Local>,
+) -> Option<chrono::DateTime<Local>> {
+    let time = NaiveTime::parse_from_str(hhmm, "%H:%M").ok()?;
+    let at = |date: chrono::NaiveDate| Local.from_local_datetime(&date.and_time(time)).earliest();
+    let today = now.date_naive();
+    match day {
+        Some("tomorrow") => at(today + ChronoDuration::days(1)),
+        Some(name) if name != "today" && name != "tonight" => {
+            let target = crate::brain::numbers::WEEKDAYS
+                .iter()
+                .position(|d| *d == name)? as i64;
+            let current = now.weekday().num_days_from_monday() as i64;
+            let mut ahead = (target - current).rem_euclid(7);
+            if ahead == 0 && at(today).is_some_and(|t| t <= now) {
+                ahead = 7;
+            }
+            at(today + ChronoDuration::days(ahead))
+        }
+        _ => at(today)
+            .filter(|t| *t > now)
+            .or_else(|| at(today + ChronoDuration::days(1))),
+    }
+}
+
+fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    let now = Local::now();
+    let insert = |fx: &mut Effects,
+                  kind: &str,
+                  name: Option<&str>,
+                  text: Option<&str>,
+                  due: i64| {
+        fx.write(
+            "INSERT INTO schedules (kind, name, text, due_at_ms, created_at_ms, state) VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+            vec![
+                SqlValue::Text(kind.into()),
+                name.map_or(SqlValue::Null, |n| SqlValue::Text(n.into())),
+                text.map_or(SqlValue::Null, |t| SqlValue::Text(t.into())),
+                SqlValue::Integer(due),
+                SqlValue::Integer(now_ms()),
+            ],
+        )
+    };
+    let pending = |fx: &Effects, kind: &str| -> Vec<(i64, Option<String>, Option<String>, i64)> {
+        let Ok(conn) = fx.store.connection() else {
+            return Vec::new();
+        };
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT id, name, text, due_at_ms FROM schedules WHERE kind = ?1 AND state = 'pending' ORDER BY created_at_ms DESC",
+        ) else {
+            return Vec::new();
+        };
+        stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    };
+    let cancel = |fx: &mut Effects, id: i64| {
+        fx.write(
+            "UPDATE schedules SET state = 'cancelled' WHERE id = ?1",
+            vec![SqlValue::Integer(id)],
+        )
+    };
+    let name = slot(step, "name");
+    let result = match intent {
+        "timer.start" => {
+            let Some(seconds) = slot_u64(step, "duration_s") else {
+                return StepResult::failed(intent, "For how long?");
+            };
+            insert(fx, "timer", name, None, now_ms() + seconds as i64 * 1000).map(|_| {
+                let label = name
+                    .map(|n| format!("{n} timer"))
+                    .unwrap_or_else(|| "Timer".into());
+                let label = capitalize(&label);
+                format!("{label} set for {}.", say_duration(seconds))
+            })
+        }
+        "timer.cancel" | "timer.status" => {
+            let timers = pending(fx, "timer");
+            let found = match name {
+                Some(n) => timers.iter().find(|t| t.1.as_deref() == Some(n)),
+                None => timers.first(),
+            };
+            match (found, intent) {
+                (None, _) => Ok(match name {
+                    Some(n) => format!("There's no {n} timer running."),
+                    None => "There's no timer running.".into(),
+                }),
+                (Some(t), "timer.cancel") => cancel(fx, t.0).map(|_| {
+                    format!(
+                        "{} cancelled.",
+                        capitalize(
+                            &t.1.as_ref()
+                                .map(|n| format!("{n} timer"))
+                                .unwrap_or("Timer".into())
+                        )
+                    )
+                }),
+                (Some(t), _) => {
+                    let left = ((t.3 - now_ms()).max(0) / 1000) as u64;
+                    Ok(format!("{} left.", say_duration(left)))
+                }
+            }
+        }
+        "alarm.set" => {
+            let Some(due) =
+                slot(step, "time").and_then(|t| next_occurrence(t, slot(step, "day"), now))
+            else {
+                return StepResult::failed(intent, "For what time?");
+            };
+            insert(
+                fx,
+                "alarm",
+                slot(step, "time"),
+                None,
+                due.timestamp_millis(),
+            )
+            .map(|_| {
+                let when = if due.date_naive() == now.date_naive() {
+                    "today".to_owned()
+                } else if due.date_naive() == now.date_naive() + ChronoDuration::days(1) {
+                    "tomorrow".to_owned()
+                } else {
+                    due.format("on %A").to_string()
+                };
+                format!("Alarm set for {} {when}.", say_clock(due))
+            })
+        }
+        "alarm.list" | "reminder.list" => {
+            let kind = intent.split('.').next().unwrap_or("alarm");
+            let items = pending(fx, kind);
+            Ok(if items.is_empty() {
+                format!("You have no {kind}s.")
+            } else {
+                let described: Vec<String> = items
+                    .iter()
+                    .map(|(_, _, text, due)| {
+                        let t = Local
+                            .timestamp_millis_opt(*due)
+                            .single()
+                            .map(say_clock)
+                            .unwrap_or_default();
+                        match text {
+                            Some(text) => format!("{text} at {t}"),
+                            None => t,
+                        }
+                    })
+                    .collect();
+                format!(
+                    "You have {} {kind}{}: {}.",
+                    items.len(),
+                    if items.len() == 1 { "" } else { "s" },
+                    described.join(", ")
+                )
+            })
+        }
+        "alarm.cancel" | "reminder.cancel" => {
+            let kind = intent.split('.').next().unwrap_or("alarm");
+            let items = pending(fx, kind);
+            let wanted_time = slot(step, "time");
+            let wanted_text = slot(step, "text");
+            let found = items.iter().find(|(_, name, text, _)| {
+                wanted_time.is_none_or(|t| name.as_deref() == Some(t))
+                    && wanted_text.is_none_or(|w| text.as_deref().is_some_and(|t| t.contains(w)))
+            });
+            match found {
+                Some(item) => {
+                    cancel(fx, item.0).map(|_| format!("{} cancelled.", capitalize(kind)))
+                }
+                None => Ok(format!("I couldn't find that {kind}.")),
+            }
+        }
+        "reminder.create" => {
+            let Some(text) = slot(step, "text") else {
+                return StepResult::failed(intent, "What should I remind you about?");
+            };
+            let due = match (slot_u64(step, "in_s"), slot(step, "at")) {
+                (Some(s), _) => Some(now + ChronoDuration::seconds(s as i64)),
+                (None, Some(at)) => next_occurrence(at, None, now),
+                (None, None) => None,
+            };
+            let Some(due) = due else {
+                return StepResult::failed(intent, "When should I remind you?");
+            };
+            insert(fx, "reminder", None, Some(text), due.timestamp_millis())
+                .map(|_| format!("I'll remind you to {text} at {}.", say_clock(due)))
+        }
+        _ => return StepResult::failed(intent, "I don't know how to do that yet."),
+    };
+    match result {
+        Ok(response) => StepResult::ok(intent, response),
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn memory(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    let result: Result<String, EffectError> = match intent {
+        "note.create" => match slot(step, "text") {
+            Some(text) => fx
+                .write(
+                    "INSERT INTO notes (text, created_at_ms) VALUES (?1, ?2)",
+                    vec![SqlValue::Text(text.into()), SqlValue::Integer(now_ms())],
+                )
+                .map(|_| "Noted.".into()),
+            None => return StepResult::failed(intent, "What should the note say?"),
+        },
+        "note.list" => (|| {
+            let conn = fx.store.connection()?;
+            let mut stmt =
+                conn.prepare("SELECT text FROM notes ORDER BY created_at_ms DESC LIMIT 5")?;
+            let notes: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .filter_map(Result::ok)
+                .collect();
+            Ok(if notes.is_empty() {
+                "You have no notes.".into()
+            } else {
+                format!("Your latest notes: {}.", notes.join("; "))
+            })
+        })(),
+        "list.add" | "list.remove" | "list.show" => {
+            let list = slot(step, "list").unwrap_or("shopping");
+            let item = slot(step, "item");
+            match (intent, item) {
+                ("list.add", Some(item)) => fx
+                    .write("INSERT INTO lists (name, created_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", vec![SqlValue::Text(list.into()), SqlValue::Integer(now_ms())])
+                    .and_then(|_| {
+                        fx.write(
+                            "INSERT INTO list_items (list_id, item, added_at_ms) SELECT id, ?2, ?3 FROM lists WHERE name = ?1 ON CONFLICT (list_id, item) DO NOTHING",
+                            vec![SqlValue::Text(list.into()), SqlValue::Text(item.into()), SqlValue::Integer(now_ms())],
+                        )
+                    })
+                    .map(|_| format!("Added {item} to your {list} list.")),
+                ("list.remove", Some(item)) => fx
+                    .write(
+                        "DELETE FROM list_items WHERE item = ?2 AND list_id = (SELECT id FROM lists WHERE name = ?1)",
+                        vec![SqlValue::Text(list.into()), SqlValue::Text(item.into())],
+                    )
+                    .map(|n| if n > 0 { format!("Removed {item} from your {list} list.") } else { format!("{item} isn't on your {list} list.") }),
+                ("list.show", _) => (|| {
+                    let conn = fx.store.connection()?;
+                    let mut stmt = conn.prepare(
+                        "SELECT i.item FROM list_items i JOIN lists l ON l.id = i.list_id WHERE l.name = ?1 ORDER BY i.added_at_ms",
+                    )?;
+                    let items: Vec<String> = stmt.query_map([list], |r| r.get(0))?.filter_map(Result::ok).collect();
+                    Ok(if items.is_empty() { format!("Your {list} list is empty.") } else { format!("On your {list} list: {}.", items.join(", ")) })
+                })(),
+                _ => return StepResult::failed(intent, "Which item?"),
+            }
+        }
+        _ => return StepResult::failed(intent, "I don't know how to do that yet."),
+    };
+    match result {
+        Ok(response) => StepResult::ok(intent, response),
+        Err(e) => failure(intent, e),
+    }
+}
+
+/// Arithmetic with evalexpr: numbers and operators only, no variables, no code.
+pub fn evaluate(expression: &str) -> Option<f64> {
+    let prepared = expression
+        .replace("sqrt(", "math::sqrt(")
+        .replace("cbrt(", "math::cbrt(");
+    // Whole numbers as floats, so 7 / 2 is 3.5.
+    let mut floats = String::with_capacity(prepared.len() + 8);
+    let chars: Vec<char> = prepared.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        floats.push(*c);
+        let ends_number = c.is_ascii_digit()
+            && chars
+                .get(i + 1)
+                .is_none_or(|n| !n.is_ascii_digit() && *n != '.');
+        let in_decimal = chars[..=i]
+            .iter()
+            .rev()
+            .take_while(|ch| ch.is_ascii_digit() || **ch == '.')
+            .any(|ch| *ch == '.');
+        if ends_number && !in_decimal {
+            floats.push_str(".0");
+        }
+    }
+    let value = evalexpr::eval_number(&floats).ok()?;
+    value.is_finite().then_some(value)
+}
+
+fn calc(step: &Step) -> StepResult {
+    let intent = "calc.evaluate";
+    let Some(expression) = slot(step, "expression") else {
+        return StepResult::failed(intent, "What should I calculate?");
+    };
+    match evaluate(expression) {
+        Some(v) => {
+            let shown = if v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{}", v as i64)
+            } else {
+                format!("{:.4}", v)
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_owned()
+            };
+            StepResult::ok(intent, format!("It's {shown}."))
+        }
+        None => StepResult::failed(intent, "I couldn't work that out."),
+    }
+}
+
+fn web_search(step: &Step, fx: &mut Effects, settings: &ExecSettings) -> StepResult {
+    let intent = "web.search";
+    let Some(query) = slot(step, "query") else {
+        return StepResult::failed(intent, "What should I search for?");
+    };
+    let encoded = percent_encoding::utf8_percent_encode(query, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let url = settings.search_url.replace("{query}", &encoded);
+    match fx.spawn("xdg-open", &[url]) {
+        Ok(_) => StepResult::ok(intent, format!("Searching the web for {query}.")),
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn apps(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    let Some(app) = slot(step, "app") else {
+        return StepResult::failed(intent, "Which app?");
+    };
+    if intent == "app.open" {
+        let index = AppIndex::scan();
+        let Some(found) = index.find(app) else {
+            return StepResult::failed(intent, format!("I couldn't find an app called {app}."));
+        };
+        return match fx.spawn(&found.command[0], &found.command[1..]) {
+            Ok(pid) => {
+                if let Some(pid) = pid {
+                    fx.launched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(app.to_owned(), pid);
+                }
+                StepResult::ok(intent, format!("Opening {}.", found.name))
+            }
+            Err(e) => failure(intent, e),
+        };
+    }
+    // Close what we launched first, else a running process of that app.
+    let launched = fx
+        .launched
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(app);
+    let pid = launched.or_else(|| running_pid(app));
+    match pid {
+        Some(pid) => match fx.terminate(pid) {
+            Ok(()) => StepResult::ok(intent, format!("Closing {app}.")),
+            Err(e) => failure(intent, e),
+        },
+        None => StepResult::failed(intent, format!("{} isn't running.", capitalize(app))),
+    }
+}
+
+/// A running process that is `app` (by its program name).
+fn running_pid(app: &str) -> Option<u32> {
+    let index = AppIndex::scan();
+    let program = index
+        .find(app)
+        .and_then(|a| a.command.first().cloned())
+        .map(|p| p.rsplit('/').next().unwrap_or(&p).to_owned())
+        .unwrap_or_else(|| app.replace(' ', "-"));
+    let mut system = sysinfo::System::new().ok()?;
+    system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+    system
+        .processes()
+        .values()
+        .find(|p| p.name().to_string_lossy() == program.as_str())
+        .map(|p| p.pid().as_u32())
+}
+
+fn files(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    if intent == "folder.open" {
+        let Some(folder) = slot(step, "folder") else {
+            return StepResult::failed(intent, "Which folder?");
+        };
+        let path = match folder {
+            "home" => dirs::home_dir(),
+            "downloads" => dirs::download_dir(),
+            "documents" => dirs::document_dir(),
+            "pictures" | "photos" | "screenshots" => dirs::picture_dir(),
+            "music" => dirs::audio_dir(),
+            "videos" => dirs::video_dir(),
+            "desktop" => dirs::desktop_dir(),
+            other => dirs::home_dir()
+                .map(|h| h.join(other))
+                .filter(|p| p.is_dir()),
+        };
+        let Some(path) = path.filter(|p| p.is_dir()) else {
+            return StepResult::failed(intent, format!("I couldn't find your {folder} folder."));
+        };
+        return match fx.spawn("xdg-open", &[path.display().to_string()]) {
+            Ok(_) => StepResult::ok(intent, format!("Opening {folder}.")),
+            Err(e) => failure(intent, e),
+        };
+    }
+    let Some(query) = slot(step, "query") else {
+        return StepResult::failed(intent, "What should I look for?");
+    };
+    let found: Result<Vec<String>, EffectError> = (|| {
+        let conn = fx.store.connection()?;
+        let terms: Vec<String> = query
+            .split_whitespace()
+            .map(|w| format!("\"{}\"*", w.replace('"', "")))
+            .collect();
+        let mut stmt = conn.prepare(
+            "SELECT f.path FROM files_fts JOIN files f ON f.id = files_fts.rowid WHERE files_fts MATCH ?1 ORDER BY rank LIMIT 5",
+        )?;
+        let paths: Vec<String> = stmt
+            .query_map([terms.join(" ")], |r| r.get(0))?
+            .filter_map(Result::ok)
+            .collect();
+        Ok(paths)
+    })();
+    match found {
+        Ok(paths) if paths.is_empty() => {
+            StepResult::failed(intent, format!("I found no files matching {query}."))
+        }
+        Ok(paths) => StepResult::ok(
+            intent,
+            format!("I found {}: {}.", paths.len(), paths.join(", ")),
+        ),
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn volume(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    let step_pct = slot_u64(step, "step_pct").unwrap_or(10);
+    let level = slot_u64(step, "level_pct");
+    let Some(tool) = first_available(&["wpctl", "pactl", "amixer"]) else {
+        return StepResult::failed(
+            intent,
+            "I can't change the volume here: none of wpctl, pactl or amixer is installed.",
+        );
+    };
+    let args: Vec<String> = match (tool, intent) {
+        ("wpctl", "volume.up") => vec![
+            "set-volume".into(),
+            "-l".into(),
+            "1.0".into(),
+            "@DEFAULT_AUDIO_SINK@".into(),
+            format!("{step_pct}%+"),
+        ],
+        ("wpctl", "volume.down") => vec![
+            "set-volume".into(),
+            "@DEFAULT_AUDIO_SINK@".into(),
+            format!("{step_pct}%-"),
+        ],
+        ("wpctl", "volume.set") => vec![
+            "set-volume".into(),
+            "@DEFAULT_AUDIO_SINK@".into(),
+            format!("{}%", level.unwrap_or(50)),
+        ],
+        ("wpctl", "volume.mute") => {
+            vec!["set-mute".into(), "@DEFAULT_AUDIO_SINK@".into(), "1".into()]
+        }
+        ("wpctl", _) => vec!["set-mute".into(), "@DEFAULT_AUDIO_SINK@".into(), "0".into()],
+        ("pactl", "volume.up") => vec![
+            "set-sink-volume".into(),
+            "@DEFAULT_SINK@".into(),
+            format!("+{step_pct}%"),
+        ],
+        ("pactl", "volume.down") => vec![
+            "set-sink-volume".into(),
+            "@DEFAULT_SINK@".into(),
+            format!("-{step_pct}%"),
+        ],
+        ("pactl", "volume.set") => vec![
+            "set-sink-volume".into(),
+            "@DEFAULT_SINK@".into(),
+            format!("{}%", level.unwrap_or(50)),
+        ],
+        ("pactl", "volume.mute") => {
+            vec!["set-sink-mute".into(), "@DEFAULT_SINK@".into(), "1".into()]
+        }
+        ("pactl", _) => vec!["set-sink-mute".into(), "@DEFAULT_SINK@".into(), "0".into()],
+        (_, "volume.up") => vec![
+            "-q".into(),
+            "sset".into(),
+            "Master".into(),
+            format!("{step_pct}%+"),
+        ],
+        (_, "volume.down") => vec![
+            "-q".into(),
+            "sset".into(),
+            "Master".into(),
+            format!("{step_pct}%-"),
+        ],
+        (_, "volume.set") => vec![
+            "-q".into(),
+            "sset".into(),
+            "Master".into(),
+            format!("{}%", level.unwrap_or(50)),
+        ],
+        (_, "volume.mute") => vec!["-q".into(), "sset".into(), "Master".into(), "mute".into()],
+        (_, _) => vec!["-q".into(), "sset".into(), "Master".into(), "unmute".into()],
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match fx.run(tool, &args) {
+        Ok(_) => StepResult::ok(
+            intent,
+            match intent {
+                "volume.up" => "Turning it up.".to_owned(),
+                "volume.down" => "Turning it down.".to_owned(),
+                "volume.set" => format!("Volume at {}%.", level.unwrap_or(50)),
+                "volume.mute" => "Muted.".to_owned(),
+                _ => "Sound is back on.".to_owned(),
+            },
+        ),
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn brightness(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    if !Effects::available("brightnessctl") {
+        return StepResult::failed(
+            intent,
+            "I can't change the brightness here: brightnessctl is not installed.",
+        );
+    }
+    let change = match intent {
+        "brightness.up" => format!("{}%+", slot_u64(step, "step_pct").unwrap_or(10)),
+        "brightness.down" => format!("{}%-", slot_u64(step, "step_pct").unwrap_or(10)),
+        _ => format!("{}%", slot_u64(step, "level_pct").unwrap_or(50)),
+    };
+    match fx.run("brightnessctl", &["set", &change]) {
+        Ok(_) => StepResult::ok(intent, "Done."),
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn media(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    if !Effects::available("playerctl") {
+        return StepResult::failed(
+            intent,
+            "I can't control media here: playerctl (MPRIS) is not installed.",
+        );
+    }
+    let command = match intent {
+        "media.play" | "media.resume" => "play",
+        "media.pause" => "pause",
+        "media.next" => "next",
+        "media.previous" => "previous",
+        _ => "stop",
+    };
+    match fx.run("playerctl", &[command]) {
+        Ok(_) => StepResult::ok(
+            intent,
+            match (intent, slot(step, "query")) {
+                ("media.play", Some(q)) => {
+                    format!("Playing. (I can't pick {q} yet; resuming your player.)")
+                }
+                ("media.pause", _) => "Paused.".into(),
+                ("media.next", _) => "Next.".into(),
+                ("media.previous", _) => "Going back.".into(),
+                ("media.stop", _) => "Stopped.".into(),
+                _ => "Playing.".into(),
+            },
+        ),
+        Err(EffectError::Failed { reason, .. }) if reason.contains("No players found") => {
+            StepResult::failed(intent, "No media player is running.")
+        }
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn system(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    if intent == "system.stats" {
+        return StepResult::ok(intent, stats(slot(step, "metric").unwrap_or("all")));
+    }
+    let (program, args): (&str, &[&str]) = match intent {
+        "system.lock" => ("loginctl", &["lock-session"]),
+        "system.sleep" => ("systemctl", &["suspend"]),
+        "system.shutdown" => ("systemctl", &["poweroff"]),
+        _ => ("systemctl", &["reboot"]),
+    };
+    match fx.run(program, args) {
+        Ok(_) => StepResult::ok(
+            intent,
+            match intent {
+                "system.lock" => "Locking the screen.",
+                "system.sleep" => "Going to sleep.",
+                "system.shutdown" => "Shutting down.",
+                _ => "Restarting.",
+            },
+        ),
+        Err(e) => failure(intent, e),
+    }
+}
+
+fn battery() -> Option<u64> {
+    let dir = std::fs::read_dir("/sys/class/power_supply").ok()?;
+    dir.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("BAT"))
+        .find_map(|e| {
+            std::fs::read_to_string(e.path().join("capacity"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        })
+}
+
+fn stats(metric: &str) -> String {
+    let Ok(mut system) = sysinfo::System::new() else {
+        return "I can't read this machine's statistics.".into();
+    };
+    let mut parts = Vec::new();
+    if matches!(metric, "cpu" | "all") {
+        system.refresh_cpu_usage();
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        system.refresh_cpu_usage();
+        parts.push(format!("CPU at {:.0}%", system.global_cpu_usage()));
+    }
+    if matches!(metric, "memory" | "all") {
+        system.refresh_memory();
+        let gb = |b: u64| b as f64 / 1024f64.powi(3);
+        parts.push(format!(
+            "memory {:.1} of {:.1} GB used",
+            gb(system.used_memory()),
+            gb(system.total_memory())
+        ));
+    }
+    if matches!(metric, "disk" | "all") {
+        let disks = sysinfo::Disks::new_with_refreshed_list().ok();
+        if let Some(root) = disks
+            .iter()
+            .flat_map(|d| d.iter())
+            .find(|d| d.mount_point() == std::path::Path::new("/"))
+        {
+            let gb = |b: u64| b as f64 / 1e9;
+            parts.push(format!("{:.0} GB free on disk", gb(root.available_space())));
+        }
+    }
+    if matches!(metric, "battery" | "all") {
+        match battery() {
+            Some(pct) => parts.push(format!("battery at {pct}%")),
+            None if metric == "battery" => parts.push("no battery on this machine".into()),
+            None => {}
+        }
+    }
+    let mut s = capitalize(&parts.join(", "));
+    s.push('.');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(say_duration(300), "5 minutes");
+        assert_eq!(say_duration(5400), "1 hour and 30 minutes");
+        assert_eq!(say_duration(3661), "1 hour, 1 minute and 1 second");
+        assert_eq!(say_duration(0), "0 seconds");
+    }
+
+    #[test]
+    fn arithmetic_is_evaluated_without_code() {
+        assert_eq!(evaluate("15 * 7"), Some(105.0));
+        assert_eq!(evaluate("7 / 2"), Some(3.5));
+        assert_eq!(evaluate("sqrt(81)"), Some(9.0));
+        assert_eq!(evaluate("2 ^ 10"), Some(1024.0));
+        assert_eq!(evaluate("20 / 100 * 80"), Some(16.0));
+        assert_eq!(evaluate("1.5 + 2.25"), Some(3.75));
+        assert_eq!(evaluate("1 / 0"), None);
+        assert_eq!(evaluate("x = 5"), None);
+        assert_eq!(evaluate("\"a\" + \"b\""), None);
+    }
+
+    #[test]
+    fn next_occurrences() {
+        let now = Local.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap(); // a Friday
+        let at = |t, d| {
+            next_occurrence(t, d, now)
+                .unwrap()
+                .format("%a %H:%M")
+                .to_string()
+        };
+        assert_eq!(at("11:30", None), "Fri 11:30");
+        assert_eq!(at("07:00", None), "Sat 07:00");
+        assert_eq!(at("07:00", Some("tomorrow")), "Sat 07:00");
+        assert_eq!(at("08:00", Some("monday")), "Mon 08:00");
+        assert_eq!(at("09:00", Some("friday")), "Fri 09:00");
+        assert_eq!(
+            next_occurrence("09:00", Some("friday"), now).unwrap().day(),
+            4
+        );
+        assert!(next_occurrence("25:00", None, now).is_none());
+    }
+}

@@ -1,0 +1,216 @@
+//! The one door to the world outside LUNA. Real mode runs programs (never through a
+//! shell) and writes SQL; dry-run mode records what it would have done and returns as
+//! if it had. Reads (queries, `which`) happen in both modes: they change nothing.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::Value as SqlValue;
+use serde::Serialize;
+
+use crate::store::{Store, StoreError};
+
+/// What a dry run would have done.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DryRunRecord {
+    /// A program started with these arguments (no shell).
+    Program { program: String, args: Vec<String> },
+    /// An SQL statement with its parameters.
+    Sql {
+        statement: String,
+        params: Vec<serde_json::Value>,
+    },
+    /// A signal sent to a process.
+    Signal { pid: u32, signal: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    #[error("{program} is not installed")]
+    Missing { program: String },
+    #[error("{program} failed: {reason}")]
+    Failed { program: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub struct Effects {
+    pub store: Store,
+    pub dry_run: bool,
+    records: Vec<DryRunRecord>,
+    /// Apps LUNA launched, by canonical name → pid (closed by pid first); shared by the
+    /// executor's child actors.
+    pub launched: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+/// How long a helper program (wpctl, brightnessctl, …) may take.
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn to_json(v: &SqlValue) -> serde_json::Value {
+    match v {
+        SqlValue::Null => serde_json::Value::Null,
+        SqlValue::Integer(i) => (*i).into(),
+        SqlValue::Real(f) => (*f).into(),
+        SqlValue::Text(s) => s.clone().into(),
+        SqlValue::Blob(b) => format!("<{} bytes>", b.len()).into(),
+    }
+}
+
+impl Effects {
+    pub fn new(store: Store, dry_run: bool) -> Self {
+        Self {
+            store,
+            dry_run,
+            records: Vec::new(),
+            launched: Arc::default(),
+        }
+    }
+
+    /// Another handle on the same store and launched-apps record (for a child actor).
+    pub fn share(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            dry_run: self.dry_run,
+            records: Vec::new(),
+            launched: Arc::clone(&self.launched),
+        }
+    }
+
+    pub fn begin_step(&mut self) {
+        self.records.clear();
+    }
+
+    pub fn take_records(&mut self) -> Vec<DryRunRecord> {
+        std::mem::take(&mut self.records)
+    }
+
+    pub fn available(program: &str) -> bool {
+        crate::doctor::which(program).is_some()
+    }
+
+    /// Starts a program and lets it run (apps, openers). Returns its pid (None in dry run).
+    pub fn spawn(&mut self, program: &str, args: &[String]) -> Result<Option<u32>, EffectError> {
+        if self.dry_run {
+            self.records.push(DryRunRecord::Program {
+                program: program.into(),
+                args: args.to_vec(),
+            });
+            return Ok(None);
+        }
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => EffectError::Missing {
+                    program: program.into(),
+                },
+                _ => EffectError::Failed {
+                    program: program.into(),
+                    reason: e.to_string(),
+                },
+            })?;
+        let pid = child.id();
+        // Reap it when it exits so it never lingers as a zombie.
+        std::thread::spawn(move || {
+            let mut child = child;
+            let _ = child.wait();
+        });
+        Ok(Some(pid))
+    }
+
+    /// Runs a helper program to completion (bounded by a timeout) and returns its stdout.
+    pub fn run(&mut self, program: &str, args: &[&str]) -> Result<String, EffectError> {
+        if self.dry_run {
+            self.records.push(DryRunRecord::Program {
+                program: program.into(),
+                args: args.iter().map(|a| a.to_string()).collect(),
+            });
+            return Ok(String::new());
+        }
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => EffectError::Missing {
+                    program: program.into(),
+                },
+                _ => EffectError::Failed {
+                    program: program.into(),
+                    reason: e.to_string(),
+                },
+            })?;
+        let deadline = std::time::Instant::now() + PROGRAM_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(EffectError::Failed {
+                        program: program.into(),
+                        reason: "timed out".into(),
+                    });
+                }
+            }
+        }
+        let out = child.wait_with_output().map_err(|e| EffectError::Failed {
+            program: program.into(),
+            reason: e.to_string(),
+        })?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(EffectError::Failed {
+                program: program.into(),
+                reason: err.lines().last().unwrap_or("failed").to_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Writes to the database (recorded, not run, in dry run). Returns rows changed.
+    pub fn write(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<usize, EffectError> {
+        if self.dry_run {
+            self.records.push(DryRunRecord::Sql {
+                statement: statement.split_whitespace().collect::<Vec<_>>().join(" "),
+                params: params.iter().map(to_json).collect(),
+            });
+            return Ok(1);
+        }
+        let conn = self.store.connection()?;
+        Ok(conn.execute(statement, rusqlite::params_from_iter(params))?)
+    }
+
+    /// Sends SIGTERM (a polite close: apps may ask to save).
+    pub fn terminate(&mut self, pid: u32) -> Result<(), EffectError> {
+        if self.dry_run {
+            self.records.push(DryRunRecord::Signal {
+                pid,
+                signal: "SIGTERM".into(),
+            });
+            return Ok(());
+        }
+        // SAFETY: kill(2) with a pid and a signal number has no memory effects.
+        let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        if rc != 0 {
+            return Err(EffectError::Failed {
+                program: format!("pid {pid}"),
+                reason: std::io::Error::last_os_error().to_string(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! The executor's logic: a plan in, one result (and a short spoken response) per step.
+//!
+//! Every effect outside LUNA goes through [`effects::Effects`]: in dry-run mode it
+//! records exactly what would have run (program and arguments, SQL) instead of running
+//! it. Destructive intents need a confirmation turn; allow/deny lists decide what may
+//! run at all. No user text ever reaches a shell: programs get arguments, not command
+//! lines. The ExecutorActor (in `pipeline`) adds the child actor per parallel step.
+
+pub mod actions;
+pub mod apps;
+pub mod effects;
+
+use serde::Serialize;
+
+use crate::brain::{Intent, Plan, Step};
+pub use effects::{DryRunRecord, Effects};
+
+/// Intents that change or end the user's session: they run only after a "yes".
+pub const DESTRUCTIVE: &[&str] = &["system.shutdown", "system.restart", "system.sleep"];
+
+/// What happened to one step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepResult {
+    pub intent: String,
+    pub ok: bool,
+    /// What LUNA says about it.
+    pub response: String,
+    /// In dry-run mode: what would have run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dry_run: Vec<DryRunRecord>,
+    /// The step waits for a yes/no turn.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_confirmation: bool,
+}
+
+impl StepResult {
+    pub fn ok(intent: &str, response: impl Into<String>) -> Self {
+        Self {
+            intent: intent.to_owned(),
+            ok: true,
+            response: response.into(),
+            dry_run: Vec::new(),
+            needs_confirmation: false,
+        }
+    }
+
+    pub fn failed(intent: &str, response: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            ..Self::ok(intent, response)
+        }
+    }
+}
+
+/// Executor settings (from `[exec]`).
+#[derive(Clone, Debug, Default)]
+pub struct ExecSettings {
+    pub dry_run: bool,
+    /// When not empty, only these intents run.
+    pub allow: Vec<String>,
+    /// These intents never run.
+    pub deny: Vec<String>,
+    /// The browser search URL; `{query}` is replaced by the URL-encoded query.
+    pub search_url: String,
+}
+
+impl ExecSettings {
+    pub fn from_config(c: &crate::config::ExecConfig) -> Self {
+        Self {
+            dry_run: c.dry_run,
+            allow: c.allow.clone(),
+            deny: c.deny.clone(),
+            search_url: c.search_url.clone(),
+        }
+    }
+
+    fn permits(&self, intent: &str) -> bool {
+        let matches = |pattern: &String| {
+            pattern == intent
+                || pattern
+                    .strip_suffix(".*")
+                    .is_some_and(|p| intent.starts_with(&format!("{p}.")))
+        };
+        !self.deny.iter().any(matches) && (self.allow.is_empty() || self.allow.iter().any(matches))
+    }
+}
+
+/// Runs steps. One per pipeline; child actors each get their own (they share the store).
+pub struct Executor {
+    pub settings: ExecSettings,
+    pub effects: Effects,
+}
+
+impl Executor {
+    pub fn new(settings: ExecSettings, effects: Effects) -> Self {
+        Self { settings, effects }
+    }
+
+    /// Runs one step. `confirmed`: the user already said yes to it.
+    pub fn run_step(&mut self, step: &Step, confirmed: bool) -> StepResult {
+        let intent = step.intent.as_str();
+        if !self.settings.permits(intent) {
+            return StepResult::failed(intent, "That action is turned off in my settings.");
+        }
+        if DESTRUCTIVE.contains(&intent) && !confirmed {
+            let what = match intent {
+                "system.shutdown" => "shut down the computer",
+                "system.restart" => "restart the computer",
+                _ => "put the computer to sleep",
+            };
+            return StepResult {
+                needs_confirmation: true,
+                ..StepResult::ok(intent, format!("Are you sure you want to {what}?"))
+            };
+        }
+        self.effects.begin_step();
+        let mut result = actions::run(intent, step, &mut self.effects, &self.settings);
+        result.dry_run = self.effects.take_records();
+        result
+    }
+
+    /// Runs a whole plan in order, group by group (the actor runs a group's steps in
+    /// parallel; here they run one after another). A failed step fails the groups
+    /// that wait for its group.
+    pub fn run_plan(&mut self, plan: &Plan) -> Vec<StepResult> {
+        let mut results: Vec<Option<StepResult>> = vec![None; plan.steps.len()];
+        let mut failed_groups = Vec::new();
+        for group in &plan.groups {
+            if let Some(bad) = group.after.iter().find(|g| failed_groups.contains(*g)) {
+                for &s in &group.steps {
+                    results[s] = Some(StepResult::failed(
+                        &plan.steps[s].intent,
+                        format!("I skipped this because step group {bad} failed."),
+                    ));
+                }
+                failed_groups.push(group.id);
+                continue;
+            }
+            for &s in &group.steps {
+                let r = match group.delay_s {
+                    Some(delay) => StepResult::ok(
+                        &plan.steps[s].intent,
+                        format!("OK, in {}.", actions::say_duration(delay)),
+                    ),
+                    None => self.run_step(&plan.steps[s], false),
+                };
+                if !r.ok {
+                    failed_groups.push(group.id);
+                }
+                results[s] = Some(r);
+            }
+        }
+        results.into_iter().flatten().collect()
+    }
+}
+
+/// The reply for an utterance nobody understood.
+pub fn not_understood() -> &'static str {
+    "Sorry, I didn't understand that."
+}
+
+/// One spoken response for a whole command.
+pub fn response(results: &[StepResult], intents: &[Intent]) -> String {
+    if results.is_empty() {
+        return if intents.iter().all(Intent::is_unknown) {
+            not_understood().to_owned()
+        } else {
+            String::new()
+        };
+    }
+    results
+        .iter()
+        .map(|r| r.response.as_str())
+        .filter(|r| !r.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,134 @@
+//! ExecutorActor: runs a plan group by group; each step of a group runs in its own
+//! child actor (on its own thread, so a slow action never holds up the others), joined
+//! with a per-step timeout. A group waits for the groups it depends on; a failed or
+//! timed-out step fails its dependents with a reason. Steps are never retried here:
+//! actions are not idempotent (a second "open firefox" opens a second window).
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use luna_actors::{ChildError, FanOut};
+
+use crate::brain::{Plan, Step};
+use crate::exec::{Effects, ExecSettings, Executor, StepResult};
+
+/// Run this plan.
+#[derive(Message)]
+#[rtype(result = "Vec<StepResult>")]
+pub struct RunPlan {
+    pub plan: std::sync::Arc<Plan>,
+}
+
+/// One step, for a child.
+#[derive(Message)]
+#[rtype(result = "StepResult")]
+struct RunStep(Step);
+
+/// A child actor: runs exactly one step and is stopped with its thread afterwards.
+struct StepChild {
+    executor: Executor,
+}
+
+impl Actor for StepChild {
+    type Context = Context<Self>;
+}
+
+impl Handler<RunStep> for StepChild {
+    type Result = MessageResult<RunStep>;
+
+    fn handle(&mut self, msg: RunStep, _: &mut Context<Self>) -> Self::Result {
+        let _span = tracing::debug_span!("exec.step", intent = %msg.0.intent).entered();
+        MessageResult(self.executor.run_step(&msg.0, false))
+    }
+}
+
+pub struct ExecutorActor {
+    settings: ExecSettings,
+    effects: Effects,
+    step_timeout: Duration,
+}
+
+impl ExecutorActor {
+    pub fn new(settings: ExecSettings, effects: Effects, step_timeout: Duration) -> Self {
+        Self {
+            settings,
+            effects,
+            step_timeout,
+        }
+    }
+}
+
+impl Actor for ExecutorActor {
+    type Context = Context<Self>;
+}
+
+impl Handler<RunPlan> for ExecutorActor {
+    type Result = ResponseFuture<Vec<StepResult>>;
+
+    fn handle(&mut self, msg: RunPlan, _: &mut Context<Self>) -> Self::Result {
+        let settings = self.settings.clone();
+        let effects = self.effects.share();
+        let fan_out = FanOut::new(self.step_timeout);
+        Box::pin(async move {
+            let plan = msg.plan;
+            let mut results: Vec<Option<StepResult>> = vec![None; plan.steps.len()];
+            let mut failed_groups = Vec::new();
+            for group in &plan.groups {
+                if let Some(bad) = group.after.iter().find(|g| failed_groups.contains(*g)) {
+                    for &s in &group.steps {
+                        results[s] = Some(StepResult::failed(
+                            &plan.steps[s].intent,
+                            format!("I skipped this because step group {bad} failed."),
+                        ));
+                    }
+                    failed_groups.push(group.id);
+                    continue;
+                }
+                if let Some(delay) = group.delay_s {
+                    // Delayed steps are acknowledged now; the scheduler runs them later.
+                    for &s in &group.steps {
+                        results[s] = Some(StepResult::ok(
+                            &plan.steps[s].intent,
+                            format!("OK, in {}.", crate::exec::actions::say_duration(delay)),
+                        ));
+                    }
+                    continue;
+                }
+                let jobs: Vec<(String, RunStep)> = group
+                    .steps
+                    .iter()
+                    .map(|&s| {
+                        (
+                            format!("step {s} ({})", plan.steps[s].intent),
+                            RunStep(plan.steps[s].clone()),
+                        )
+                    })
+                    .collect();
+                let outcomes = fan_out
+                    .run(jobs, |_| StepChild {
+                        executor: Executor::new(settings.clone(), effects.share()),
+                    })
+                    .await;
+                for (&s, outcome) in group.steps.iter().zip(outcomes) {
+                    let result = outcome.result.unwrap_or_else(|e| {
+                        let why = match e {
+                            ChildError::Timeout { after, .. } => {
+                                format!("That took too long (over {} s).", after.as_secs())
+                            }
+                            ChildError::Crashed { .. } => {
+                                "Something went wrong doing that.".to_owned()
+                            }
+                            ChildError::Cancelled { .. } => "Cancelled.".to_owned(),
+                        };
+                        StepResult::failed(&plan.steps[s].intent, why)
+                    });
+                    if !result.ok {
+                        failed_groups.push(group.id);
+                    }
+                    results[s] = Some(result);
+                }
+            }
+            results.into_iter().flatten().collect()
+        })
+    }
+}
