@@ -317,3 +317,91 @@ fn no_wake_mode_executes_spoken_commands_and_records_them() {
         "{latency}"
     );
 }
+
+/// Starts `luna run` and returns it with a receiver of its log lines.
+fn start_daemon(home: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = luna(home)
+        .env("LUNA_TTS__ENABLED", "false")
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seconds: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("never saw {needle:?}: {seen:#?}"));
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            return seen;
+        }
+    }
+}
+
+fn stop(mut child: std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_timer_set_while_luna_runs_fires() {
+    let home = tempfile::tempdir().unwrap();
+    let (child, rx) = start_daemon(home.path());
+    wait_for(&rx, "LUNA is running", 30);
+    let out = luna(home.path())
+        .args(["say", "set a timer for 2 seconds"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let started = Instant::now();
+    wait_for(&rx, "Your timer is done.", 10);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "fired early"
+    );
+    stop(child);
+}
+
+#[test]
+fn a_reminder_due_while_luna_was_off_fires_on_start() {
+    let home = tempfile::tempdir().unwrap();
+    let out = luna(home.path())
+        .args(["say", "remind me to stretch in 1 second"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_millis(1500));
+    let (child, rx) = start_daemon(home.path());
+    wait_for(&rx, "Reminder: stretch.", 15);
+    stop(child);
+    // It fired once: a second start does not repeat it.
+    let (child, rx) = start_daemon(home.path());
+    let seen = wait_for(&rx, "LUNA is running", 30);
+    std::thread::sleep(Duration::from_millis(800));
+    let later: Vec<String> = rx.try_iter().collect();
+    assert!(
+        !seen
+            .iter()
+            .chain(&later)
+            .any(|l| l.contains("Reminder: stretch.")),
+        "fired twice"
+    );
+    stop(child);
+}

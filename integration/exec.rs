@@ -220,3 +220,18 @@ fn shell_injection_runs_nothing() {
     assert!(canary.exists());
     assert!(!h.join("pwned").exists());
 }
+
+#[test]
+fn the_reply_can_be_written_as_speech() {
+    let home = tempfile::tempdir().unwrap();
+    let wav = home.path().join("reply.wav");
+    let out = luna(home.path())
+        .args(["say", "what's 2 plus 2", "--wav"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "It's 4.");
+    let audio = luna::audio::wav::read(&wav).unwrap();
+    assert!(audio.seconds() > 0.4, "{} s", audio.seconds());
+}

@@ -26,6 +26,7 @@ pub struct Config {
     pub brain: BrainConfig,
     pub stt: SttConfig,
     pub exec: ExecConfig,
+    pub tts: TtsConfig,
     pub system: SystemConfig,
     pub store: StoreConfig,
     pub telemetry: TelemetryConfig,
@@ -83,6 +84,14 @@ pub struct ExecConfig {
     pub allow: Vec<String>,
     pub deny: Vec<String>,
     pub search_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtsConfig {
+    pub enabled: bool,
+    pub voice: String,
+    pub rate_wpm: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -513,6 +522,7 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
     )?;
     check(o, "brain.cache_size", c.brain.cache_size, 1, 1_000_000)?;
     check(o, "stt.threads", c.stt.threads, 0, 64)?;
+    check(o, "tts.rate_wpm", c.tts.rate_wpm, 80, 450)?;
     check(o, "stt.audio_ctx", c.stt.audio_ctx, 64, 1500)?;
     check(o, "stt.max_tokens", c.stt.max_tokens, 1, 224)?;
     check(o, "stt.beam_size", c.stt.beam_size, 1, 8)?;

@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod store;
 pub mod stt;
 pub mod telemetry;
+pub mod tts;
 pub mod vad;

@@ -81,6 +81,9 @@ enum Command {
         /// Execute nothing outside LUNA; report what would have run.
         #[arg(long)]
         dry_run: bool,
+        /// Also write the spoken reply to this WAV file.
+        #[arg(long, value_name = "OUT.wav")]
+        wav: Option<PathBuf>,
     },
     /// Show how LUNA understands a command (intents, slots, plan), without doing it.
     Parse {
@@ -183,7 +186,8 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             text,
             json,
             dry_run,
-        } => say(&loaded.config, &text, json, dry_run),
+            wav,
+        } => say(&loaded.config, &text, json, dry_run, wav.as_deref()),
         Command::Doctor { .. } => unreachable!("handled before the config must load"),
     }
 }
@@ -294,7 +298,13 @@ fn app_catalogue() -> AppCatalog {
     catalogue
 }
 
-fn say(config: &config::Config, text: &str, json: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
+fn say(
+    config: &config::Config,
+    text: &str,
+    json: bool,
+    dry_run: bool,
+    wav: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     use luna::exec::{Effects, ExecSettings, Executor};
     let model = BrainModel::from_config(&config.brain, app_catalogue())?;
     let mut brain = Brain::new(
@@ -317,6 +327,13 @@ fn say(config: &config::Config, text: &str, json: bool, dry_run: bool) -> anyhow
         text,
         luna::store::CommandSource::Text,
     );
+    if let Some(path) = wav {
+        let voice = luna::tts::Voice {
+            voice: config.tts.voice.clone(),
+            words_per_minute: config.tts.rate_wpm,
+        };
+        luna::tts::write_wav(&outcome.response, &voice, path)?;
+    }
     if json {
         println!("{}", serde_json::to_string(&outcome)?);
     } else {

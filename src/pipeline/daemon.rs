@@ -17,9 +17,10 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use super::{
-    restart_policy, start_audio, start_brain, start_store, start_stt, start_vad, AudioStage,
-    BrainRequest, BrainStage, ExecutorActor, RunPlan, StoreReply, StoreRequest, StoreStage,
-    SttRequest, SttStage, Tick, UtteranceCut, VadStage,
+    restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
+    start_vad, AudioStage, BrainRequest, BrainStage, ExecutorActor, RunPlan, SchedulerStage,
+    StoreReply, StoreRequest, StoreStage, SttRequest, SttStage, Tick, TtsStage, UtteranceCut,
+    VadStage,
 };
 use crate::audio::source::{self, InputSpec, SourceError};
 use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
@@ -75,6 +76,11 @@ struct Downstream {
     brain: StageAddr<BrainStage>,
     store: StageAddr<StoreStage>,
     executor: Option<Addr<ExecutorActor>>,
+    tts: Option<StageAddr<TtsStage>>,
+    /// Set while LUNA speaks: what the microphone hears then is not a command.
+    speaking: Arc<std::sync::atomic::AtomicBool>,
+    /// Only a microphone can hear LUNA speak (a file or stdin cannot).
+    is_microphone: bool,
 }
 
 struct Hearing {
@@ -87,6 +93,9 @@ struct Hearing {
 /// The running pipeline.
 pub struct Daemon {
     hearing: Option<Hearing>,
+    scheduler: StageAddr<SchedulerStage>,
+    scheduler_pump: tokio::task::JoinHandle<()>,
+    tts: Option<StageAddr<TtsStage>>,
     pub stt: StageAddr<SttStage>,
     pub brain: StageAddr<BrainStage>,
     pub store: StageAddr<StoreStage>,
@@ -125,6 +134,22 @@ impl Daemon {
             )
             .start()
         });
+        let scheduler =
+            start_scheduler(store.clone(), policy(false), supervisor.clone().recipient());
+        let speaking = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tts = config.tts.enabled.then(|| {
+            let voice = crate::tts::Voice {
+                voice: config.tts.voice.clone(),
+                words_per_minute: config.tts.rate_wpm,
+            };
+            start_tts(
+                voice,
+                Arc::clone(&speaking),
+                policy(false),
+                supervisor.clone().recipient(),
+            )
+        });
+        let scheduler_pump = actix::spawn(fire_schedules(scheduler.clone(), tts.clone()));
         let store = start_store(store, options, policy(true), supervisor.clone().recipient());
 
         let started = std::time::Instant::now();
@@ -165,6 +190,7 @@ impl Daemon {
                 // missing device would only show as restarts.
                 source::probe(&spec)?;
                 let paced = !matches!(spec, InputSpec::Stdin);
+                let is_microphone = matches!(spec, InputSpec::Mic(_));
                 let audio = start_audio(spec, paced, policy(false), supervisor.clone().recipient());
                 let vad = start_vad(
                     VadSettings::from_config(&config.vad),
@@ -177,6 +203,9 @@ impl Daemon {
                     brain: brain.clone(),
                     store: store.clone(),
                     executor,
+                    tts: tts.clone(),
+                    speaking: Arc::clone(&speaking),
+                    is_microphone,
                 };
                 let pump = actix::spawn(pump(audio.clone(), vad.clone(), downstream, ended_tx));
                 Some(Hearing {
@@ -189,6 +218,9 @@ impl Daemon {
         };
         Ok(Self {
             hearing,
+            scheduler,
+            scheduler_pump,
+            tts,
             stt,
             brain,
             store,
@@ -232,6 +264,11 @@ impl Daemon {
                 warn!("audio pump did not stop in time");
             }
         }
+        self.scheduler_pump.abort();
+        self.scheduler.shutdown().await;
+        if let Some(tts) = &self.tts {
+            tts.shutdown().await;
+        }
         self.stt.shutdown().await;
         self.brain.shutdown().await;
         let flushed = self
@@ -254,6 +291,39 @@ impl Daemon {
             }
             Ok(_) => Err(DaemonError::Flush("unexpected store reply".into())),
             Err(e) => Err(DaemonError::Flush(e.to_string())),
+        }
+    }
+}
+
+/// How often due timers, alarms and reminders are looked for.
+const SCHEDULE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Fires what comes due: logged, a desktop notification, and spoken.
+async fn fire_schedules(scheduler: StageAddr<SchedulerStage>, tts: Option<StageAddr<TtsStage>>) {
+    let mut tick = tokio::time::interval(SCHEDULE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let fired = match scheduler.call(Envelope::entering(Tick)).await {
+            Ok(fired) => fired,
+            Err(e) => {
+                warn!(error = %e, "could not check timers");
+                continue;
+            }
+        };
+        for f in &fired.payload {
+            info!(kind = %f.kind, late_ms = f.late_ms, missed = f.missed, message = %f.message, "schedule fired");
+            if crate::doctor::which("notify-send").is_some() {
+                if let Ok(mut child) = std::process::Command::new("notify-send")
+                    .args(["LUNA", &f.message])
+                    .spawn()
+                {
+                    std::thread::spawn(move || child.wait());
+                }
+            }
+            if let Some(tts) = &tts {
+                tts.push_always(fired.carry(f.message.clone()));
+            }
         }
     }
 }
@@ -282,6 +352,14 @@ async fn pump(
             }
         };
         let source_ended = frames.payload.ended;
+        if downstream.is_microphone
+            && downstream
+                .speaking
+                .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            // LUNA is talking: drop what the microphone hears (its own voice).
+            continue;
+        }
         if !frames.payload.samples.is_empty() || source_ended {
             match vad.call(frames).await {
                 Ok(cuts) => {
@@ -368,6 +446,9 @@ async fn hear(cut: UtteranceCut, d: Downstream) {
         correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "),
         response = %response, "utterance"
     );
+    if let (Some(tts), false) = (&d.tts, response.is_empty()) {
+        tts.push_always(understood.carry(response.clone()));
+    }
     let mut record = CommandRecord::received(id, CommandSource::Voice, Some(text));
     record.parse = serde_json::to_value(&understood.payload.intents).ok();
     record.plan = serde_json::to_value(&*plan).ok();

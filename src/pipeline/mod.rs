@@ -6,6 +6,7 @@ mod audio_actor;
 mod brain_actor;
 mod daemon;
 mod executor_actor;
+mod scheduler_actor;
 mod store_actor;
 mod stt_actor;
 
@@ -15,6 +16,7 @@ pub use audio_actor::{
 pub use brain_actor::{start_brain, BrainRequest, BrainStage, BrainStageError};
 pub use daemon::{Daemon, DaemonError};
 pub use executor_actor::{ExecutorActor, RunPlan};
+pub use scheduler_actor::{start_scheduler, start_tts, SchedulerStage, TtsStage};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
 pub use stt_actor::{start_stt, SttRequest, SttStage};
 
