@@ -235,3 +235,35 @@ fn the_reply_can_be_written_as_speech() {
     let audio = luna::audio::wav::read(&wav).unwrap();
     assert!(audio.seconds() > 0.4, "{} s", audio.seconds());
 }
+
+#[test]
+fn indexed_files_are_found_by_voice_command() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let docs = h.join("Documents/taxes");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("tax-report_2025.pdf"), "pdf").unwrap();
+    std::fs::write(h.join("Documents/recipe.txt"), "soup").unwrap();
+    let out = luna(h)
+        .env(
+            "LUNA_FILES__ROOTS",
+            format!("[\"{}\"]", h.join("Documents").display()),
+        )
+        .args(["index", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], 2);
+    let v = say(h, &["find my tax report pdf"]);
+    assert_eq!(v["results"][0]["intent"], "file.search");
+    assert!(
+        v["response"]
+            .as_str()
+            .unwrap()
+            .contains("tax-report_2025.pdf"),
+        "{v}"
+    );
+    let v = say(h, &["find the invoice documents"]);
+    assert_eq!(v["results"][0]["ok"], false, "{v}");
+}

