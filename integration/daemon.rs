@@ -8,46 +8,17 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn luna(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_luna"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("RUST_LOG", "info");
-    cmd
-}
+use support::luna;
 
 #[test]
 fn run_serves_until_sigterm_then_flushes_and_exits_cleanly() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = luna(home.path())
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut log = Vec::new();
-    while !log.iter().any(|l: &String| l.contains("LUNA is running")) {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("daemon never became ready: {log:?}"));
-        log.push(line);
-    }
-    let status = Command::new("kill")
+    let (mut child, rx) = start_daemon(home.path());
+    let mut log = wait_for(&rx, "LUNA is running", 30);
+    Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(status.success());
     let exit = child.wait().unwrap();
     log.extend(rx.iter());
     assert!(exit.success(), "exit {exit:?}; log: {log:?}");
@@ -55,9 +26,7 @@ fn run_serves_until_sigterm_then_flushes_and_exits_cleanly() {
         log.iter().any(|l| l.contains("database flushed")),
         "{log:?}"
     );
-
-    let db = home.path().join("data/luna/luna.db");
-    assert!(db.is_file());
+    assert!(home.path().join("data/luna/luna.db").is_file());
     let wal = home.path().join("data/luna/luna.db-wal");
     let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     assert_eq!(
@@ -403,5 +372,22 @@ fn a_reminder_due_while_luna_was_off_fires_on_start() {
             .any(|l| l.contains("Reminder: stretch.")),
         "fired twice"
     );
+    stop(child);
+}
+
+#[test]
+fn a_delayed_step_runs_when_due() {
+    let home = tempfile::tempdir().unwrap();
+    let (child, rx) = start_daemon(home.path());
+    wait_for(&rx, "LUNA is running", 30);
+    let out = luna(home.path())
+        .args(["say", "--json", "tell me a joke in 2 seconds"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["response"], "OK, in 2 seconds.", "{v}");
+    assert_eq!(v["plan"]["groups"][0]["delay_s"], 2);
+    let seen = wait_for(&rx, "delayed step ran", 10);
+    assert!(seen.last().unwrap().contains("joke.tell"), "{seen:?}");
     stop(child);
 }

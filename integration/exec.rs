@@ -1,19 +1,11 @@
 //! `luna say`: typed commands understood, executed (or dry-run) and recorded.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
-fn luna(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_luna"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_DIRS", home.join("system-apps"))
-        .env("RUST_LOG", "warn");
-    cmd
-}
+use support::luna;
 
 fn say(home: &Path, args: &[&str]) -> serde_json::Value {
     let out = luna(home)

@@ -49,23 +49,23 @@ fn migrates_from_the_previous_version_keeping_data() {
     let old = Store::open_at_version(&path, &StoreOptions::default(), previous).unwrap();
     assert_eq!(old.schema_version().unwrap() as usize, previous);
     old.record_command(&record("kept")).unwrap();
-    let has_files = |s: &Store| -> bool {
+    let has_newest_table = |s: &Store| -> bool {
         s.connection()
             .unwrap()
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'files_fts'",
+                "SELECT count(*) FROM sqlite_master WHERE name = 'delayed_steps'",
                 [],
                 |r| r.get::<_, i64>(0),
             )
             .unwrap()
             == 1
     };
-    assert!(!has_files(&old));
+    assert!(!has_newest_table(&old));
     drop(old);
 
     let new = Store::open(&path, &StoreOptions::default()).unwrap();
     assert_eq!(new.schema_version().unwrap() as usize, MIGRATIONS.len());
-    assert!(has_files(&new));
+    assert!(has_newest_table(&new));
     assert!(new.command("kept").unwrap().is_some());
 }
 

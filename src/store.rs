@@ -112,6 +112,20 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at_ms INTEGER NOT NULL
     );
     "#,
+    // 3: plan steps said with a delay ("mute in ten minutes"), run when due.
+    r#"
+    CREATE TABLE delayed_steps (
+        id             INTEGER PRIMARY KEY,
+        intent         TEXT NOT NULL,
+        slots_json     TEXT NOT NULL,
+        due_at_ms      INTEGER NOT NULL,
+        created_at_ms  INTEGER NOT NULL,
+        state          TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending','fired','cancelled','missed')),
+        correlation_id TEXT
+    );
+    CREATE INDEX delayed_steps_pending ON delayed_steps (state, due_at_ms);
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The `luna` binary with a private home: its own config, data and (empty) system
+/// app directories, so tests never see or touch the machine's.
+pub fn luna(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_luna"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_DIRS", home.join("system-apps"))
+        .env("RUST_LOG", "info");
+    cmd
+}
+
 /// Runs a tool the tests need; a missing tool is a failure that says how to install it.
 pub fn run(program: &str, args: &[&str]) {
     let status = Command::new(program)

@@ -93,20 +93,29 @@ impl Effects {
         crate::doctor::which(program).is_some()
     }
 
-    /// Starts a program and lets it run (apps, openers). Returns its pid (None in dry run).
-    pub fn spawn(&mut self, program: &str, args: &[String]) -> Result<Option<u32>, EffectError> {
+    /// In dry run: records the program and says so (true). Otherwise false.
+    fn record_program<S: AsRef<str>>(&mut self, program: &str, args: &[S]) -> bool {
         if self.dry_run {
             self.records.push(DryRunRecord::Program {
                 program: program.into(),
-                args: args.to_vec(),
+                args: args.iter().map(|a| a.as_ref().to_owned()).collect(),
             });
-            return Ok(None);
         }
-        let child = Command::new(program)
+        self.dry_run
+    }
+
+    /// Starts `program` with `args` (no shell); output piped or discarded.
+    fn start<S: AsRef<std::ffi::OsStr>>(
+        program: &str,
+        args: &[S],
+        piped: bool,
+    ) -> Result<std::process::Child, EffectError> {
+        let output = || if piped { Stdio::piped() } else { Stdio::null() };
+        Command::new(program)
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(output())
+            .stderr(output())
             .spawn()
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => EffectError::Missing {
@@ -116,7 +125,15 @@ impl Effects {
                     program: program.into(),
                     reason: e.to_string(),
                 },
-            })?;
+            })
+    }
+
+    /// Starts a program and lets it run (apps, openers). Returns its pid (None in dry run).
+    pub fn spawn(&mut self, program: &str, args: &[String]) -> Result<Option<u32>, EffectError> {
+        if self.record_program(program, args) {
+            return Ok(None);
+        }
+        let child = Self::start(program, args, false)?;
         let pid = child.id();
         // Reap it when it exits so it never lingers as a zombie.
         std::thread::spawn(move || {
@@ -128,28 +145,10 @@ impl Effects {
 
     /// Runs a helper program to completion (bounded by a timeout) and returns its stdout.
     pub fn run(&mut self, program: &str, args: &[&str]) -> Result<String, EffectError> {
-        if self.dry_run {
-            self.records.push(DryRunRecord::Program {
-                program: program.into(),
-                args: args.iter().map(|a| a.to_string()).collect(),
-            });
+        if self.record_program(program, args) {
             return Ok(String::new());
         }
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => EffectError::Missing {
-                    program: program.into(),
-                },
-                _ => EffectError::Failed {
-                    program: program.into(),
-                    reason: e.to_string(),
-                },
-            })?;
+        let mut child = Self::start(program, args, true)?;
         let deadline = std::time::Instant::now() + PROGRAM_TIMEOUT;
         loop {
             match child.try_wait() {

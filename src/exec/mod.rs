@@ -14,7 +14,7 @@ pub mod schedule;
 
 use serde::Serialize;
 
-use crate::brain::{Intent, Plan, Step};
+use crate::brain::{Group, Intent, Plan, Step};
 pub use effects::{DryRunRecord, Effects};
 
 /// Intents that change or end the user's session: they run only after a "yes".
@@ -122,37 +122,91 @@ impl Executor {
     }
 
     /// Runs a whole plan in order, group by group (the actor runs a group's steps in
-    /// parallel; here they run one after another). A failed step fails the groups
-    /// that wait for its group.
+    /// parallel; here they run one after another).
     pub fn run_plan(&mut self, plan: &Plan) -> Vec<StepResult> {
-        let mut results: Vec<Option<StepResult>> = vec![None; plan.steps.len()];
-        let mut failed_groups = Vec::new();
+        let mut run = PlanRun::new(plan);
         for group in &plan.groups {
-            if let Some(bad) = group.after.iter().find(|g| failed_groups.contains(*g)) {
-                for &s in &group.steps {
-                    results[s] = Some(StepResult::failed(
-                        &plan.steps[s].intent,
-                        format!("I skipped this because step group {bad} failed."),
-                    ));
-                }
-                failed_groups.push(group.id);
+            if run.settle(group, &mut self.effects) {
                 continue;
             }
             for &s in &group.steps {
-                let r = match group.delay_s {
-                    Some(delay) => StepResult::ok(
-                        &plan.steps[s].intent,
-                        format!("OK, in {}.", actions::say_duration(delay)),
-                    ),
-                    None => self.run_step(&plan.steps[s], false),
-                };
-                if !r.ok {
-                    failed_groups.push(group.id);
-                }
-                results[s] = Some(r);
+                let result = self.run_step(&plan.steps[s], false);
+                run.record(group, s, result);
             }
         }
-        results.into_iter().flatten().collect()
+        run.finish()
+    }
+}
+
+/// The bookkeeping of running a plan, shared by `Executor::run_plan` and the
+/// ExecutorActor: a failed step fails the groups that wait for its group (with a
+/// reason), and delayed groups are stored to run when due.
+pub struct PlanRun<'a> {
+    plan: &'a Plan,
+    results: Vec<Option<StepResult>>,
+    failed_groups: Vec<usize>,
+}
+
+impl<'a> PlanRun<'a> {
+    pub fn new(plan: &'a Plan) -> Self {
+        Self {
+            plan,
+            results: vec![None; plan.steps.len()],
+            failed_groups: Vec::new(),
+        }
+    }
+
+    /// Settles a group that must not run now (a dependency failed, or it is delayed).
+    /// Returns true when it did; false when the group's steps should run.
+    pub fn settle(&mut self, group: &Group, effects: &mut Effects) -> bool {
+        if let Some(bad) = group.after.iter().find(|g| self.failed_groups.contains(*g)) {
+            let reason = format!("I skipped this because step group {bad} failed.");
+            for &s in &group.steps {
+                self.results[s] = Some(StepResult::failed(
+                    &self.plan.steps[s].intent,
+                    reason.clone(),
+                ));
+            }
+            self.failed_groups.push(group.id);
+            return true;
+        }
+        let Some(delay) = group.delay_s else {
+            return false;
+        };
+        for &s in &group.steps {
+            let step = &self.plan.steps[s];
+            let stored = effects.write(
+                "INSERT INTO delayed_steps (intent, slots_json, due_at_ms, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                vec![
+                    step.intent.clone().into(),
+                    serde_json::to_string(&step.slots).unwrap_or_default().into(),
+                    (crate::store::now_ms() + delay as i64 * 1000).into(),
+                    crate::store::now_ms().into(),
+                ],
+            );
+            let result = match stored {
+                Ok(_) => StepResult::ok(
+                    &step.intent,
+                    format!("OK, in {}.", actions::say_duration(delay)),
+                ),
+                Err(e) => {
+                    StepResult::failed(&step.intent, format!("I couldn't schedule that: {e}."))
+                }
+            };
+            self.record(group, s, result);
+        }
+        true
+    }
+
+    pub fn record(&mut self, group: &Group, step: usize, result: StepResult) {
+        if !result.ok && !self.failed_groups.contains(&group.id) {
+            self.failed_groups.push(group.id);
+        }
+        self.results[step] = Some(result);
+    }
+
+    pub fn finish(self) -> Vec<StepResult> {
+        self.results.into_iter().flatten().collect()
     }
 }
 

@@ -91,6 +91,47 @@ pub fn take_due(store: &Store, now_ms: i64) -> Result<Vec<Fired>, StoreError> {
     Ok(fired)
 }
 
+/// Plan steps said with a delay that are now due; marked fired (or missed, when more
+/// than `LATE_GRACE_MS` late — those are returned as `Err` with what was missed).
+pub fn take_due_steps(
+    store: &Store,
+    now_ms: i64,
+) -> Result<Vec<Result<crate::brain::Step, String>>, StoreError> {
+    let mut conn = store.connection()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let due: Vec<(i64, String, String, i64)> = {
+        let mut stmt = tx.prepare(
+            "SELECT id, intent, slots_json, due_at_ms FROM delayed_steps WHERE state = 'pending' AND due_at_ms <= ?1 ORDER BY due_at_ms",
+        )?;
+        let rows = stmt.query_map([now_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut out = Vec::with_capacity(due.len());
+    for (id, intent, slots_json, due_at_ms) in due {
+        let missed = now_ms - due_at_ms > LATE_GRACE_MS;
+        tx.execute(
+            "UPDATE delayed_steps SET state = ?2 WHERE id = ?1",
+            params![id, if missed { "missed" } else { "fired" }],
+        )?;
+        let slots = serde_json::from_str(&slots_json).unwrap_or_default();
+        out.push(if missed {
+            Err(format!(
+                "While I was off, a delayed {intent} was due; I did not run it late."
+            ))
+        } else {
+            Ok(crate::brain::Step {
+                id: 0,
+                intent,
+                slots,
+            })
+        });
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,7 +124,7 @@ impl Daemon {
         let path = config.store_path();
         let store = Store::open(&path, &options)?;
         info!(path = %path.display(), version = store.schema_version()?, "database open");
-        let executor = no_wake.then(|| {
+        let executor = {
             let settings = ExecSettings::from_config(&config.exec);
             let dry_run = settings.dry_run;
             ExecutorActor::new(
@@ -133,7 +133,7 @@ impl Daemon {
                 Duration::from_secs(10),
             )
             .start()
-        });
+        };
         let scheduler =
             start_scheduler(store.clone(), policy(false), supervisor.clone().recipient());
         let speaking = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -149,7 +149,11 @@ impl Daemon {
                 supervisor.clone().recipient(),
             )
         });
-        let scheduler_pump = actix::spawn(fire_schedules(scheduler.clone(), tts.clone()));
+        let scheduler_pump = actix::spawn(fire_schedules(
+            scheduler.clone(),
+            executor.clone(),
+            tts.clone(),
+        ));
         let store = start_store(store, options, policy(true), supervisor.clone().recipient());
 
         let started = std::time::Instant::now();
@@ -202,7 +206,7 @@ impl Daemon {
                     stt: stt.clone(),
                     brain: brain.clone(),
                     store: store.clone(),
-                    executor,
+                    executor: no_wake.then_some(executor),
                     tts: tts.clone(),
                     speaking: Arc::clone(&speaking),
                     is_microphone,
@@ -299,30 +303,67 @@ impl Daemon {
 const SCHEDULE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Fires what comes due: logged, a desktop notification, and spoken.
-async fn fire_schedules(scheduler: StageAddr<SchedulerStage>, tts: Option<StageAddr<TtsStage>>) {
+async fn fire_schedules(
+    scheduler: StageAddr<SchedulerStage>,
+    executor: Addr<ExecutorActor>,
+    tts: Option<StageAddr<TtsStage>>,
+) {
     let mut tick = tokio::time::interval(SCHEDULE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let announce = |envelope: &Envelope<_>, message: String| {
+        if crate::doctor::which("notify-send").is_some() {
+            if let Ok(mut child) = std::process::Command::new("notify-send")
+                .args(["LUNA", &message])
+                .spawn()
+            {
+                std::thread::spawn(move || child.wait());
+            }
+        }
+        if let Some(tts) = &tts {
+            tts.push_always(envelope.carry(message));
+        }
+    };
     loop {
         tick.tick().await;
-        let fired = match scheduler.call(Envelope::entering(Tick)).await {
-            Ok(fired) => fired,
+        let due = match scheduler.call(Envelope::entering(Tick)).await {
+            Ok(due) => due,
             Err(e) => {
                 warn!(error = %e, "could not check timers");
                 continue;
             }
         };
-        for f in &fired.payload {
+        for f in &due.payload.fired {
             info!(kind = %f.kind, late_ms = f.late_ms, missed = f.missed, message = %f.message, "schedule fired");
-            if crate::doctor::which("notify-send").is_some() {
-                if let Ok(mut child) = std::process::Command::new("notify-send")
-                    .args(["LUNA", &f.message])
-                    .spawn()
-                {
-                    std::thread::spawn(move || child.wait());
+            announce(&due, f.message.clone());
+        }
+        for step in &due.payload.steps {
+            match step {
+                Ok(step) => {
+                    let plan = crate::brain::Plan {
+                        steps: vec![step.clone()],
+                        groups: vec![crate::brain::Group {
+                            id: 0,
+                            steps: vec![0],
+                            after: Vec::new(),
+                            delay_s: None,
+                        }],
+                    };
+                    let results = executor
+                        .send(RunPlan {
+                            plan: Arc::new(plan),
+                        })
+                        .await
+                        .unwrap_or_default();
+                    let response = crate::exec::response(&results, &[]);
+                    info!(intent = %step.intent, response = %response, "delayed step ran");
+                    if !response.is_empty() {
+                        announce(&due, response);
+                    }
                 }
-            }
-            if let Some(tts) = &tts {
-                tts.push_always(fired.carry(f.message.clone()));
+                Err(missed) => {
+                    info!(message = %missed, "delayed step missed");
+                    announce(&due, missed.clone());
+                }
             }
         }
     }

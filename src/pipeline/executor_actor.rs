@@ -10,7 +10,7 @@ use actix::prelude::*;
 use luna_actors::{ChildError, FanOut};
 
 use crate::brain::{Plan, Step};
-use crate::exec::{Effects, ExecSettings, Executor, StepResult};
+use crate::exec::{Effects, ExecSettings, Executor, PlanRun, StepResult};
 
 /// Run this plan.
 #[derive(Message)]
@@ -71,27 +71,10 @@ impl Handler<RunPlan> for ExecutorActor {
         let fan_out = FanOut::new(self.step_timeout);
         Box::pin(async move {
             let plan = msg.plan;
-            let mut results: Vec<Option<StepResult>> = vec![None; plan.steps.len()];
-            let mut failed_groups = Vec::new();
+            let mut run = PlanRun::new(&plan);
+            let mut effects = effects;
             for group in &plan.groups {
-                if let Some(bad) = group.after.iter().find(|g| failed_groups.contains(*g)) {
-                    for &s in &group.steps {
-                        results[s] = Some(StepResult::failed(
-                            &plan.steps[s].intent,
-                            format!("I skipped this because step group {bad} failed."),
-                        ));
-                    }
-                    failed_groups.push(group.id);
-                    continue;
-                }
-                if let Some(delay) = group.delay_s {
-                    // Delayed steps are acknowledged now; the scheduler runs them later.
-                    for &s in &group.steps {
-                        results[s] = Some(StepResult::ok(
-                            &plan.steps[s].intent,
-                            format!("OK, in {}.", crate::exec::actions::say_duration(delay)),
-                        ));
-                    }
+                if run.settle(group, &mut effects) {
                     continue;
                 }
                 let jobs: Vec<(String, RunStep)> = group
@@ -122,13 +105,10 @@ impl Handler<RunPlan> for ExecutorActor {
                         };
                         StepResult::failed(&plan.steps[s].intent, why)
                     });
-                    if !result.ok {
-                        failed_groups.push(group.id);
-                    }
-                    results[s] = Some(result);
+                    run.record(group, s, result);
                 }
             }
-            results.into_iter().flatten().collect()
+            run.finish()
         })
     }
 }

@@ -7,7 +7,15 @@ use std::sync::Arc;
 use actix::Recipient;
 use luna_actors::{Envelope, Escalation, RestartPolicy, Stage, StageActor, StageAddr};
 
-use crate::exec::schedule::{take_due, Fired};
+use crate::exec::schedule::{take_due, take_due_steps, Fired};
+
+/// What came due at one tick.
+#[derive(Default)]
+pub struct Due {
+    pub fired: Vec<Fired>,
+    /// Delayed plan steps to run now (or, as `Err`, reports of ones missed).
+    pub steps: Vec<Result<crate::brain::Step, String>>,
+}
 use crate::store::{Store, StoreError};
 
 pub struct SchedulerStage {
@@ -16,11 +24,15 @@ pub struct SchedulerStage {
 
 impl Stage for SchedulerStage {
     type Input = super::Tick;
-    type Output = Vec<Fired>;
+    type Output = Due;
     type Error = StoreError;
 
-    fn handle(&mut self, _: &Envelope<super::Tick>) -> Result<Vec<Fired>, StoreError> {
-        take_due(&self.store, crate::store::now_ms())
+    fn handle(&mut self, _: &Envelope<super::Tick>) -> Result<Due, StoreError> {
+        let now = crate::store::now_ms();
+        Ok(Due {
+            fired: take_due(&self.store, now)?,
+            steps: take_due_steps(&self.store, now)?,
+        })
     }
 }
 
