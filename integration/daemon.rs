@@ -161,26 +161,38 @@ fn with_model(cmd: &mut Command) -> &mut Command {
     cmd.env("LUNA_STT__MODEL_PATH", support::model_path())
 }
 
+/// Speaks `phrases` into a recording and runs `luna run --input` on it with `args`;
+/// returns the exit status and the log.
+fn run_on_recording(
+    home: &Path,
+    phrases: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::ExitStatus, String) {
+    let (audio, _) = support::session(home, phrases, 0.5, 0.8);
+    let wav = home.join("session.wav");
+    support::write16(&wav, &audio);
+    let out = with_model(&mut luna(home))
+        .arg("run")
+        .args(args)
+        .arg("--input")
+        .arg(&wav)
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn run_hears_a_recording_transcribes_and_understands_it() {
     let home = tempfile::tempdir().unwrap();
-    let (audio, _) = support::session(
-        home.path(),
-        &[
-            ("set a timer for five minutes", "en-us"),
-            ("what time is it", "en-us"),
-        ],
-        0.5,
-        0.8,
-    );
-    let wav = home.path().join("session.wav");
-    support::write16(&wav, &audio);
-    let out = with_model(&mut luna(home.path()))
-        .args(["run", "--input", wav.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let phrases = [
+        ("set a timer for five minutes", "en-us"),
+        ("what time is it", "en-us"),
+    ];
+    let (status, log) = run_on_recording(home.path(), &phrases, &[]);
+    assert!(status.success(), "{log}");
     let utterances: Vec<&str> = log.lines().filter(|l| l.contains(" utterance ")).collect();
     assert_eq!(utterances.len(), 2, "{log}");
     assert!(
@@ -234,23 +246,12 @@ fn run_without_a_microphone_says_so_clearly() {
 #[test]
 fn no_wake_mode_executes_spoken_commands_and_records_them() {
     let home = tempfile::tempdir().unwrap();
-    let (audio, _) = support::session(
-        home.path(),
-        &[
-            ("set a timer for five minutes", "en-us"),
-            ("what time is it", "en-us"),
-        ],
-        0.5,
-        0.8,
-    );
-    let wav = home.path().join("session.wav");
-    support::write16(&wav, &audio);
-    let out = with_model(&mut luna(home.path()))
-        .args(["run", "--no-wake", "--input", wav.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let phrases = [
+        ("set a timer for five minutes", "en-us"),
+        ("what time is it", "en-us"),
+    ];
+    let (status, log) = run_on_recording(home.path(), &phrases, &["--no-wake"]);
+    assert!(status.success(), "{log}");
     assert!(log.contains("Timer set for 5 minutes."), "{log}");
 
     let out = luna(home.path())

@@ -152,16 +152,18 @@ fn an_app_from_a_desktop_entry_is_launched_without_a_shell_and_closed() {
     let apps = h.join("data/applications");
     std::fs::create_dir_all(&apps).unwrap();
     // A real program, with arguments and a field code that must be dropped.
+    // A duration unique to this run, so no other sleep is mistaken for the app.
+    let seconds = format!("47.{}", std::process::id());
     std::fs::write(
         apps.join("org.luna.Sleeper.desktop"),
-        "[Desktop Entry]\nType=Application\nName=Moon Sleeper\nExec=sleep 47.5 %U\n",
+        format!("[Desktop Entry]\nType=Application\nName=Moon Sleeper\nExec=sleep {seconds} %U\n"),
     )
     .unwrap();
     let v = say(h, &["open moon sleeper"]);
     assert_eq!(v["results"][0]["ok"], true, "{v}");
     let running = || {
         Command::new("pgrep")
-            .args(["-f", "^sleep 47.5$"])
+            .args(["-f", &format!("^sleep {seconds}$")])
             .output()
             .unwrap()
             .status
@@ -258,4 +260,28 @@ fn indexed_files_are_found_by_voice_command() {
     );
     let v = say(h, &["find the invoice documents"]);
     assert_eq!(v["results"][0]["ok"], false, "{v}");
+}
+
+#[test]
+fn closing_an_app_leaves_other_processes_of_its_program_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let apps = h.join("data/applications");
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(
+        apps.join("org.luna.Napper.desktop"),
+        "[Desktop Entry]\nType=Application\nName=Moon Napper\nExec=sleep 61.25\n",
+    )
+    .unwrap();
+    // Someone else's sleep, not started by LUNA and not the app.
+    let mut other = Command::new("sleep").arg("63.5").spawn().unwrap();
+    let v = say(h, &["close moon napper"]);
+    assert_eq!(v["results"][0]["ok"], false, "nothing of the app runs: {v}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "another sleep was killed"
+    );
+    other.kill().unwrap();
+    let _ = other.wait();
 }

@@ -486,20 +486,31 @@ fn apps(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     }
 }
 
-/// A running process that is `app` (by its program name).
+/// The newest running process that is `app`: its program is the app's Exec program
+/// and its arguments begin with the Exec arguments. (Matching the name alone would
+/// close any process of that program — a `sleep` in someone's shell, say.)
 fn running_pid(app: &str) -> Option<u32> {
-    let index = AppIndex::scan();
-    let program = index
-        .find(app)
-        .and_then(|a| a.command.first().cloned())
-        .map(|p| p.rsplit('/').next().unwrap_or(&p).to_owned())
-        .unwrap_or_else(|| app.replace(' ', "-"));
+    let command = AppIndex::scan().find(app).map(|a| a.command.clone())?;
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+    let program = base(&command[0]);
     let mut system = sysinfo::System::new().ok()?;
-    system.refresh_processes(sysinfo::ProcessesToUpdate::All, true);
+    // Command lines are not read unless asked for.
+    let kind = sysinfo::ProcessRefreshKind::nothing().with_cmd(sysinfo::UpdateKind::Always);
+    system.refresh_processes_specifics(sysinfo::ProcessesToUpdate::All, true, kind);
     system
         .processes()
         .values()
-        .find(|p| p.name().to_string_lossy() == program.as_str())
+        .filter(|p| {
+            let cmd: Vec<String> = p
+                .cmd()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            cmd.first().is_some_and(|c0| base(c0) == program)
+                && cmd.len() > command.len() - 1
+                && cmd[1..].starts_with(&command[1..])
+        })
+        .max_by_key(|p| p.start_time())
         .map(|p| p.pid().as_u32())
 }
 
