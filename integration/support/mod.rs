@@ -21,7 +21,10 @@ pub fn luna(home: &Path) -> Command {
 
 /// Runs a tool the tests need; a missing tool is a failure that says how to install it.
 pub fn run(program: &str, args: &[&str]) {
+    // sox's noise is random per run unless asked to repeat (-R): tests stay repeatable.
+    let repeatable: &[&str] = if program == "sox" { &["-R"] } else { &[] };
     let status = Command::new(program)
+        .args(repeatable)
         .args(args)
         .status()
         .unwrap_or_else(|e| panic!("cannot run {program} ({e}); `make test` installs it (apt-get install espeak-ng sox)"));
