@@ -42,6 +42,27 @@ pub fn outcome_of(intents: &[Intent], results: &[StepResult]) -> Outcome {
     }
 }
 
+/// The history row of a finished command: its parse, plan, outcome and response
+/// (latencies are the caller's to add).
+pub fn finished_record(
+    id: CorrelationId,
+    source: CommandSource,
+    text: &str,
+    received_at_ms: i64,
+    intents: &[Intent],
+    plan: &Plan,
+    results: &[StepResult],
+) -> CommandRecord {
+    let mut record = CommandRecord::received(id, source, Some(text.to_owned()));
+    record.received_at_ms = received_at_ms;
+    record.parse = serde_json::to_value(intents).ok();
+    record.plan = serde_json::to_value(plan).ok();
+    record.outcome = outcome_of(intents, results);
+    record.response = Some(exec::response(results, intents));
+    record.finished_at_ms = Some(crate::store::now_ms());
+    record
+}
+
 /// Understands and executes `text`, and records it in history.
 pub fn run_text(
     brain: &mut Brain,
@@ -50,20 +71,22 @@ pub fn run_text(
     source: CommandSource,
 ) -> CommandOutcome {
     let id = CorrelationId::mint();
-    let mut record = CommandRecord::received(id, source, Some(text.to_owned()));
+    let received_at_ms = crate::store::now_ms();
     let t0 = Instant::now();
     let understanding = brain.understand(text);
     let brain_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let t1 = Instant::now();
     let results = executor.run_plan(&understanding.plan);
-    let response = exec::response(&results, &understanding.intents);
-    let outcome = outcome_of(&understanding.intents, &results);
-
-    record.parse = serde_json::to_value(&understanding.intents).ok();
-    record.plan = serde_json::to_value(&*understanding.plan).ok();
-    record.outcome = outcome;
-    record.response = Some(response.clone());
-    record.finished_at_ms = Some(crate::store::now_ms());
+    let mut record = finished_record(
+        id,
+        source,
+        text,
+        received_at_ms,
+        &understanding.intents,
+        &understanding.plan,
+        &results,
+    );
+    let (response, outcome) = (record.response.clone().unwrap_or_default(), record.outcome);
     record.latency_ms.brain = Some(brain_ms);
     record.latency_ms.dispatch = Some(t1.elapsed().as_secs_f64() * 1000.0);
     if let Err(e) = executor.effects.store.record_command(&record) {

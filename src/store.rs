@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 /// Schema migrations; index + 1 is the `user_version` after applying it.
@@ -455,14 +455,33 @@ impl Store {
 
     /// The most recent commands, newest first.
     pub fn history(&self, limit: u32) -> Result<Vec<CommandRecord>, StoreError> {
+        self.commands_where(
+            "1 = 1 ORDER BY received_at_ms DESC, id DESC LIMIT ?1",
+            limit,
+        )
+    }
+
+    /// One command by its correlation id.
+    pub fn command(&self, correlation_id: &str) -> Result<Option<CommandRecord>, StoreError> {
+        Ok(self
+            .commands_where("correlation_id = ?1", correlation_id)?
+            .pop())
+    }
+
+    /// Reads command rows matching `condition` (which takes one parameter, `?1`).
+    fn commands_where(
+        &self,
+        condition: &str,
+        param: impl rusqlite::ToSql,
+    ) -> Result<Vec<CommandRecord>, StoreError> {
         let conn = self.connection()?;
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT correlation_id, source, received_at_ms, finished_at_ms, transcript, parse_json,
                     plan_json, outcome, response, wake_ms, endpoint_ms, stt_ms, brain_ms,
                     dispatch_ms, speech_end_to_action_ms, reply_first_audio_ms
-             FROM commands ORDER BY received_at_ms DESC, id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |row| {
+             FROM commands WHERE {condition}"
+        ))?;
+        let rows = stmt.query_map([param], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
@@ -513,26 +532,6 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    pub fn command(&self, correlation_id: &str) -> Result<Option<CommandRecord>, StoreError> {
-        let conn = self.connection()?;
-        let id: Option<i64> = conn
-            .query_row(
-                "SELECT id FROM commands WHERE correlation_id = ?1",
-                [correlation_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if id.is_none() {
-            return Ok(None);
-        }
-        // History is small per lookup; reuse its row decoding.
-        let n: u32 = conn.query_row("SELECT count(*) FROM commands", [], |r| r.get(0))?;
-        Ok(self
-            .history(n)?
-            .into_iter()
-            .find(|r| r.correlation_id == correlation_id))
     }
 
     /// Moves the WAL's content into the database file and truncates the WAL: called at

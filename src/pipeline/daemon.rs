@@ -26,7 +26,7 @@ use crate::audio::source::{self, InputSpec, SourceError};
 use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
 use crate::config::Config;
 use crate::exec::{Effects, ExecSettings};
-use crate::store::{CommandRecord, CommandSource};
+use crate::store::CommandSource;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
 use crate::vad::VadSettings;
@@ -424,6 +424,8 @@ async fn pump(
 
 /// One utterance: transcribe, understand, and (in no-wake mode) execute and record.
 async fn hear(cut: UtteranceCut, d: Downstream) {
+    // The command was received when its utterance was cut, not when it was recorded.
+    let received_at_ms = crate::store::now_ms();
     let u = &cut.utterance;
     let (start_s, end_s) = (u.start_s(), u.end_s());
     let request = Envelope::entering(SttRequest {
@@ -481,8 +483,16 @@ async fn hear(cut: UtteranceCut, d: Downstream) {
         .await
         .unwrap_or_default();
     let dispatch_ms = t_dispatch.elapsed().as_secs_f64() * 1000.0;
-    let response = crate::exec::response(&results, &understood.payload.intents);
-    let outcome = crate::command::outcome_of(&understood.payload.intents, &results);
+    let mut record = crate::command::finished_record(
+        id,
+        CommandSource::Voice,
+        &text,
+        received_at_ms,
+        &understood.payload.intents,
+        &plan,
+        &results,
+    );
+    let response = record.response.clone().unwrap_or_default();
     info!(
         correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "),
         response = %response, "utterance"
@@ -490,12 +500,6 @@ async fn hear(cut: UtteranceCut, d: Downstream) {
     if let (Some(tts), false) = (&d.tts, response.is_empty()) {
         tts.push_always(understood.carry(response.clone()));
     }
-    let mut record = CommandRecord::received(id, CommandSource::Voice, Some(text));
-    record.parse = serde_json::to_value(&understood.payload.intents).ok();
-    record.plan = serde_json::to_value(&*plan).ok();
-    record.outcome = outcome;
-    record.response = Some(response);
-    record.finished_at_ms = Some(crate::store::now_ms());
     record.latency_ms.stt = Some(stt_ms);
     record.latency_ms.brain = Some(brain_ms);
     record.latency_ms.dispatch = Some(dispatch_ms);
