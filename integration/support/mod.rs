@@ -179,3 +179,63 @@ pub fn session(
 pub fn write16(path: &Path, samples: &[f32]) {
     luna::audio::wav::write_pipeline_wav(path, samples).unwrap();
 }
+
+/// The installed wake-word front end (`LUNA_TEST_WAKE_DIR`, else the default place).
+/// Missing is a failure: `make test` installs it first.
+pub fn wake_models_dir() -> PathBuf {
+    let dir = std::env::var_os("LUNA_TEST_WAKE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(luna::wake::install::default_dir);
+    assert!(
+        luna::wake::install::installed(&dir),
+        "no wake-word front end in {}: run `make model` (or `luna model install`) first",
+        dir.display()
+    );
+    dir
+}
+
+/// Speaks `text` with a voice of another synthesizer family, never used to train or
+/// tune the wake word: `flite:VOICE` (flite) or `festival:VOICE` (e.g. kal_diphone).
+pub fn speak_other(text: &str, voice: &str, out: &Path) {
+    let raw = out.with_extension("raw.wav");
+    match voice.split_once(':') {
+        Some(("flite", v)) => run(
+            "flite",
+            &["-voice", v, "-t", text, "-o", raw.to_str().unwrap()],
+        ),
+        Some(("festival", v)) => {
+            let status = Command::new("text2wave")
+                .args([
+                    "-o",
+                    raw.to_str().unwrap(),
+                    "-eval",
+                    &format!("(voice_{v})"),
+                ])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut child| {
+                    use std::io::Write;
+                    child.stdin.take().unwrap().write_all(text.as_bytes())?;
+                    child.wait()
+                })
+                .unwrap_or_else(|e| {
+                    panic!("cannot run text2wave ({e}); `make test` installs festival")
+                });
+            assert!(status.success(), "text2wave {voice} failed");
+        }
+        _ => panic!("unknown voice {voice}"),
+    }
+    run(
+        "sox",
+        &[
+            raw.to_str().unwrap(),
+            "-r",
+            "16000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            out.to_str().unwrap(),
+        ],
+    );
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Evaluate LUNA's wake word through the real detector (`luna wake detect --json`) on
+speech from voices never used to train it or to choose its threshold: flite (kal16,
+slt, awb, rms) and festival's kal, at several speeds and pitches, clean and in noise.
+
+- Positives: "hey luna" then a command (no pause, a short one, a long one), streamed
+  back to back; a detection ending in [phrase end - 0.1 s, phrase end + 0.5 s] is a hit.
+- Confusable speech: near misses ("hey lunar", "luna park", ...) and ordinary sentences,
+  several minutes of it; every detection is a false accept.
+
+Reports false rejects, false accepts per hour, detection latency after the phrase ends
+(p50/p95) and CPU per second of audio.
+
+Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json]
+Needs: apt-get install flite festival festvox-kallpc16k sox; numpy, scipy
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import SR, colored_noise, read_wav, trim  # noqa: E402
+
+VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
+COMMANDS = [
+    "what time is it", "open firefox", "set a timer for five minutes",
+    "turn the volume down", "play some music", "remind me to call mom at six",
+]
+CONFUSABLE = [
+    "hey lunar", "hey look at that", "luna park is closed today", "hey you know what",
+    "that was a lunatic idea", "hey laura, lunch is ready", "hey lou, come here",
+    "the lunar module landed", "hey lana, how are you", "hey luke", "a luna moth",
+    "hey, loony tunes is on", "hey lena", "hey nina", "hello there", "hey june",
+    "honeymoon in june", "hey you", "lunatics everywhere", "the moon is bright tonight",
+    "set a timer for five minutes", "could you open the window please",
+    "what time is the meeting", "I had lunch with luna yesterday", "play some music",
+    "hey, look who's here", "the weather is nice today", "do you know the way",
+]
+
+
+def synth(voice, text, stretch, pitch):
+    kind, name = voice.split(":")
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        if kind == "flite":
+            args = ["flite", "-voice", name, "--setf", f"duration_stretch={stretch}"]
+            if pitch:
+                args += ["--setf", f"int_f0_target_mean={pitch}"]
+            subprocess.run(args + ["-t", text, "-o", f.name], check=True, capture_output=True)
+        else:
+            subprocess.run(["text2wave", "-o", f.name, "-eval", f"(voice_{name})",
+                            "-eval", f"(Parameter.set 'Duration_Stretch {stretch})"],
+                           input=text.encode(), check=True, capture_output=True)
+        return trim(read_wav(open(f.name, "rb").read()))
+
+
+def write(path, x):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(np.clip(x * 32767, -32768, 32767).astype("<i2").tobytes())
+
+
+def noisy(x, snr, rng):
+    if snr is None:
+        return x
+    noise = colored_noise(len(x), rng, "pink")
+    speech = np.mean(x[np.abs(x) > 0.01] ** 2) if np.any(np.abs(x) > 0.01) else 1e-4
+    return x + noise * np.sqrt(speech / 10 ** (snr / 10))
+
+
+def detect(luna, path):
+    t0 = time.time()
+    out = subprocess.run([luna, "wake", "detect", "--json", path], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)["detections"], time.time() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--luna", default="target/release/luna")
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "luna-wake-eval"))
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    rng = random.Random(args.seed)
+    settings = [(1.0, None), (0.85, None), (1.2, None), (1.0, 95), (1.0, 140)]
+    snrs = [None, 20, 10]
+
+    # Positives, one long stream per SNR.
+    results = {}
+    latencies, hits, total = [], 0, 0
+    cpu_s, audio_s = 0.0, 0.0
+    misses = []
+    for snr in snrs:
+        pieces, ends = [np.zeros(SR, np.float32)], []
+        for voice in VOICES:
+            for stretch, pitch in settings:
+                if voice.startswith("festival") and pitch:
+                    continue
+                command = rng.choice(COMMANDS)
+                gap = rng.choice([0.0, 0.15, 0.5])
+                wake = synth(voice, "hey luna", stretch, pitch)
+                rest = synth(voice, command, stretch, pitch)
+                pieces.append(wake)
+                ends.append((sum(len(p) for p in pieces) / SR, f"{voice} x{stretch} f0={pitch} +{command}"))
+                pieces += [np.zeros(int(gap * SR), np.float32), rest, np.zeros(int(2.0 * SR), np.float32)]
+        x = noisy(np.concatenate(pieces), snr, rng)
+        x = x / np.abs(x).max() * 0.5
+        path = os.path.join(args.work, f"positives_{snr or 'clean'}.wav")
+        write(path, x)
+        found, took = detect(args.luna, path)
+        cpu_s += took
+        audio_s += len(x) / SR
+        used = set()
+        heard_here = 0
+        for end, what in ends:
+            total += 1
+            match = [i for i, d in enumerate(found) if end - 0.1 <= d["end_s"] <= end + 0.5 and i not in used]
+            if match:
+                hits += 1
+                heard_here += 1
+                used.add(match[0])
+                latencies.append(found[match[0]]["end_s"] - end)
+            else:
+                misses.append(f"snr={snr}: {what}")
+        results[f"positives_{snr or 'clean'}"] = {"heard": heard_here, "of": len(ends),
+                                                  "extra_detections": len(found) - len(used)}
+
+    # Confusable speech, one long stream per voice.
+    false_accepts, confusable_s = [], 0.0
+    for voice in VOICES:
+        pieces = [np.zeros(SR // 2, np.float32)]
+        for stretch, pitch in settings[:3]:
+            for line in CONFUSABLE:
+                pieces += [synth(voice, line, stretch, pitch), np.zeros(int(0.3 * SR), np.float32)]
+        x = np.concatenate(pieces)
+        x = noisy(x, rng.choice([None, 20]), rng)
+        x = x / np.abs(x).max() * 0.5
+        path = os.path.join(args.work, f"confusable_{voice.replace(':', '_')}.wav")
+        write(path, x)
+        found, took = detect(args.luna, path)
+        cpu_s += took
+        audio_s += len(x) / SR
+        confusable_s += len(x) / SR
+        false_accepts += [f"{voice} at {d['end_s']:.2f} s ({d['score']:.2f})" for d in found]
+
+    lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
+    report = {
+        "false_reject_rate": round(1 - hits / total, 4),
+        "heard": hits,
+        "of": total,
+        "by_snr": results,
+        "false_accepts": len(false_accepts),
+        "confusable_minutes": round(confusable_s / 60, 2),
+        "false_accepts_per_hour": round(len(false_accepts) / (confusable_s / 3600), 2),
+        "latency_ms_after_phrase_end": {"p50": round(float(np.percentile(lat, 50))), "p95": round(float(np.percentile(lat, 95)))},
+        "process_seconds_per_audio_second": round(cpu_s / audio_s, 4),
+        "misses": misses,
+        "false_accept_list": false_accepts,
+    }
+    print(json.dumps(report, indent=None if args.json else 1))
+
+
+if __name__ == "__main__":
+    main()

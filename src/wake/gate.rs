@@ -1,0 +1,192 @@
+//! Which utterances are commands: the ones addressed to LUNA by a wake phrase.
+//!
+//! The VAD cuts utterances and the wake detector reports phrases, both on the same
+//! stream clock (samples since the stream began). An utterance is a command when
+//! - a wake phrase ends inside it with at least `MIN_COMMAND` of speech after it
+//!   ("hey luna open firefox" in one breath): the whole utterance, wake phrase
+//!   included, goes on, and the wake phrase is stripped from the transcript (the
+//!   brain knows "hey luna" and Whisper's mis-hearings of it; `strip_phrase` removes
+//!   an enrolled phrase). Cutting the audio at the detection instead cost the
+//!   command's first word or left a remnant of "luna" that Whisper turned into a
+//!   word, because a detection lands anywhere from just before to a few hops after
+//!   the phrase ends; or
+//! - it starts within `follow_up` of a wake phrase said on its own ("hey luna" …
+//!   "what time is it"): the whole utterance is the command.
+//!
+//! Anything else was not said to LUNA and is dropped.
+
+use std::collections::VecDeque;
+
+use super::features::HOP;
+use super::Detection;
+use crate::audio::PIPELINE_RATE;
+
+/// Shortest speech after a wake phrase that counts as a command in the same breath.
+const MIN_COMMAND: u64 = PIPELINE_RATE as u64 * 3 / 10;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admission {
+    /// A command: hand on the utterance from this stream sample.
+    Command {
+        from_sample: u64,
+        wake: Option<Detection>,
+    },
+    /// The wake phrase alone: the next utterance is awaited.
+    WakeOnly(Detection),
+    /// Not addressed to LUNA.
+    Ignore,
+}
+
+pub struct WakeGate {
+    follow_up: u64,
+    pending: VecDeque<Detection>,
+    /// A wake phrase said alone arms the gate until this sample.
+    armed_until: Option<(u64, Detection)>,
+}
+
+impl WakeGate {
+    pub fn new(follow_up_ms: u32) -> Self {
+        Self {
+            follow_up: u64::from(follow_up_ms) * u64::from(PIPELINE_RATE) / 1000,
+            pending: VecDeque::new(),
+            armed_until: None,
+        }
+    }
+
+    pub fn detected(&mut self, d: Detection) {
+        self.pending.push_back(d);
+        // Bounded: detections older than any utterance still to come are of no use.
+        while self.pending.len() > 16 {
+            self.pending.pop_front();
+        }
+    }
+
+    /// Decides for the utterance spanning stream samples `start..end`.
+    pub fn admit(&mut self, start: u64, end: u64) -> Admission {
+        // A detection lands on a hop boundary, up to a hop after the speech it ends.
+        let inside = |d: &Detection| d.end_sample > start && d.end_sample <= end + HOP as u64;
+        let wake = self.pending.iter().rev().find(|d| inside(d)).cloned();
+        self.pending.retain(|d| d.end_sample > end + HOP as u64);
+        if let Some(d) = wake {
+            if end.saturating_sub(d.end_sample) >= MIN_COMMAND {
+                self.armed_until = None;
+                return Admission::Command {
+                    from_sample: start,
+                    wake: Some(d),
+                };
+            }
+            self.armed_until = Some((d.end_sample + self.follow_up, d.clone()));
+            return Admission::WakeOnly(d);
+        }
+        match self.armed_until.take() {
+            Some((until, d)) if start <= until => Admission::Command {
+                from_sample: start,
+                wake: Some(d),
+            },
+            _ => Admission::Ignore,
+        }
+    }
+}
+
+/// The transcript without a leading `phrase` (words compared without case or
+/// punctuation); unchanged when it does not start with it.
+pub fn strip_phrase<'a>(transcript: &'a str, phrase: &str) -> &'a str {
+    let norm = |w: &str| -> String {
+        w.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted: Vec<String> = phrase.split_whitespace().map(norm).collect();
+    let mut rest = transcript;
+    for word in &wanted {
+        let trimmed = rest.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+        if norm(&trimmed[..end]) != *word {
+            return transcript;
+        }
+        rest = &trimmed[end..];
+    }
+    rest.trim_start_matches(|c: char| !c.is_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = PIPELINE_RATE as u64;
+
+    fn detection(end_sample: u64) -> Detection {
+        Detection {
+            phrase: "hey luna".into(),
+            end_s: end_sample as f64 / S as f64,
+            end_sample,
+            score: 0.9,
+            latency_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_command_in_the_same_breath_is_the_whole_utterance() {
+        let mut gate = WakeGate::new(6000);
+        gate.detected(detection(S));
+        let got = gate.admit(S / 4, 3 * S);
+        assert_eq!(
+            got,
+            Admission::Command {
+                from_sample: S / 4,
+                wake: Some(detection(S))
+            }
+        );
+        // Used up: the next utterance without a wake phrase is ignored.
+        assert_eq!(gate.admit(4 * S, 5 * S), Admission::Ignore);
+    }
+
+    #[test]
+    fn the_wake_phrase_alone_arms_the_next_utterance_within_the_follow_up() {
+        let mut gate = WakeGate::new(6000);
+        gate.detected(detection(S));
+        assert_eq!(
+            gate.admit(S / 4, S + 1000),
+            Admission::WakeOnly(detection(S))
+        );
+        assert_eq!(
+            gate.admit(3 * S, 4 * S),
+            Admission::Command {
+                from_sample: 3 * S,
+                wake: Some(detection(S))
+            }
+        );
+        assert_eq!(gate.admit(5 * S, 6 * S), Admission::Ignore);
+    }
+
+    #[test]
+    fn an_enrolled_phrase_is_stripped_from_the_front_of_a_transcript_only() {
+        assert_eq!(
+            strip_phrase("Okay, computer! Open Firefox.", "okay computer"),
+            "Open Firefox."
+        );
+        assert_eq!(
+            strip_phrase("Open the computer settings", "okay computer"),
+            "Open the computer settings"
+        );
+        assert_eq!(strip_phrase("Okay", "okay computer"), "Okay");
+    }
+
+    #[test]
+    fn the_follow_up_window_expires() {
+        let mut gate = WakeGate::new(2000);
+        gate.detected(detection(S));
+        gate.admit(S / 4, S);
+        assert_eq!(gate.admit(4 * S, 5 * S), Admission::Ignore);
+    }
+
+    #[test]
+    fn speech_without_a_wake_phrase_is_ignored_and_old_detections_do_not_leak() {
+        let mut gate = WakeGate::new(6000);
+        assert_eq!(gate.admit(0, 2 * S), Admission::Ignore);
+        gate.detected(detection(S));
+        // An utterance after the detection's one does not claim it.
+        assert_eq!(gate.admit(10 * S, 12 * S), Admission::Ignore);
+    }
+}

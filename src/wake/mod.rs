@@ -1,0 +1,379 @@
+//! Wake-word detection: "hey luna" and phrases users enroll, on a streaming
+//! speech-embedding front end.
+//!
+//! `features` turns 16 kHz audio into one 96-dim speech embedding per 80 ms hop
+//! (openWakeWord's front end, run with tract). Each active phrase scores every hop:
+//! the built-in "hey luna" with a small trained head (`head`, trained by
+//! `models/wake/train.py`), an enrolled phrase by similarity to the user's own
+//! recordings (`templates`). A score at or over the phrase's threshold is a detection,
+//! then that phrase rests for the refractory period. Any chunk size goes in; memory is
+//! constant however long the stream.
+
+pub mod features;
+pub mod gate;
+pub mod head;
+pub mod install;
+pub mod templates;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use features::{FrontEnd, FrontEndModels, HOP};
+use head::MlpHead;
+use templates::TemplateSet;
+
+use crate::audio::PIPELINE_RATE;
+
+/// The built-in phrase.
+pub const HEY_LUNA: &str = "hey luna";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WakeError {
+    #[error("wake-word model {0} is missing: run `luna model install`")]
+    Missing(PathBuf),
+    #[error("wake-word model {path}: {reason}")]
+    Model { path: PathBuf, reason: String },
+    #[error("wake-word inference failed: {0}")]
+    Inference(String),
+    #[error("the built-in wake head is unreadable: {0}")]
+    Head(String),
+    #[error("no wake phrase `{name}`: enroll it with `luna wake enroll --name '{name}' A.wav B.wav C.wav` (looked in {dir})")]
+    UnknownPhrase { name: String, dir: PathBuf },
+    #[error("wake phrase {path}: {reason}")]
+    BadPhrase { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Enroll(String),
+    #[error("`[wake] phrases` entry `{0}`: expected NAME or NAME=SENSITIVITY with a sensitivity from 0 to 1")]
+    BadChoice(String),
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// One phrase to listen for, with its own sensitivity if it has one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhraseChoice {
+    pub name: String,
+    pub sensitivity: Option<f32>,
+}
+
+impl PhraseChoice {
+    /// `NAME` or `NAME=0.7`.
+    pub fn parse(entry: &str) -> Result<Self, WakeError> {
+        let bad = || WakeError::BadChoice(entry.to_owned());
+        let (name, sensitivity) = match entry.rsplit_once('=') {
+            Some((name, s)) => {
+                let s: f32 = s.trim().parse().map_err(|_| bad())?;
+                if !(0.0..=1.0).contains(&s) {
+                    return Err(bad());
+                }
+                (name, Some(s))
+            }
+            None => (entry, None),
+        };
+        let name = name.trim().to_lowercase();
+        if name.is_empty() {
+            return Err(bad());
+        }
+        Ok(Self { name, sensitivity })
+    }
+}
+
+/// The `[wake]` section, checked.
+#[derive(Clone, Debug)]
+pub struct WakeSettings {
+    pub phrases: Vec<PhraseChoice>,
+    pub sensitivity: f32,
+    pub refractory_ms: u32,
+    pub follow_up_ms: u32,
+    pub models_dir: PathBuf,
+}
+
+impl WakeSettings {
+    pub fn from_config(c: &crate::config::WakeConfig) -> Result<Self, WakeError> {
+        Ok(Self {
+            phrases: c
+                .phrases
+                .iter()
+                .map(|p| PhraseChoice::parse(p))
+                .collect::<Result<_, _>>()?,
+            sensitivity: c.sensitivity as f32,
+            refractory_ms: c.refractory_ms,
+            follow_up_ms: c.follow_up_ms,
+            models_dir: if c.models_dir.is_empty() {
+                install::default_dir()
+            } else {
+                crate::config::expand_home(&c.models_dir)
+            },
+        })
+    }
+}
+
+/// A wake phrase heard in the stream.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detection {
+    pub phrase: String,
+    /// Stream time of the end of the hop that fired (seconds since the stream began).
+    pub end_s: f64,
+    #[serde(skip)]
+    pub end_sample: u64,
+    pub score: f32,
+    /// From the capture of the hop's last sample to the detection (set by the daemon).
+    #[serde(skip)]
+    pub latency_ms: Option<f64>,
+}
+
+enum Scorer {
+    Head(MlpHead),
+    Templates(TemplateSet),
+}
+
+struct Phrase {
+    name: String,
+    scorer: Scorer,
+    threshold: f32,
+    /// End sample of this phrase's last detection.
+    last: Option<u64>,
+    /// The best hop so far of a template match still rising (hop end, score).
+    peak: Option<(u64, f32)>,
+}
+
+/// Moves a threshold chosen at sensitivity 0.5 by up to two logits either way.
+fn head_threshold(threshold: f32, sensitivity: f32) -> f32 {
+    let t = threshold.clamp(1e-4, 1.0 - 1e-4);
+    let logit = (t / (1.0 - t)).ln() + 4.0 * (0.5 - sensitivity);
+    1.0 / (1.0 + (-logit).exp())
+}
+
+/// The streaming detector of one audio stream.
+pub struct WakeDetector {
+    front: FrontEnd,
+    phrases: Vec<Phrase>,
+    hops: u64,
+    /// Stream sample where this detector's first sample was (after a restart, not 0).
+    origin: u64,
+    refractory: u64,
+    scratch: Vec<f32>,
+    /// The newest score of each phrase, for diagnostics.
+    pub last_scores: Vec<f32>,
+}
+
+impl WakeDetector {
+    pub fn new(models: Arc<FrontEndModels>, settings: &WakeSettings) -> Result<Self, WakeError> {
+        let mut phrases = Vec::new();
+        for choice in &settings.phrases {
+            let sensitivity = choice.sensitivity.unwrap_or(settings.sensitivity);
+            let (scorer, threshold) = if choice.name == HEY_LUNA {
+                let head = MlpHead::hey_luna()?;
+                let t = head_threshold(head.threshold, sensitivity);
+                (Scorer::Head(head), t)
+            } else {
+                let set = TemplateSet::load(&settings.models_dir, &choice.name)?;
+                let t = set.threshold_at(sensitivity);
+                (Scorer::Templates(set), t)
+            };
+            phrases.push(Phrase {
+                name: choice.name.clone(),
+                scorer,
+                threshold,
+                last: None,
+                peak: None,
+            });
+        }
+        let n = phrases.len();
+        Ok(Self {
+            front: FrontEnd::new(models),
+            phrases,
+            hops: 0,
+            origin: 0,
+            refractory: u64::from(settings.refractory_ms) * u64::from(PIPELINE_RATE) / 1000,
+            scratch: Vec::with_capacity(HOP),
+            last_scores: vec![0.0; n],
+        })
+    }
+
+    /// The active phrases and their thresholds.
+    pub fn phrases(&self) -> impl Iterator<Item = (&str, f32)> {
+        self.phrases.iter().map(|p| (p.name.as_str(), p.threshold))
+    }
+
+    /// Stream samples consumed into complete hops.
+    pub fn position(&self) -> u64 {
+        self.origin + self.hops * HOP as u64
+    }
+
+    /// Places a fresh detector at stream sample `origin`, so its detections keep the
+    /// stream's clock (a restarted detector starts mid-stream).
+    pub fn set_origin(&mut self, origin: u64) {
+        if self.hops == 0 {
+            self.origin = origin;
+        }
+    }
+
+    /// Feeds 16 kHz mono samples in [-1, 1], any number; returns what was detected.
+    pub fn push(&mut self, samples: &[f32]) -> Result<Vec<Detection>, WakeError> {
+        let Self {
+            front,
+            phrases,
+            hops,
+            origin,
+            refractory,
+            scratch,
+            last_scores,
+        } = self;
+        let mut found = Vec::new();
+        for chunk in samples.chunks(HOP) {
+            scratch.clear();
+            // The front end works in int16 scale, as the reference implementation does.
+            scratch.extend(chunk.iter().map(|s| {
+                let s = if s.is_finite() { *s } else { 0.0 };
+                (s * 32768.0).clamp(-32768.0, 32767.0)
+            }));
+            front.push(scratch, |embeddings| {
+                *hops += 1;
+                let end_sample = *origin + *hops * HOP as u64;
+                for (phrase, last_score) in phrases.iter_mut().zip(last_scores.iter_mut()) {
+                    let score = match &phrase.scorer {
+                        Scorer::Head(h) => h.score(embeddings.range(embeddings.len() - h.frames..)),
+                        Scorer::Templates(t) => t.score(embeddings),
+                    };
+                    *last_score = score;
+                    let resting = phrase
+                        .last
+                        .is_some_and(|last| end_sample < last + *refractory);
+                    let over = score >= phrase.threshold && !resting;
+                    let fired = match (&phrase.scorer, phrase.peak) {
+                        // The head was trained to fire at the phrase's end: at once.
+                        (Scorer::Head(_), _) => over.then_some((end_sample, score)),
+                        // Templates match the phrase half-said too: wait for the peak.
+                        (Scorer::Templates(_), Some((at, best))) if score <= best => {
+                            phrase.peak = None;
+                            Some((at, best))
+                        }
+                        (Scorer::Templates(_), _) => {
+                            if over {
+                                phrase.peak = Some((end_sample, score));
+                            }
+                            None
+                        }
+                    };
+                    if let Some((at, score)) = fired {
+                        phrase.last = Some(at);
+                        found.push(Detection {
+                            phrase: phrase.name.clone(),
+                            end_s: at as f64 / f64::from(PIPELINE_RATE),
+                            end_sample: at,
+                            score,
+                            latency_ms: None,
+                        });
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(found)
+    }
+}
+
+/// Every detection in a recording (16 kHz mono), streamed in 20 ms chunks as the
+/// daemon's pump delivers them.
+pub fn detect_all(
+    models: Arc<FrontEndModels>,
+    settings: &WakeSettings,
+    samples: &[f32],
+) -> Result<Vec<Detection>, WakeError> {
+    let mut detector = WakeDetector::new(models, settings)?;
+    let mut found = Vec::new();
+    for chunk in samples.chunks(320) {
+        found.extend(detector.push(chunk)?);
+    }
+    // Pad so the last partial hop is heard.
+    found.extend(detector.push(&vec![0.0; HOP])?);
+    Ok(found)
+}
+
+/// The front-end models for `settings`, with a clear error when not installed.
+pub fn load_models(settings: &WakeSettings) -> Result<Arc<FrontEndModels>, WakeError> {
+    FrontEndModels::load(&settings.models_dir)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> WakeError + '_ {
+    move |error| WakeError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// Trailing and leading quiet cut from a recording: frames 40 dB under its loudest
+/// 10 ms frame. Returns the kept range in samples.
+pub fn speech_span(samples: &[f32]) -> Option<(usize, usize)> {
+    const FRAME: usize = 160;
+    let rms: Vec<f32> = samples
+        .chunks(FRAME)
+        .map(|f| (f.iter().map(|s| s * s).sum::<f32>() / f.len() as f32).sqrt())
+        .collect();
+    let peak = rms.iter().copied().fold(0.0f32, f32::max);
+    if peak < 1e-4 {
+        return None;
+    }
+    let floor = peak * 0.01;
+    let first = rms.iter().position(|r| *r > floor)?;
+    let last = rms.iter().rposition(|r| *r > floor)?;
+    Some((first * FRAME, ((last + 1) * FRAME).min(samples.len())))
+}
+
+/// Cosine similarity of two equally long vectors.
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    ab / (aa.sqrt() * bb.sqrt()).max(1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrase_choices_parse_with_and_without_sensitivity() {
+        assert_eq!(
+            PhraseChoice::parse("Hey Luna").unwrap(),
+            PhraseChoice {
+                name: "hey luna".into(),
+                sensitivity: None
+            }
+        );
+        assert_eq!(
+            PhraseChoice::parse("kitchen=0.7").unwrap().sensitivity,
+            Some(0.7)
+        );
+        for bad in ["=0.5", "x=2", "x=high", ""] {
+            assert!(PhraseChoice::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sensitivity_moves_the_threshold_the_right_way() {
+        assert!((head_threshold(0.6, 0.5) - 0.6).abs() < 1e-6);
+        assert!(head_threshold(0.6, 0.9) < 0.6);
+        assert!(head_threshold(0.6, 0.1) > 0.6);
+        assert!(head_threshold(0.6, 1.0) > 0.0 && head_threshold(0.6, 0.0) < 1.0);
+    }
+
+    #[test]
+    fn the_speech_span_skips_quiet_edges() {
+        let mut x = vec![0.0f32; 1600];
+        x.extend((0..3200).map(|i| (i as f32 * 0.1).sin() * 0.5));
+        x.extend(vec![0.0; 800]);
+        let (a, b) = speech_span(&x).unwrap();
+        assert_eq!((a, b), (1600, 4800));
+        assert!(speech_span(&[0.0; 1000]).is_none());
+    }
+}
