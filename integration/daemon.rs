@@ -159,6 +159,7 @@ fn history_lists_stored_commands_newest_first() {
 
 fn with_model(cmd: &mut Command) -> &mut Command {
     cmd.env("LUNA_STT__MODEL_PATH", support::model_path())
+        .env("LUNA_WAKE__MODELS_DIR", support::wake_models_dir())
 }
 
 /// Speaks `phrases` into a recording and runs `luna run --input` on it with `args`;
@@ -185,22 +186,35 @@ fn run_on_recording(
 }
 
 #[test]
-fn run_hears_a_recording_transcribes_and_understands_it() {
+fn run_acts_only_on_speech_addressed_to_it_by_the_wake_phrase() {
     let home = tempfile::tempdir().unwrap();
     let phrases = [
-        ("set a timer for five minutes", "en-us"),
-        ("what time is it", "en-us"),
+        // In one breath: the command is handed on from the wake phrase's end.
+        ("hey luna set a timer for five minutes", "en-us"),
+        // Not addressed to LUNA: heard, and nothing done.
+        ("open firefox", "en-us"),
+        // The wake phrase alone, then the command as the next utterance.
+        ("hey luna", "en-us+f3"),
+        ("what time is it", "en-us+f3"),
     ];
-    let (status, log) = run_on_recording(home.path(), &phrases, &[]);
+    let (status, log) = run_on_recording(home.path(), &phrases, &["--dry-run"]);
     assert!(status.success(), "{log}");
     let utterances: Vec<&str> = log.lines().filter(|l| l.contains(" utterance ")).collect();
     assert_eq!(utterances.len(), 2, "{log}");
     assert!(
-        utterances[0].contains("timer.start duration_s=300"),
+        utterances[0].contains("timer.start duration_s=300")
+            && utterances[0].contains("wake=\"hey luna\""),
         "{}",
         utterances[0]
     );
     assert!(utterances[1].contains("time.now"), "{}", utterances[1]);
+    assert!(!log.contains("app.open"), "{log}");
+    assert_eq!(
+        log.matches("speech not addressed to LUNA").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(log.matches("wake phrase alone").count(), 1, "{log}");
     assert!(
         log.contains("the input ended") && log.contains("database flushed"),
         "{log}"
@@ -210,7 +224,7 @@ fn run_hears_a_recording_transcribes_and_understands_it() {
 #[test]
 fn run_reads_raw_audio_on_stdin() {
     let home = tempfile::tempdir().unwrap();
-    let (audio, _) = support::session(home.path(), &[("open firefox", "en-us")], 0.5, 0.8);
+    let (audio, _) = support::session(home.path(), &[("hey luna open firefox", "en-us")], 0.5, 0.8);
     let raw: Vec<u8> = audio
         .iter()
         .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())

@@ -13,7 +13,8 @@ pub const MAX_INPUT_CHARS: usize = 500;
 
 static WAKE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:(?:hey|hi|hello|ok|okay|yo|oh) )?(?:luna|lunar|luner|loona|lunah|luna's|lunas|looney|lune|moon) ",
+        // Whisper tiny.en hears "hey luna" as these too ("Hey, you know, set a timer").
+        r"^(?:(?:hey|hi|hello|ok|okay|yo|oh|a) )?(?:luna|lunar|luner|loona|lunah|luna's|lunas|looney|lune|lorna|moon) |^(?:hey|hi) you(?: know)? ",
     )
     .expect("wake regex")
 });
@@ -174,6 +175,17 @@ mod tests {
             "open vs code"
         );
         assert_eq!(normalize("Uh, open up Discord."), "open up discord");
+        // Whisper's hearings of "hey luna" said in one breath with the command.
+        assert_eq!(
+            normalize("Hey, you know, set timer for 5 minutes."),
+            "set timer for 5 minutes"
+        );
+        assert_eq!(normalize("Hey you open Firefox"), "open firefox");
+        assert_eq!(normalize("A luna set a timer"), "set a timer");
+        assert_eq!(
+            normalize("you know what time it is"),
+            "you know what time it is"
+        );
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! a file or stdin input ends), then shuts down in order: upstream first, the store
 //! last, flushed.
 //!
-//! With an audio input: AudioActor → VadActor → SttActor → BrainActor → ExecutorActor
-//! → StoreActor. There is no wake-word detector yet, so utterances are executed only
-//! in no-wake mode (`luna run --no-wake`, for push-to-talk setups and recordings);
-//! otherwise what LUNA heard and understood is logged and nothing runs.
+//! With an audio input: AudioActor → VadActor + WakeActor → SttActor → BrainActor →
+//! ExecutorActor → StoreActor. The pump hands each chunk of audio to the wake detector
+//! and the VAD; `wake::gate::WakeGate` passes on only the utterances addressed to LUNA
+//! (every utterance with `--no-wake`, for push-to-talk setups and recordings).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,9 +18,9 @@ use tracing::{error, info, warn};
 
 use super::{
     restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
-    start_vad, AudioStage, BrainRequest, BrainStage, ExecutorActor, RunPlan, SchedulerStage,
-    StoreReply, StoreRequest, StoreStage, SttRequest, SttStage, Tick, TtsStage, UtteranceCut,
-    VadStage,
+    start_vad, start_wake, AudioStage, BrainRequest, BrainStage, ExecutorActor, RunPlan,
+    SchedulerStage, StoreReply, StoreRequest, StoreStage, SttRequest, SttStage, Tick, TtsStage,
+    UtteranceCut, VadStage, WakeAudio, WakeStage,
 };
 use crate::audio::source::{self, InputSpec, SourceError};
 use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
@@ -30,6 +30,8 @@ use crate::store::CommandSource;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
 use crate::vad::VadSettings;
+use crate::wake::gate::{Admission, WakeGate};
+use crate::wake::{Detection, WakeError, WakeSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -39,6 +41,8 @@ pub enum DaemonError {
     Brain(#[from] BrainError),
     #[error(transparent)]
     Input(#[from] SourceError),
+    #[error("{0} (or run with --no-wake to act on every utterance)")]
+    Wake(#[from] WakeError),
     #[error("stage {stage} failed {restarts} times within {window_s} s and was not restarted again; last failure: {last_failure}")]
     Escalated {
         stage: &'static str,
@@ -75,7 +79,7 @@ struct Downstream {
     stt: StageAddr<SttStage>,
     brain: StageAddr<BrainStage>,
     store: StageAddr<StoreStage>,
-    executor: Option<Addr<ExecutorActor>>,
+    executor: Addr<ExecutorActor>,
     tts: Option<StageAddr<TtsStage>>,
     /// Set while LUNA speaks: what the microphone hears then is not a command.
     speaking: Arc<std::sync::atomic::AtomicBool>,
@@ -83,9 +87,16 @@ struct Downstream {
     is_microphone: bool,
 }
 
+/// The wake detector and the gate it feeds (absent with `--no-wake`).
+struct Wake {
+    stage: StageAddr<WakeStage>,
+    gate: WakeGate,
+}
+
 struct Hearing {
     audio: StageAddr<AudioStage>,
     vad: StageAddr<VadStage>,
+    wake: Option<StageAddr<WakeStage>>,
     pump: tokio::task::JoinHandle<()>,
     ended: oneshot::Receiver<()>,
 }
@@ -107,8 +118,8 @@ const PUMP_INTERVAL: Duration = Duration::from_millis(20);
 
 impl Daemon {
     /// Starts every stage. Must be called inside a running actix `System`.
-    /// `input`: where audio comes from, if anywhere. `no_wake`: act on every utterance
-    /// (there is no wake-word detector yet; without it utterances are only logged).
+    /// `input`: where audio comes from, if anywhere. `no_wake`: act on every utterance,
+    /// not only on those addressed to LUNA by a wake phrase.
     pub fn start(
         config: &Config,
         input: Option<InputSpec>,
@@ -196,6 +207,26 @@ impl Daemon {
                 let paced = !matches!(spec, InputSpec::Stdin);
                 let is_microphone = matches!(spec, InputSpec::Mic(_));
                 let audio = start_audio(spec, paced, policy(false), supervisor.clone().recipient());
+                let wake = if no_wake {
+                    None
+                } else {
+                    let settings = WakeSettings::from_config(&config.wake)?;
+                    let models = crate::wake::load_models(&settings)?;
+                    // Build one detector here so a bad phrase is an error at start.
+                    let detector = crate::wake::WakeDetector::new(Arc::clone(&models), &settings)?;
+                    for (phrase, threshold) in detector.phrases() {
+                        info!(phrase, threshold, "listening for wake phrase");
+                    }
+                    Some(Wake {
+                        gate: WakeGate::new(settings.follow_up_ms),
+                        stage: start_wake(
+                            models,
+                            settings,
+                            policy(false),
+                            supervisor.clone().recipient(),
+                        ),
+                    })
+                };
                 let vad = start_vad(
                     VadSettings::from_config(&config.vad),
                     policy(false),
@@ -206,15 +237,18 @@ impl Daemon {
                     stt: stt.clone(),
                     brain: brain.clone(),
                     store: store.clone(),
-                    executor: no_wake.then_some(executor),
+                    executor,
                     tts: tts.clone(),
                     speaking: Arc::clone(&speaking),
                     is_microphone,
                 };
-                let pump = actix::spawn(pump(audio.clone(), vad.clone(), downstream, ended_tx));
+                let wake_stage = wake.as_ref().map(|w| w.stage.clone());
+                let pump =
+                    actix::spawn(pump(audio.clone(), vad.clone(), wake, downstream, ended_tx));
                 Some(Hearing {
                     audio,
                     vad,
+                    wake: wake_stage,
                     pump,
                     ended,
                 })
@@ -260,6 +294,9 @@ impl Daemon {
         if let Some(h) = self.hearing.take() {
             h.audio.shutdown().await;
             h.vad.shutdown().await;
+            if let Some(wake) = &h.wake {
+                wake.shutdown().await;
+            }
             // The pump ends with its source; after a signal it is cut short.
             if tokio::time::timeout(Duration::from_millis(200), h.pump)
                 .await
@@ -369,17 +406,21 @@ async fn fire_schedules(
     }
 }
 
-/// Drains the source every `PUMP_INTERVAL` into the VAD; each utterance goes on to
-/// speech to text and the brain on its own task, so listening never waits for them.
+/// Drains the source every `PUMP_INTERVAL` into the wake detector and the VAD; each
+/// utterance addressed to LUNA goes on to speech to text and the brain on its own task,
+/// so listening never waits for them.
 async fn pump(
     audio: StageAddr<AudioStage>,
     vad: StageAddr<VadStage>,
+    mut wake: Option<Wake>,
     downstream: Downstream,
     ended: oneshot::Sender<()>,
 ) {
     let mut tick = tokio::time::interval(PUMP_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut in_flight = Vec::new();
+    // Stream samples handed to the VAD and the detector so far: their common clock.
+    let mut position: u64 = 0;
     loop {
         tick.tick().await;
         let frames = match audio.call(Envelope::entering(Tick)).await {
@@ -402,10 +443,61 @@ async fn pump(
             continue;
         }
         if !frames.payload.samples.is_empty() || source_ended {
+            let first_sample = position;
+            position += frames.payload.samples.len() as u64;
+            if let Some(w) = wake.as_mut() {
+                let t_read = frames.payload.t_read;
+                let chunk = frames.carry(WakeAudio {
+                    samples: frames.payload.samples.clone(),
+                    first_sample,
+                });
+                match w.stage.call(chunk).await {
+                    Ok(found) => {
+                        for mut d in found.payload {
+                            // The hop's last sample was captured `behind` before t_read.
+                            let behind = position.saturating_sub(d.end_sample) as f64
+                                / f64::from(crate::audio::PIPELINE_RATE);
+                            d.latency_ms =
+                                Some(t_read.elapsed().as_secs_f64() * 1000.0 + behind * 1000.0);
+                            w.gate.detected(d);
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "wake-word detection failed on a chunk"),
+                }
+            }
             match vad.call(frames).await {
                 Ok(cuts) => {
-                    for cut in cuts.payload {
-                        in_flight.push(actix::spawn(hear(cut, downstream.clone())));
+                    for mut cut in cuts.payload {
+                        let wake_detection = match wake.as_mut() {
+                            None => None,
+                            Some(w) => {
+                                let u = &cut.utterance;
+                                match w.gate.admit(u.start_sample, u.end_sample) {
+                                    Admission::Command { from_sample, wake } => {
+                                        let skip =
+                                            from_sample.saturating_sub(u.start_sample) as usize;
+                                        cut.utterance
+                                            .samples
+                                            .drain(..skip.min(cut.utterance.samples.len()));
+                                        cut.utterance.start_sample += skip as u64;
+                                        wake
+                                    }
+                                    Admission::WakeOnly(d) => {
+                                        info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");
+                                        continue;
+                                    }
+                                    Admission::Ignore => {
+                                        info!(
+                                            start_s = u.start_s(),
+                                            end_s = u.end_s(),
+                                            "speech not addressed to LUNA"
+                                        );
+                                        continue;
+                                    }
+                                }
+                            }
+                        };
+                        in_flight.push(actix::spawn(hear(cut, wake_detection, downstream.clone())));
                     }
                 }
                 Err(e) => warn!(error = %e, "voice detection failed on a chunk"),
@@ -422,8 +514,8 @@ async fn pump(
     let _ = ended.send(());
 }
 
-/// One utterance: transcribe, understand, and (in no-wake mode) execute and record.
-async fn hear(cut: UtteranceCut, d: Downstream) {
+/// One command utterance: transcribe, understand, execute and record.
+async fn hear(cut: UtteranceCut, wake: Option<Detection>, d: Downstream) {
     // The command was received when its utterance was cut, not when it was recorded.
     let received_at_ms = crate::store::now_ms();
     let u = &cut.utterance;
@@ -444,7 +536,13 @@ async fn hear(cut: UtteranceCut, d: Downstream) {
         info!(correlation_id = %id, start_s, end_s, "heard no words");
         return;
     }
-    let text = transcript.payload.text.clone();
+    // "hey luna" and its mis-hearings the brain strips; an enrolled phrase is cut here.
+    let text = match &wake {
+        Some(w) if w.phrase != crate::wake::HEY_LUNA => {
+            crate::wake::gate::strip_phrase(&transcript.payload.text, &w.phrase).to_owned()
+        }
+        _ => transcript.payload.text.clone(),
+    };
     let stt_ms = transcript.payload.transcribe_ms;
     let t_brain = std::time::Instant::now();
     let understood = match d
@@ -468,10 +566,7 @@ async fn hear(cut: UtteranceCut, d: Downstream) {
             format!("{} {}", i.intent, slots.join(" "))
         })
         .collect();
-    let Some(executor) = d.executor else {
-        info!(correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "), "utterance");
-        return;
-    };
+    let executor = d.executor;
     // speech_end_to_action: from the end of speech in the audio to the plan's dispatch.
     let speech_end_to_action = understood
         .t_speech_end
@@ -495,11 +590,13 @@ async fn hear(cut: UtteranceCut, d: Downstream) {
     let response = record.response.clone().unwrap_or_default();
     info!(
         correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "),
+        wake = wake.as_ref().map(|w| w.phrase.as_str()).unwrap_or("-"),
         response = %response, "utterance"
     );
     if let (Some(tts), false) = (&d.tts, response.is_empty()) {
         tts.push_always(understood.carry(response.clone()));
     }
+    record.latency_ms.wake = wake.and_then(|w| w.latency_ms);
     record.latency_ms.stt = Some(stt_ms);
     record.latency_ms.brain = Some(brain_ms);
     record.latency_ms.dispatch = Some(dispatch_ms);

@@ -9,6 +9,7 @@ mod executor_actor;
 mod scheduler_actor;
 mod store_actor;
 mod stt_actor;
+mod wake_actor;
 
 pub use audio_actor::{
     start_audio, start_vad, AudioFrames, AudioStage, Tick, UtteranceCut, VadStage,
@@ -19,6 +20,7 @@ pub use executor_actor::{ExecutorActor, RunPlan};
 pub use scheduler_actor::{start_scheduler, start_tts, SchedulerStage, TtsStage};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
 pub use stt_actor::{start_stt, SttRequest, SttStage};
+pub use wake_actor::{start_wake, WakeAudio, WakeStage};
 
 use std::time::Duration;
 
