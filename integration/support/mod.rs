@@ -225,10 +225,15 @@ pub fn speak_other(text: &str, voice: &str, out: &Path) {
         }
         _ => panic!("unknown voice {voice}"),
     }
+    to_16k_mono(&raw, out);
+}
+
+/// Converts any WAV to 16 kHz mono 16-bit with sox.
+pub fn to_16k_mono(input: &Path, out: &Path) {
     run(
         "sox",
         &[
-            raw.to_str().unwrap(),
+            input.to_str().unwrap(),
             "-r",
             "16000",
             "-c",
