@@ -64,7 +64,7 @@ pub enum InstallError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     move |error| InstallError::Io {
         path: path.to_owned(),
         error,

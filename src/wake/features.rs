@@ -66,7 +66,7 @@ impl FrontEndModels {
             blank: [0.0; EMBEDDING],
         };
         // openWakeWord's start state: embeddings of digital silence, whose mel is -8.
-        models.blank = models.embed(&vec![[-8.0; MEL_BINS]; MEL_WINDOW])?;
+        models.blank = models.embed(std::iter::repeat_n(&[-8.0; MEL_BINS], MEL_WINDOW))?;
         Ok(Arc::new(models))
     }
 
@@ -92,8 +92,12 @@ impl FrontEndModels {
             .collect())
     }
 
-    fn embed(&self, mel: &[[f32; MEL_BINS]]) -> Result<[f32; EMBEDDING], WakeError> {
-        let flat: Vec<f32> = mel.iter().flatten().copied().collect();
+    /// The embedding of `MEL_WINDOW` mel frames, oldest first.
+    fn embed<'a>(
+        &self,
+        mel: impl Iterator<Item = &'a [f32; MEL_BINS]>,
+    ) -> Result<[f32; EMBEDDING], WakeError> {
+        let flat: Vec<f32> = mel.flatten().copied().collect();
         let input = Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &flat).map_err(run_error)?;
         let out = self.embedding.run(tvec!(input.into())).map_err(run_error)?;
         let view = out[0].to_plain_array_view::<f32>().map_err(run_error)?;
@@ -139,8 +143,7 @@ impl FrontEnd {
         mut samples: &[f32],
         mut on_hop: impl FnMut(&VecDeque<[f32; EMBEDDING]>) -> Result<(), WakeError>,
     ) -> Result<(), WakeError> {
-        let full = if self.started { HOP + CONTEXT } else { HOP };
-        let mut full = full;
+        let mut full = if self.started { HOP + CONTEXT } else { HOP };
         while !samples.is_empty() {
             let take = (full - self.raw.len()).min(samples.len());
             self.raw.extend_from_slice(&samples[..take]);
@@ -154,8 +157,8 @@ impl FrontEnd {
             while self.mel.len() > MEL_WINDOW {
                 self.mel.pop_front();
             }
-            let window: Vec<[f32; MEL_BINS]> = self.mel.iter().copied().collect();
-            self.embeddings.push_back(self.models.embed(&window)?);
+            self.embeddings
+                .push_back(self.models.embed(self.mel.iter())?);
             if self.embeddings.len() > KEPT {
                 self.embeddings.pop_front();
             }

@@ -1,7 +1,6 @@
 //! The trained "hey luna" head: a small MLP over the last 16 embeddings (1.28 s),
 //! trained by `models/wake/train.py` and embedded in the binary.
 
-use base64::Engine;
 use serde::Deserialize;
 
 use super::features::EMBEDDING;
@@ -48,19 +47,7 @@ pub struct MlpHead {
 }
 
 fn floats(name: &str, b64: &str, len: usize) -> Result<Vec<f32>, WakeError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| WakeError::Head(format!("{name}: {e}")))?;
-    if bytes.len() != len * 4 {
-        return Err(WakeError::Head(format!(
-            "{name}: {} values, expected {len}",
-            bytes.len() / 4
-        )));
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    super::decode_f32(b64, len).map_err(|e| WakeError::Head(format!("{name}: {e}")))
 }
 
 impl MlpHead {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::stt::install::{hex, pip_download, tempdir, InstallError};
+use crate::stt::install::{hex, io, pip_download, tempdir, InstallError};
 
 pub const MEL_MODEL: &str = "melspectrogram.onnx";
 pub const EMBEDDING_MODEL: &str = "embedding_model.onnx";
@@ -40,10 +40,6 @@ pub fn install(
     wheel: Option<&Path>,
     mut progress: impl FnMut(&str),
 ) -> Result<(), InstallError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| InstallError::Io { path, error }
-    };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let scratch = tempdir(dir)?;
     let result = (|| {

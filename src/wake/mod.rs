@@ -326,6 +326,29 @@ pub fn speech_span(samples: &[f32]) -> Option<(usize, usize)> {
     Some((first * FRAME, ((last + 1) * FRAME).min(samples.len())))
 }
 
+/// `len` little-endian f32 values from base64: how the head and enrolled templates
+/// store their arrays inside JSON, exactly.
+fn decode_f32(b64: &str, len: usize) -> Result<Vec<f32>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() != len * 4 {
+        return Err(format!("{} values, expected {len}", bytes.len() / 4));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// The inverse of `decode_f32`.
+fn encode_f32<'a>(values: impl Iterator<Item = &'a f32>) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = values.flat_map(|v| v.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// Cosine similarity of two equally long vectors.
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);

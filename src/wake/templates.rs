@@ -14,12 +14,11 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::features::{FrontEnd, FrontEndModels, EMBEDDING, HOP, KEPT};
 use super::head::MlpHead;
-use super::{cosine, io_error, speech_span, WakeError};
+use super::{cosine, decode_f32, encode_f32, io_error, speech_span, WakeError};
 use crate::audio::PIPELINE_RATE;
 
 const FORMAT: &str = "luna-wake-templates-v1";
@@ -89,34 +88,6 @@ pub fn phrase_path(dir: &Path, name: &str) -> PathBuf {
     dir.join("phrases").join(format!("{slug}.json"))
 }
 
-fn encode(frames: &[[f32; EMBEDDING]]) -> String {
-    let bytes: Vec<u8> = frames
-        .iter()
-        .flatten()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn decode(b64: &str, frames: usize) -> Option<Vec<[f32; EMBEDDING]>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    if bytes.len() != frames * EMBEDDING * 4 {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks_exact(EMBEDDING * 4)
-            .map(|c| {
-                let mut f = [0.0; EMBEDDING];
-                for (d, v) in f.iter_mut().zip(c.chunks_exact(4)) {
-                    *d = f32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-                }
-                f
-            })
-            .collect(),
-    )
-}
-
 impl TemplateSet {
     pub fn load(dir: &Path, name: &str) -> Result<Self, WakeError> {
         let path = phrase_path(dir, name);
@@ -143,9 +114,14 @@ impl TemplateSet {
             .templates
             .iter()
             .map(|t| {
-                decode(t, file.frames)
-                    .map(|frames| norm.flatten(frames.iter()))
-                    .ok_or_else(|| bad("a template has the wrong size".into()))
+                decode_f32(t, file.frames * EMBEDDING)
+                    .map(|flat| {
+                        norm.flatten(
+                            flat.chunks_exact(EMBEDDING)
+                                .map(|f| f.try_into().expect("chunks of EMBEDDING")),
+                        )
+                    })
+                    .map_err(|e| bad(format!("a template: {e}")))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
@@ -320,7 +296,7 @@ pub fn enroll(
         threshold,
         agreement: agreement.clone(),
         impostor_max,
-        templates: raw.iter().map(|t| encode(t)).collect(),
+        templates: raw.iter().map(|t| encode_f32(t.iter().flatten())).collect(),
     };
     let parent = path.parent().expect("phrase paths have a parent");
     std::fs::create_dir_all(parent).map_err(io_error(parent))?;
