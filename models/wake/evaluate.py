@@ -99,8 +99,19 @@ def main():
     # Positives, one long stream per SNR.
     results = {}
     latencies, hits, total = [], 0, 0
-    cpu_s, audio_s = 0.0, 0.0
+    cost = {"cpu_s": 0.0, "audio_s": 0.0}
     misses = []
+
+    def stream(x, name):
+        """Normalizes, writes and runs `luna wake detect` on one stream."""
+        x = x / np.abs(x).max() * 0.5
+        path = os.path.join(args.work, name)
+        write(path, x)
+        found, took = detect(args.luna, path)
+        cost["cpu_s"] += took
+        cost["audio_s"] += len(x) / SR
+        return found, len(x) / SR
+
     for snr in snrs:
         pieces, ends = [np.zeros(SR, np.float32)], []
         for voice in VOICES:
@@ -114,13 +125,7 @@ def main():
                 pieces.append(wake)
                 ends.append((sum(len(p) for p in pieces) / SR, f"{voice} x{stretch} f0={pitch} +{command}"))
                 pieces += [np.zeros(int(gap * SR), np.float32), rest, np.zeros(int(2.0 * SR), np.float32)]
-        x = noisy(np.concatenate(pieces), snr, rng)
-        x = x / np.abs(x).max() * 0.5
-        path = os.path.join(args.work, f"positives_{snr or 'clean'}.wav")
-        write(path, x)
-        found, took = detect(args.luna, path)
-        cpu_s += took
-        audio_s += len(x) / SR
+        found, _ = stream(noisy(np.concatenate(pieces), snr, rng), f"positives_{snr or 'clean'}.wav")
         used = set()
         heard_here = 0
         for end, what in ends:
@@ -143,15 +148,9 @@ def main():
         for stretch, pitch in settings[:3]:
             for line in CONFUSABLE:
                 pieces += [synth(voice, line, stretch, pitch), np.zeros(int(0.3 * SR), np.float32)]
-        x = np.concatenate(pieces)
-        x = noisy(x, rng.choice([None, 20]), rng)
-        x = x / np.abs(x).max() * 0.5
-        path = os.path.join(args.work, f"confusable_{voice.replace(':', '_')}.wav")
-        write(path, x)
-        found, took = detect(args.luna, path)
-        cpu_s += took
-        audio_s += len(x) / SR
-        confusable_s += len(x) / SR
+        x = noisy(np.concatenate(pieces), rng.choice([None, 20]), rng)
+        found, seconds = stream(x, f"confusable_{voice.replace(':', '_')}.wav")
+        confusable_s += seconds
         false_accepts += [f"{voice} at {d['end_s']:.2f} s ({d['score']:.2f})" for d in found]
 
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
@@ -164,7 +163,7 @@ def main():
         "confusable_minutes": round(confusable_s / 60, 2),
         "false_accepts_per_hour": round(len(false_accepts) / (confusable_s / 3600), 2),
         "latency_ms_after_phrase_end": {"p50": round(float(np.percentile(lat, 50))), "p95": round(float(np.percentile(lat, 95)))},
-        "process_seconds_per_audio_second": round(cpu_s / audio_s, 4),
+        "process_seconds_per_audio_second": round(cost["cpu_s"] / cost["audio_s"], 4),
         "misses": misses,
         "false_accept_list": false_accepts,
     }

@@ -30,6 +30,7 @@ prints its sha256, which src/wake/mod.rs pins.
 """
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -329,6 +330,7 @@ def pico(text, rng):
     return np.frombuffer(pcm, np.int16).astype(np.float32) / 32768
 
 
+@functools.lru_cache(maxsize=None)
 def espeak_voices():
     out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True).stdout
     variants = [line.split()[3] for line in out.splitlines()[1:] if len(line.split()) > 3]
@@ -339,7 +341,7 @@ def espeak_voices():
 
 def synth(family, text, rng):
     if family == "espeak":
-        accents, foreign, variants = espeak_voices_cached()
+        accents, foreign, variants = espeak_voices()
         voice = rng.choice(foreign) if rng.random() < 0.15 else rng.choice(accents)
         if rng.random() < 0.8:
             voice += "+" + rng.choice(variants)
@@ -353,16 +355,6 @@ def synth(family, text, rng):
     if family == "festival":
         return festival(text, rng.choice(["ked_diphone", "ked_diphone", "pc_diphone", "lp_diphone"]), rng.uniform(0.8, 1.3))
     raise ValueError(family)
-
-
-_VOICES = None
-
-
-def espeak_voices_cached():
-    global _VOICES
-    if _VOICES is None:
-        _VOICES = espeak_voices()
-    return _VOICES
 
 
 # ---------------------------------------------------------------- augmentation
