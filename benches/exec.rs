@@ -41,6 +41,7 @@ fn exec(c: &mut Criterion) {
             system
                 .block_on(actor.send(RunPlan {
                     plan: Arc::clone(&one),
+                    dry_run: false,
                 }))
                 .unwrap()
         })
@@ -50,6 +51,7 @@ fn exec(c: &mut Criterion) {
             system
                 .block_on(actor.send(RunPlan {
                     plan: Arc::clone(&two),
+                    dry_run: false,
                 }))
                 .unwrap()
         })

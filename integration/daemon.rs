@@ -3,12 +3,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::luna;
+use support::{luna, start_daemon, stop, wait_for};
 
 #[test]
 fn run_serves_until_sigterm_then_flushes_and_exits_cleanly() {
@@ -302,48 +301,6 @@ fn no_wake_mode_executes_spoken_commands_and_records_them() {
     );
 }
 
-/// Starts `luna run` and returns it with a receiver of its log lines.
-fn start_daemon(home: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = luna(home)
-        .env("LUNA_TTS__ENABLED", "false")
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, rx)
-}
-
-fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seconds: u64) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut seen = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("never saw {needle:?}: {seen:#?}"));
-        let found = line.contains(needle);
-        seen.push(line);
-        if found {
-            return seen;
-        }
-    }
-}
-
-fn stop(mut child: std::process::Child) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 #[test]
 fn a_timer_set_while_luna_runs_fires() {
     let home = tempfile::tempdir().unwrap();
@@ -405,4 +362,72 @@ fn a_delayed_step_runs_when_due() {
     let seen = wait_for(&rx, "delayed step ran", 10);
     assert!(seen.last().unwrap().contains("joke.tell"), "{seen:?}");
     stop(child);
+}
+
+#[test]
+fn replay_reports_every_command_with_its_wake_phrase_and_latencies() {
+    let home = tempfile::tempdir().unwrap();
+    let (audio, truth) = support::session(
+        home.path(),
+        &[
+            ("hey luna set a timer for five minutes", "en-us"),
+            ("open firefox", "en-us"),
+            ("hey luna what time is it", "en-us"),
+        ],
+        0.5,
+        0.8,
+    );
+    let wav = home.path().join("session.wav");
+    support::write16(&wav, &audio);
+    let out = with_model(&mut luna(home.path()))
+        .args(["replay", "--json", "--dry-run", "--fast"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands = v["commands"].as_array().unwrap();
+    // "open firefox" had no wake phrase: heard, not a command.
+    assert_eq!(commands.len(), 2, "{v:#}");
+    let intents: Vec<&str> = commands
+        .iter()
+        .map(|c| c["intents"][0]["intent"].as_str().unwrap())
+        .collect();
+    assert_eq!(intents, ["timer.start", "time.now"], "{v:#}");
+    for (c, (start, end)) in commands.iter().zip([truth[0], truth[2]]) {
+        assert_eq!(c["wake"]["phrase"], "hey luna", "{c}");
+        let wake_end = c["wake"]["end_s"].as_f64().unwrap();
+        // The phrase ends within the command, before its last word.
+        assert!(
+            wake_end > start && wake_end < end,
+            "{wake_end} vs {start}..{end}"
+        );
+        assert!((c["end_s"].as_f64().unwrap() - end).abs() < 0.3, "{c}");
+        let latency = &c["latency_ms"];
+        for key in ["wake", "endpoint", "stt", "brain", "dispatch"] {
+            assert!(
+                latency[key].as_f64().is_some_and(|ms| ms >= 0.0),
+                "{key}: {c}"
+            );
+        }
+        let to_action = latency["speech_end_to_action"].as_f64().unwrap();
+        assert!(to_action >= latency["stt"].as_f64().unwrap(), "{latency}");
+        assert_eq!(c["results"][0]["ok"], true, "{c}");
+    }
+    // Dry run: the timer's SQL is reported, not run.
+    assert!(commands[0]["results"][0]["dry_run"].is_array(), "{v:#}");
+    // Replayed commands are recorded as such.
+    let out = luna(home.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources: Vec<&str> = history["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["replay", "replay"]);
 }

@@ -31,6 +31,7 @@ pub struct Config {
     pub tts: TtsConfig,
     pub system: SystemConfig,
     pub store: StoreConfig,
+    pub api: ApiConfig,
     pub telemetry: TelemetryConfig,
 }
 
@@ -129,6 +130,16 @@ pub struct StoreConfig {
     pub path: String,
     pub pool_size: u32,
     pub busy_timeout_ms: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub bind: String,
+    pub token: String,
+    pub max_text_chars: u32,
+    pub max_audio_s: u32,
+    pub request_timeout_ms: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -606,6 +617,33 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         60_000,
     )?;
     check(o, "store.pool_size", c.store.pool_size, 1, 64)?;
+    check(o, "api.max_text_chars", c.api.max_text_chars, 1, 100_000)?;
+    check(o, "api.max_audio_s", c.api.max_audio_s, 1, 600)?;
+    check(
+        o,
+        "api.request_timeout_ms",
+        c.api.request_timeout_ms,
+        100,
+        600_000,
+    )?;
+    if !c.api.bind.is_empty() {
+        let reject = |message: String| ConfigError::Rejected {
+            origin: o.get("api.bind").cloned().unwrap_or(Origin::Default),
+            key: "api.bind".into(),
+            message,
+        };
+        let addr: std::net::SocketAddr = c.api.bind.parse().map_err(|_| {
+            reject(format!(
+                "{:?} is not an address like \"127.0.0.1:8765\"",
+                c.api.bind
+            ))
+        })?;
+        if !addr.ip().is_loopback() && c.api.token.is_empty() {
+            return Err(reject(format!(
+                "binding to {addr} (reachable from other machines) needs `[api] token`"
+            )));
+        }
+    }
     check(
         o,
         "store.busy_timeout_ms",

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use luna::brain::{AppCatalog, Brain, BrainModel, BrainSettings};
 use luna::config::{self, LoadOptions, Loaded};
 use luna::doctor::{self, Status};
-use luna::pipeline::Daemon;
+use luna::pipeline::{Daemon, DaemonOptions};
 use luna::store::{Store, StoreOptions};
 
 #[derive(Parser)]
@@ -42,6 +42,23 @@ enum Command {
         /// Execute nothing outside LUNA; log what would have run (`[exec] dry_run`).
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Stream a recording through the same stages as `luna run` and print every command
+    /// found in it, with what was done and each stage's latency.
+    Replay {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Execute nothing outside LUNA; report what would have run.
+        #[arg(long)]
+        dry_run: bool,
+        /// Act on every utterance, without waiting for a wake phrase.
+        #[arg(long)]
+        no_wake: bool,
+        /// As fast as it can be processed (5x real time or more), not at real-time pace.
+        /// Latencies then measure processing, not a live microphone.
+        #[arg(long)]
+        fast: bool,
     },
     /// The wake phrase: find it in a recording, or enroll a phrase of your own.
     Wake {
@@ -201,6 +218,17 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             config.exec.dry_run |= dry_run;
             run(&config, input.as_deref(), no_wake)
         }
+        Command::Replay {
+            file,
+            json,
+            dry_run,
+            no_wake,
+            fast,
+        } => {
+            let mut config = loaded.config.clone();
+            config.exec.dry_run |= dry_run;
+            replay(&config, &file, json, no_wake, fast)
+        }
         Command::Audio {
             action: AudioAction::Devices { json },
         } => audio_devices(json),
@@ -272,10 +300,94 @@ fn run(config: &config::Config, input: Option<&str>, no_wake: bool) -> anyhow::R
     system.block_on(async {
         // Listen for signals before anything starts, so none arrives unhandled.
         let shutdown = shutdown_signal();
-        let daemon = Daemon::start(config, input, no_wake).context("starting LUNA")?;
+        let options = DaemonOptions {
+            input,
+            no_wake,
+            api: true,
+            ..DaemonOptions::default()
+        };
+        let daemon = Daemon::start(config, options).context("starting LUNA")?;
         daemon.serve_until(shutdown).await?;
         anyhow::Ok(())
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay(
+    config: &config::Config,
+    file: &std::path::Path,
+    json: bool,
+    no_wake: bool,
+    fast: bool,
+) -> anyhow::Result<ExitCode> {
+    use luna::audio::source::{probe, InputSpec};
+    let spec = InputSpec::File(file.to_owned());
+    probe(&spec)?;
+    let (reports_tx, mut reports_rx) = tokio::sync::mpsc::unbounded_channel();
+    let system = actix::System::new();
+    system.block_on(async {
+        let shutdown = shutdown_signal();
+        let options = DaemonOptions {
+            input: Some(spec),
+            no_wake,
+            fast,
+            reports: Some(reports_tx),
+            api: false,
+        };
+        let daemon = Daemon::start(config, options).context("starting LUNA")?;
+        daemon.serve_until(shutdown).await?;
+        anyhow::Ok(())
+    })?;
+    let mut commands = Vec::new();
+    while let Ok(report) = reports_rx.try_recv() {
+        commands.push(report);
+    }
+    commands.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    if json {
+        println!("{}", serde_json::json!({ "commands": commands }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if commands.is_empty() {
+        println!(
+            "No commands found{}.",
+            if no_wake {
+                ""
+            } else {
+                " (none began with a wake phrase; --no-wake acts on every utterance)"
+            }
+        );
+    }
+    for c in &commands {
+        let intents: Vec<&str> = c
+            .outcome
+            .intents
+            .iter()
+            .map(|i| i.intent.as_str())
+            .collect();
+        println!(
+            "{:7.2}-{:.2} s  {}\"{}\" → {} → {}",
+            c.start_s,
+            c.end_s,
+            c.wake
+                .as_ref()
+                .map(|w| format!("[{}] ", w.phrase))
+                .unwrap_or_default(),
+            c.outcome.text,
+            intents.join(" + "),
+            c.outcome.response,
+        );
+        let l = &c.latency_ms;
+        let show = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
+        println!(
+            "          ms: wake {} · endpoint {} · stt {} · brain {} · dispatch {} · speech end → action {}",
+            show(l.wake),
+            show(l.endpoint),
+            show(l.stt),
+            show(l.brain),
+            show(l.dispatch),
+            show(l.speech_end_to_action),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -344,15 +456,6 @@ fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// The brain's app catalogue: the built-in names plus the apps installed here.
-fn app_catalogue() -> AppCatalog {
-    let mut catalogue = AppCatalog::builtin();
-    for (name, aliases) in luna::exec::apps::AppIndex::scan().catalogue_entries() {
-        catalogue.add(&name, aliases);
-    }
-    catalogue
-}
-
 fn say(
     config: &config::Config,
     text: &str,
@@ -361,7 +464,7 @@ fn say(
     wav: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     use luna::exec::{Effects, ExecSettings, Executor};
-    let model = BrainModel::from_config(&config.brain, app_catalogue())?;
+    let model = BrainModel::from_config(&config.brain, luna::exec::apps::app_catalogue())?;
     let mut brain = Brain::new(
         std::sync::Arc::new(model),
         BrainSettings::from(&config.brain),

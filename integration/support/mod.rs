@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +16,11 @@ pub fn luna(home: &Path) -> Command {
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_DIRS", home.join("system-apps"))
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        // Tests run daemons side by side: each API on a port of its own.
+        .env("LUNA_API__BIND", "127.0.0.1:0")
+        // No test plays sound; replies would only slow the machine.
+        .env("LUNA_TTS__ENABLED", "false");
     cmd
 }
 
@@ -243,4 +248,58 @@ pub fn to_16k_mono(input: &Path, out: &Path) {
             out.to_str().unwrap(),
         ],
     );
+}
+
+/// Starts `luna run` and returns it with a receiver of its log lines.
+pub fn start_daemon(home: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    start_daemon_with(home, &[])
+}
+
+/// `start_daemon` with extra environment (config overrides).
+pub fn start_daemon_with(
+    home: &Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = luna(home)
+        .envs(env.iter().copied())
+        .env("LUNA_TTS__ENABLED", "false")
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+pub fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seconds: u64) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_else(|_| panic!("never saw {needle:?}: {seen:#?}"));
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            return seen;
+        }
+    }
+}
+
+pub fn stop(mut child: std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
 }

@@ -25,6 +25,15 @@ pub struct AppIndex {
 
 const NO_LOCALES: &[&str] = &[];
 
+/// The brain's app catalogue: the built-in names plus the apps installed here.
+pub fn app_catalogue() -> crate::brain::AppCatalog {
+    let mut catalogue = crate::brain::AppCatalog::builtin();
+    for (name, aliases) in AppIndex::scan().catalogue_entries() {
+        catalogue.add(&name, aliases);
+    }
+    catalogue
+}
+
 impl AppIndex {
     /// The standard places: `$XDG_DATA_HOME/applications`, then `$XDG_DATA_DIRS`.
     pub fn scan() -> Self {

@@ -18,12 +18,11 @@ use tracing::{error, info, warn};
 
 use super::{
     restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
-    start_vad, start_wake, AudioStage, BrainRequest, BrainStage, ExecutorActor, RunPlan,
-    SchedulerStage, StoreReply, StoreRequest, StoreStage, SttRequest, SttStage, Tick, TtsStage,
-    UtteranceCut, VadStage, WakeAudio, WakeStage,
+    start_vad, start_wake, AudioStage, Downstream, ExecutorActor, RunPlan, SchedulerStage,
+    StoreReply, StoreRequest, Tick, TtsStage, VadStage, VoiceReport, WakeAudio, WakeStage,
 };
 use crate::audio::source::{self, InputSpec, SourceError};
-use crate::brain::{AppCatalog, BrainError, BrainModel, BrainSettings};
+use crate::brain::{BrainError, BrainModel, BrainSettings};
 use crate::config::Config;
 use crate::exec::{Effects, ExecSettings};
 use crate::store::CommandSource;
@@ -31,7 +30,7 @@ use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
 use crate::vad::VadSettings;
 use crate::wake::gate::{Admission, WakeGate};
-use crate::wake::{Detection, WakeError, WakeSettings};
+use crate::wake::{WakeError, WakeSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -41,6 +40,8 @@ pub enum DaemonError {
     Brain(#[from] BrainError),
     #[error(transparent)]
     Input(#[from] SourceError),
+    #[error(transparent)]
+    Api(#[from] super::api::ApiError),
     #[error("{0} (or run with --no-wake to act on every utterance)")]
     Wake(#[from] WakeError),
     #[error("stage {stage} failed {restarts} times within {window_s} s and was not restarted again; last failure: {last_failure}")]
@@ -72,21 +73,6 @@ impl Handler<Escalation> for PipelineSupervisor {
     }
 }
 
-/// The front of the pipeline, when there is an audio input.
-/// What the pump hands each utterance to.
-#[derive(Clone)]
-struct Downstream {
-    stt: StageAddr<SttStage>,
-    brain: StageAddr<BrainStage>,
-    store: StageAddr<StoreStage>,
-    executor: Addr<ExecutorActor>,
-    tts: Option<StageAddr<TtsStage>>,
-    /// Set while LUNA speaks: what the microphone hears then is not a command.
-    speaking: Arc<std::sync::atomic::AtomicBool>,
-    /// Only a microphone can hear LUNA speak (a file or stdin cannot).
-    is_microphone: bool,
-}
-
 /// The wake detector and the gate it feeds (absent with `--no-wake`).
 struct Wake {
     stage: StageAddr<WakeStage>,
@@ -103,28 +89,43 @@ struct Hearing {
 
 /// The running pipeline.
 pub struct Daemon {
+    api: Option<super::api::Api>,
     hearing: Option<Hearing>,
     scheduler: StageAddr<SchedulerStage>,
     scheduler_pump: tokio::task::JoinHandle<()>,
     tts: Option<StageAddr<TtsStage>>,
-    pub stt: StageAddr<SttStage>,
-    pub brain: StageAddr<BrainStage>,
-    pub store: StageAddr<StoreStage>,
+    downstream: Downstream,
     escalations: mpsc::UnboundedReceiver<Escalation>,
 }
 
 /// How often the audio source is drained.
 const PUMP_INTERVAL: Duration = Duration::from_millis(20);
 
+/// How the daemon is started.
+#[derive(Default)]
+pub struct DaemonOptions {
+    /// Where audio comes from, if anywhere.
+    pub input: Option<InputSpec>,
+    /// Act on every utterance, not only on those addressed to LUNA by a wake phrase.
+    pub no_wake: bool,
+    /// Read a file input as fast as it can be processed, not at real-time pace.
+    pub fast: bool,
+    /// Where each spoken command's report goes when it is done (`luna replay`).
+    pub reports: Option<mpsc::UnboundedSender<VoiceReport>>,
+    /// Serve the HTTP/WebSocket API on `[api] bind` (when not empty).
+    pub api: bool,
+}
+
 impl Daemon {
     /// Starts every stage. Must be called inside a running actix `System`.
-    /// `input`: where audio comes from, if anywhere. `no_wake`: act on every utterance,
-    /// not only on those addressed to LUNA by a wake phrase.
-    pub fn start(
-        config: &Config,
-        input: Option<InputSpec>,
-        no_wake: bool,
-    ) -> Result<Self, DaemonError> {
+    pub fn start(config: &Config, options: DaemonOptions) -> Result<Self, DaemonError> {
+        let DaemonOptions {
+            input,
+            no_wake,
+            fast,
+            reports,
+            api,
+        } = options;
         let (tx, escalations) = mpsc::unbounded_channel();
         let supervisor = PipelineSupervisor { escalations: tx }.start();
         let policy = |retry| restart_policy(&config.system, retry);
@@ -165,12 +166,13 @@ impl Daemon {
             executor.clone(),
             tts.clone(),
         ));
+        let store_reader = store.clone();
         let store = start_store(store, options, policy(true), supervisor.clone().recipient());
 
         let started = std::time::Instant::now();
         let model = Arc::new(BrainModel::from_config(
             &config.brain,
-            AppCatalog::builtin(),
+            crate::exec::apps::app_catalogue(),
         )?);
         info!(
             ms = started.elapsed().as_millis() as u64,
@@ -198,13 +200,26 @@ impl Daemon {
             supervisor.clone().recipient(),
         );
 
+        let downstream = Downstream {
+            stt,
+            brain,
+            store,
+            executor,
+            tts: tts.clone(),
+            speaking: Arc::clone(&speaking),
+            plan_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.system.max_concurrent_tasks as usize,
+            )),
+        };
+        // The wake-word front end, once loaded, serves the microphone and API streams.
+        let mut wake_models = None;
         let hearing = match input {
             None => None,
             Some(spec) => {
                 // Check the input here, once, with a clear error: inside the actor a
                 // missing device would only show as restarts.
                 source::probe(&spec)?;
-                let paced = !matches!(spec, InputSpec::Stdin);
+                let paced = !fast && !matches!(spec, InputSpec::Stdin);
                 let is_microphone = matches!(spec, InputSpec::Mic(_));
                 let audio = start_audio(spec, paced, policy(false), supervisor.clone().recipient());
                 let wake = if no_wake {
@@ -212,6 +227,7 @@ impl Daemon {
                 } else {
                     let settings = WakeSettings::from_config(&config.wake)?;
                     let models = crate::wake::load_models(&settings)?;
+                    wake_models = Some((Arc::clone(&models), settings.clone()));
                     // Build one detector here so a bad phrase is an error at start.
                     let detector = crate::wake::WakeDetector::new(Arc::clone(&models), &settings)?;
                     for (phrase, threshold) in detector.phrases() {
@@ -233,18 +249,23 @@ impl Daemon {
                     supervisor.recipient(),
                 );
                 let (ended_tx, ended) = oneshot::channel();
-                let downstream = Downstream {
-                    stt: stt.clone(),
-                    brain: brain.clone(),
-                    store: store.clone(),
-                    executor,
-                    tts: tts.clone(),
-                    speaking: Arc::clone(&speaking),
-                    is_microphone,
-                };
                 let wake_stage = wake.as_ref().map(|w| w.stage.clone());
-                let pump =
-                    actix::spawn(pump(audio.clone(), vad.clone(), wake, downstream, ended_tx));
+                let pump = actix::spawn(pump(
+                    audio.clone(),
+                    vad.clone(),
+                    wake,
+                    Pumped {
+                        downstream: downstream.clone(),
+                        is_microphone,
+                        source: if reports.is_some() {
+                            CommandSource::Replay
+                        } else {
+                            CommandSource::Voice
+                        },
+                        reports,
+                    },
+                    ended_tx,
+                ));
                 Some(Hearing {
                     audio,
                     vad,
@@ -254,16 +275,38 @@ impl Daemon {
                 })
             }
         };
+        let api = if api && !config.api.bind.is_empty() {
+            if wake_models.is_none() {
+                wake_models = WakeSettings::from_config(&config.wake)
+                    .ok()
+                    .and_then(|s| crate::wake::load_models(&s).ok().map(|m| (m, s)));
+            }
+            if wake_models.is_none() {
+                warn!("no wake-word models: API streams need ?no_wake=true until `luna model install` is run");
+            }
+            Some(super::api::start_api(
+                config,
+                downstream.clone(),
+                store_reader,
+                wake_models,
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
+            api,
             hearing,
             scheduler,
             scheduler_pump,
             tts,
-            stt,
-            brain,
-            store,
+            downstream,
             escalations,
         })
+    }
+
+    /// Where the API listens, when it is served.
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.api.as_ref().map(|a| a.addr)
     }
 
     /// Serves until `shutdown` resolves (a signal), a file or stdin input ends, or a
@@ -290,6 +333,9 @@ impl Daemon {
             e = self.escalations.recv() => e,
         };
         info!("shutting down");
+        if let Some(api) = self.api.take() {
+            api.stop().await;
+        }
         // Upstream first: each stage finishes what it has, then the store flushes.
         if let Some(h) = self.hearing.take() {
             h.audio.shutdown().await;
@@ -310,13 +356,15 @@ impl Daemon {
         if let Some(tts) = &self.tts {
             tts.shutdown().await;
         }
-        self.stt.shutdown().await;
-        self.brain.shutdown().await;
-        let flushed = self
+        let d = &self.downstream;
+        d.plan_slots.close();
+        d.stt.shutdown().await;
+        d.brain.shutdown().await;
+        let flushed = d
             .store
             .call(Envelope::entering(StoreRequest::Checkpoint))
             .await;
-        self.store.shutdown().await;
+        d.store.shutdown().await;
         if let Some(e) = escalated {
             return Err(DaemonError::Escalated {
                 stage: e.stage,
@@ -388,6 +436,7 @@ async fn fire_schedules(
                     let results = executor
                         .send(RunPlan {
                             plan: Arc::new(plan),
+                            dry_run: false,
                         })
                         .await
                         .unwrap_or_default();
@@ -409,11 +458,20 @@ async fn fire_schedules(
 /// Drains the source every `PUMP_INTERVAL` into the wake detector and the VAD; each
 /// utterance addressed to LUNA goes on to speech to text and the brain on its own task,
 /// so listening never waits for them.
+/// Where the pump's utterances go.
+struct Pumped {
+    downstream: Downstream,
+    /// Only a microphone can hear LUNA speak (a file or stdin cannot).
+    is_microphone: bool,
+    reports: Option<mpsc::UnboundedSender<VoiceReport>>,
+    source: CommandSource,
+}
+
 async fn pump(
     audio: StageAddr<AudioStage>,
     vad: StageAddr<VadStage>,
     mut wake: Option<Wake>,
-    downstream: Downstream,
+    to: Pumped,
     ended: oneshot::Sender<()>,
 ) {
     let mut tick = tokio::time::interval(PUMP_INTERVAL);
@@ -434,8 +492,9 @@ async fn pump(
             }
         };
         let source_ended = frames.payload.ended;
-        if downstream.is_microphone
-            && downstream
+        if to.is_microphone
+            && to
+                .downstream
                 .speaking
                 .load(std::sync::atomic::Ordering::SeqCst)
         {
@@ -470,34 +529,31 @@ async fn pump(
                     for mut cut in cuts.payload {
                         let wake_detection = match wake.as_mut() {
                             None => None,
-                            Some(w) => {
-                                let u = &cut.utterance;
-                                match w.gate.admit(u.start_sample, u.end_sample) {
-                                    Admission::Command { from_sample, wake } => {
-                                        let skip =
-                                            from_sample.saturating_sub(u.start_sample) as usize;
-                                        cut.utterance
-                                            .samples
-                                            .drain(..skip.min(cut.utterance.samples.len()));
-                                        cut.utterance.start_sample += skip as u64;
-                                        wake
-                                    }
-                                    Admission::WakeOnly(d) => {
-                                        info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");
-                                        continue;
-                                    }
-                                    Admission::Ignore => {
-                                        info!(
-                                            start_s = u.start_s(),
-                                            end_s = u.end_s(),
-                                            "speech not addressed to LUNA"
-                                        );
-                                        continue;
-                                    }
+                            Some(w) => match super::downstream::admit(&mut w.gate, &mut cut) {
+                                Admission::Command { wake, .. } => wake,
+                                Admission::WakeOnly(d) => {
+                                    info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");
+                                    continue;
                                 }
-                            }
+                                Admission::Ignore => {
+                                    let u = &cut.utterance;
+                                    info!(
+                                        start_s = u.start_s(),
+                                        end_s = u.end_s(),
+                                        "speech not addressed to LUNA"
+                                    );
+                                    continue;
+                                }
+                            },
                         };
-                        in_flight.push(actix::spawn(hear(cut, wake_detection, downstream.clone())));
+                        let (downstream, reports) = (to.downstream.clone(), to.reports.clone());
+                        in_flight.push(actix::spawn(async move {
+                            let heard =
+                                downstream.hear(cut, wake_detection, to.source, false).await;
+                            if let (Ok(report), Some(reports)) = (heard, reports) {
+                                let _ = reports.send(report);
+                            }
+                        }));
                     }
                 }
                 Err(e) => warn!(error = %e, "voice detection failed on a chunk"),
@@ -512,101 +568,4 @@ async fn pump(
         let _ = task.await;
     }
     let _ = ended.send(());
-}
-
-/// One command utterance: transcribe, understand, execute and record.
-async fn hear(cut: UtteranceCut, wake: Option<Detection>, d: Downstream) {
-    // The command was received when its utterance was cut, not when it was recorded.
-    let received_at_ms = crate::store::now_ms();
-    let u = &cut.utterance;
-    let (start_s, end_s) = (u.start_s(), u.end_s());
-    let request = Envelope::entering(SttRequest {
-        samples: cut.utterance.samples,
-    })
-    .with_speech_end(cut.t_speech_end);
-    let id = request.correlation_id;
-    let transcript = match d.stt.call(request).await {
-        Ok(t) => t,
-        Err(e) => {
-            warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
-            return;
-        }
-    };
-    if transcript.payload.text.is_empty() {
-        info!(correlation_id = %id, start_s, end_s, "heard no words");
-        return;
-    }
-    // "hey luna" and its mis-hearings the brain strips; an enrolled phrase is cut here.
-    let text = match &wake {
-        Some(w) if w.phrase != crate::wake::HEY_LUNA => {
-            crate::wake::gate::strip_phrase(&transcript.payload.text, &w.phrase).to_owned()
-        }
-        _ => transcript.payload.text.clone(),
-    };
-    let stt_ms = transcript.payload.transcribe_ms;
-    let t_brain = std::time::Instant::now();
-    let understood = match d
-        .brain
-        .call(transcript.carry(BrainRequest { text: text.clone() }))
-        .await
-    {
-        Ok(u) => u,
-        Err(e) => {
-            warn!(correlation_id = %id, error = %e, "could not understand an utterance");
-            return;
-        }
-    };
-    let brain_ms = t_brain.elapsed().as_secs_f64() * 1000.0;
-    let summary: Vec<String> = understood
-        .payload
-        .intents
-        .iter()
-        .map(|i| {
-            let slots: Vec<String> = i.slots.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{} {}", i.intent, slots.join(" "))
-        })
-        .collect();
-    let executor = d.executor;
-    // speech_end_to_action: from the end of speech in the audio to the plan's dispatch.
-    let speech_end_to_action = understood
-        .t_speech_end
-        .map(|t| t.elapsed().as_secs_f64() * 1000.0);
-    let t_dispatch = std::time::Instant::now();
-    let plan = std::sync::Arc::clone(&understood.payload.plan);
-    let results = executor
-        .send(RunPlan { plan: plan.clone() })
-        .await
-        .unwrap_or_default();
-    let dispatch_ms = t_dispatch.elapsed().as_secs_f64() * 1000.0;
-    let mut record = crate::command::finished_record(
-        id,
-        CommandSource::Voice,
-        &text,
-        received_at_ms,
-        &understood.payload.intents,
-        &plan,
-        &results,
-    );
-    let response = record.response.clone().unwrap_or_default();
-    info!(
-        correlation_id = %id, start_s, end_s, stt_ms, heard = %text, understood = %summary.join("; "),
-        wake = wake.as_ref().map(|w| w.phrase.as_str()).unwrap_or("-"),
-        response = %response, "utterance"
-    );
-    if let (Some(tts), false) = (&d.tts, response.is_empty()) {
-        tts.push_always(understood.carry(response.clone()));
-    }
-    record.latency_ms.wake = wake.and_then(|w| w.latency_ms);
-    record.latency_ms.stt = Some(stt_ms);
-    record.latency_ms.brain = Some(brain_ms);
-    record.latency_ms.dispatch = Some(dispatch_ms);
-    record.latency_ms.speech_end_to_action = speech_end_to_action;
-    // A recognized command is never dropped: the store takes it past its mailbox bound.
-    if let Err(e) = d
-        .store
-        .call(understood.carry(StoreRequest::Record(Box::new(record))))
-        .await
-    {
-        error!(correlation_id = %id, error = %e, "could not record a command");
-    }
 }

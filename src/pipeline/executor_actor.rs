@@ -17,6 +17,8 @@ use crate::exec::{Effects, ExecSettings, Executor, PlanRun, StepResult};
 #[rtype(result = "Vec<StepResult>")]
 pub struct RunPlan {
     pub plan: std::sync::Arc<Plan>,
+    /// Execute nothing outside LUNA for this plan, whatever the actor's setting.
+    pub dry_run: bool,
 }
 
 /// One step, for a child.
@@ -73,6 +75,7 @@ impl Handler<RunPlan> for ExecutorActor {
             let plan = msg.plan;
             let mut run = PlanRun::new(&plan);
             let mut effects = effects;
+            effects.dry_run |= msg.dry_run;
             for group in &plan.groups {
                 if run.settle(group, &mut effects) {
                     continue;

@@ -2,20 +2,24 @@
 //! supervision, spans and metrics, and the wiring that runs them as one daemon.
 //! Nothing outside this module (and the binary) touches actix.
 
+mod api;
 mod audio_actor;
 mod brain_actor;
 mod daemon;
+mod downstream;
 mod executor_actor;
 mod scheduler_actor;
 mod store_actor;
 mod stt_actor;
 mod wake_actor;
 
+pub use api::ApiError;
 pub use audio_actor::{
     start_audio, start_vad, AudioFrames, AudioStage, Tick, UtteranceCut, VadStage,
 };
 pub use brain_actor::{start_brain, BrainRequest, BrainStage, BrainStageError};
-pub use daemon::{Daemon, DaemonError};
+pub use daemon::{Daemon, DaemonError, DaemonOptions};
+pub use downstream::{CommandError, CommandRequest, Downstream, VoiceReport};
 pub use executor_actor::{ExecutorActor, RunPlan};
 pub use scheduler_actor::{start_scheduler, start_tts, SchedulerStage, TtsStage};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};

@@ -1,0 +1,402 @@
+//! The HTTP and WebSocket API of a running `luna run`, as a script or a remote
+//! microphone uses it: text, WAV uploads, streamed audio, history, health, the token,
+//! and requests it must refuse without falling over.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{model_path, session, start_daemon_with, stop, wait_for, wake_models_dir, write16};
+
+/// A running daemon with its API address.
+struct Running {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _home: tempfile::TempDir,
+}
+
+fn start(extra_env: &[(&str, &str)]) -> Running {
+    let home = tempfile::tempdir().unwrap();
+    let model = model_path();
+    let wake = wake_models_dir();
+    let mut env = vec![
+        // No microphone in tests: the daemon runs without audio input, API only.
+        ("LUNA_AUDIO__INPUT", "no-such-device"),
+        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+        ("LUNA_EXEC__DRY_RUN", "true"),
+    ];
+    env.extend_from_slice(extra_env);
+    let (child, rx) = start_daemon_with(home.path(), &env);
+    let seen = wait_for(&rx, "API listening", 60);
+    let line = seen.last().unwrap();
+    let addr = line
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap();
+    // Keep draining the log so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    Running {
+        child,
+        addr,
+        _home: home,
+    }
+}
+
+/// One HTTP/1.1 request on its own connection; returns the status and the JSON body.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may answer (413) and close before taking the whole body.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = serde_json::from_str(body).unwrap_or_else(|_| json!({ "raw": body }));
+    (status, body)
+}
+
+fn post_json(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
+    http(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+}
+
+/// The error code of an error answer.
+fn code(body: &Value) -> &str {
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error answer: {body}"))
+}
+
+#[test]
+fn text_commands_run_like_luna_say_and_land_in_history() {
+    let luna = start(&[]);
+    let (status, body) = http(luna.addr, "GET", "/healthz", &[], b"");
+    assert_eq!((status, &body["status"]), (200, &json!("ok")));
+    let (status, body) = http(luna.addr, "GET", "/readyz", &[], b"");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checks"]["speech_model"], true);
+
+    let (status, body) = post_json(
+        luna.addr,
+        "/v1/commands",
+        &json!({"text": "set a timer for five minutes and play some music"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let intents: Vec<&str> = body["intents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["intent"].as_str().unwrap())
+        .collect();
+    assert_eq!(intents, ["timer.start", "media.play"], "{body}");
+    assert_eq!(body["intents"][0]["slots"]["duration_s"], 300);
+    // Independent steps run as one parallel group.
+    assert_eq!(
+        body["plan"]["groups"].as_array().unwrap().len(),
+        1,
+        "{body}"
+    );
+    assert_eq!(body["results"].as_array().unwrap().len(), 2);
+    // Dry run: what would have run is reported, nothing ran.
+    assert!(body["results"][0]["dry_run"].is_array(), "{body}");
+    assert!(body["response"].as_str().unwrap().contains("5 minutes"));
+    let id = body["correlation_id"].as_str().unwrap().to_owned();
+
+    let (status, history) = http(luna.addr, "GET", "/v1/history?limit=5", &[], b"");
+    assert_eq!(status, 200, "{history}");
+    let first = &history["commands"][0];
+    assert_eq!(first["correlation_id"], id.as_str());
+    assert_eq!(first["source"], "api");
+    assert_eq!(
+        first["transcript"],
+        "set a timer for five minutes and play some music"
+    );
+    // The timer is set; music needs a media player this machine may not have.
+    assert_eq!(body["results"][0]["ok"], true, "{body}");
+    assert!(
+        ["ok", "partial"].contains(&first["outcome"].as_str().unwrap()),
+        "{first}"
+    );
+    stop(luna.child);
+}
+
+#[test]
+fn a_recording_posted_is_transcribed_and_done() {
+    let luna = start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, _) = session(dir.path(), &[("open firefox", "en-us")], 0.4, 0.6);
+    let wav = dir.path().join("command.wav");
+    write16(&wav, &audio);
+    let bytes = std::fs::read(&wav).unwrap();
+    let (status, body) = http(
+        luna.addr,
+        "POST",
+        "/v1/audio?dry_run=true",
+        &[("Content-Type", "audio/wav")],
+        &bytes,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["intents"][0]["intent"], "app.open", "{body}");
+    assert_eq!(body["intents"][0]["slots"]["app"], "firefox", "{body}");
+    assert!(body["transcript"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("firefox"));
+    assert!(body["latency_ms"]["stt"].as_f64().unwrap() > 0.0, "{body}");
+
+    // Silence, noise and garbage are refused with a reason; the daemon goes on serving.
+    let silent = dir.path().join("silent.wav");
+    write16(&silent, &vec![0.0; 16_000]);
+    let (status, body) = http(
+        luna.addr,
+        "POST",
+        "/v1/audio",
+        &[],
+        &std::fs::read(&silent).unwrap(),
+    );
+    assert_eq!((status, code(&body)), (422, "no_speech"), "{body}");
+    let (status, body) = http(luna.addr, "POST", "/v1/audio", &[], b"RIFF\0\0\0\0WAVEjunk");
+    assert_eq!((status, code(&body)), (400, "bad_audio"), "{body}");
+    let truncated = &bytes[..bytes.len() / 2];
+    let (status, _) = http(luna.addr, "POST", "/v1/audio?dry_run=true", &[], truncated);
+    assert!(status == 200 || status == 422 || status == 400, "{status}");
+    let (status, _) = http(luna.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(status, 200);
+    stop(luna.child);
+}
+
+#[test]
+fn bad_requests_get_a_json_error_and_the_daemon_keeps_serving() {
+    let luna = start(&[("LUNA_API__MAX_AUDIO_S", "5")]);
+    let a = luna.addr;
+    let cases: Vec<(u16, &str, (u16, Value))> = vec![
+        (
+            400,
+            "invalid_json",
+            post_json(a, "/v1/commands", &json!({"text": "hi", "volume": 3})),
+        ),
+        (
+            400,
+            "invalid_json",
+            http(a, "POST", "/v1/commands", &[], b"\xff\xfe{\"text\": 1}"),
+        ),
+        (
+            400,
+            "invalid_json",
+            http(a, "POST", "/v1/commands", &[], b"{\"text\": \"open"),
+        ),
+        (
+            422,
+            "empty_text",
+            post_json(a, "/v1/commands", &json!({"text": "   "})),
+        ),
+        (
+            413,
+            "text_too_long",
+            post_json(
+                a,
+                "/v1/commands",
+                &json!({"text": "open firefox ".repeat(500)}),
+            ),
+        ),
+        (
+            413,
+            "too_large",
+            http(a, "POST", "/v1/commands", &[], &vec![b'a'; 1 << 20]),
+        ),
+        (404, "not_found", http(a, "GET", "/v2/anything", &[], b"")),
+        (
+            400,
+            "bad_query",
+            http(a, "GET", "/v1/history?limit=lots", &[], b""),
+        ),
+    ];
+    for (status, expected, (got_status, body)) in &cases {
+        assert_eq!((*got_status, code(body)), (*status, *expected), "{body}");
+    }
+    // Ten minutes of audio is over the configured five seconds.
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.wav");
+    write16(&long, &vec![0.0; 16_000 * 8]);
+    let (status, body) = http(a, "POST", "/v1/audio", &[], &std::fs::read(&long).unwrap());
+    assert_eq!((status, code(&body)), (413, "audio_too_long"), "{body}");
+
+    // A client that sends half its headers and stalls is cut off; others are served.
+    let mut slow = TcpStream::connect(a).unwrap();
+    slow.write_all(b"POST /v1/commands HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (status, body) = post_json(a, "/v1/commands", &json!({"text": "what time is it"}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["intents"][0]["intent"], "time.now");
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let answer = String::from_utf8_lossy(&rest);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    stop(luna.child);
+}
+
+#[test]
+fn a_token_is_required_when_configured() {
+    let luna = start(&[("LUNA_API__TOKEN", "s3cret-token")]);
+    let command = json!({"text": "what time is it"}).to_string();
+    let (status, body) = http(luna.addr, "POST", "/v1/commands", &[], command.as_bytes());
+    assert_eq!((status, code(&body)), (401, "unauthorized"));
+    let wrong = [("Authorization", "Bearer s3cret-tokem")];
+    let (status, _) = http(
+        luna.addr,
+        "POST",
+        "/v1/commands",
+        &wrong,
+        command.as_bytes(),
+    );
+    assert_eq!(status, 401);
+    let (status, _) = http(luna.addr, "GET", "/v1/history", &[], b"");
+    assert_eq!(status, 401);
+    let right = [("Authorization", "Bearer s3cret-token")];
+    let (status, body) = http(
+        luna.addr,
+        "POST",
+        "/v1/commands",
+        &right,
+        command.as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    // Liveness stays open to probes.
+    let (status, _) = http(luna.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(status, 200);
+    // The stream refuses the handshake without the token.
+    let url = format!("ws://{}/v1/stream", luna.addr);
+    let err = tungstenite::client(url, TcpStream::connect(luna.addr).unwrap()).unwrap_err();
+    match err {
+        tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 401)
+        }
+        other => panic!("expected a 401 handshake, got {other:?}"),
+    }
+    stop(luna.child);
+}
+
+#[test]
+fn binding_beyond_loopback_without_a_token_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let out = support::luna(home.path())
+        .env("LUNA_API__BIND", "0.0.0.0:8765")
+        .args(["run"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("api.bind") && err.contains("token"), "{err}");
+}
+
+/// Streams `audio` to `/v1/stream` as s16le in frames of `frame_bytes` and returns the
+/// events received.
+fn stream(addr: SocketAddr, query: &str, audio: &[f32], frame_bytes: usize) -> Vec<Value> {
+    let url = format!("ws://{addr}/v1/stream{query}");
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let (mut socket, _) = tungstenite::client(url, tcp).unwrap();
+    let bytes: Vec<u8> = audio
+        .iter()
+        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
+        .collect();
+    for frame in bytes.chunks(frame_bytes) {
+        socket
+            .send(tungstenite::Message::Binary(frame.to_vec().into()))
+            .unwrap();
+    }
+    socket.send(tungstenite::Message::text("end")).unwrap();
+    let mut events = Vec::new();
+    loop {
+        match socket.read() {
+            Ok(tungstenite::Message::Text(t)) => events.push(serde_json::from_str(&t).unwrap()),
+            Ok(tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    events
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_remote_microphone_streams_audio_and_hears_what_was_done() {
+    let luna = start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, _) = session(
+        dir.path(),
+        &[
+            ("open firefox", "en-us"),
+            ("hey luna set a timer for five minutes", "en-us"),
+        ],
+        0.5,
+        0.8,
+    );
+    let events = stream(luna.addr, "", &audio, 640);
+    // The first utterance had no wake phrase: ignored. The second is a command.
+    assert_eq!(
+        kinds(&events),
+        ["ignored", "wake", "transcript", "intent", "result", "reply"],
+        "{events:#?}"
+    );
+    assert_eq!(events[1]["phrase"], "hey luna");
+    assert_eq!(events[3]["intents"][0]["intent"], "timer.start");
+    assert_eq!(events[5]["text"], "Timer set for 5 minutes.");
+    let id = &events[2]["correlation_id"];
+    assert!(events[2..].iter().all(|e| &e["correlation_id"] == id));
+
+    // Push-to-talk satellites skip the wake phrase; odd-sized frames are fine.
+    let (audio, _) = session(dir.path(), &[("open firefox", "en-us")], 0.3, 0.6);
+    let events = stream(luna.addr, "?no_wake=true&dry_run=true", &audio, 333);
+    assert_eq!(
+        kinds(&events),
+        ["transcript", "intent", "result", "reply"],
+        "{events:#?}"
+    );
+    assert_eq!(events[1]["intents"][0]["intent"], "app.open");
+    stop(luna.child);
+}

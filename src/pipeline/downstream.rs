@@ -1,0 +1,257 @@
+//! What happens to a command once it is cut from the audio or typed: speech to text
+//! (voice only), then brain → executor → store (→ speech), every step through the
+//! stage actors. The audio pump, `luna replay` and the HTTP API all come through here,
+//! so a command is understood and done the same way whichever door it came in by.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::Addr;
+use luna_actors::{Envelope, StageAddr};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tracing::{error, info, warn};
+
+use super::{
+    BrainRequest, BrainStage, ExecutorActor, RunPlan, StoreRequest, StoreStage, SttRequest,
+    SttStage, TtsStage, UtteranceCut,
+};
+use crate::command::{finished_record, CommandOutcome};
+use crate::store::{CommandSource, Latencies};
+use crate::wake::gate::{Admission, WakeGate};
+use crate::wake::Detection;
+
+/// The stages after hearing, shared by every door a command comes in by.
+#[derive(Clone)]
+pub struct Downstream {
+    pub(super) stt: StageAddr<SttStage>,
+    pub(super) brain: StageAddr<BrainStage>,
+    pub(super) store: StageAddr<StoreStage>,
+    pub(super) executor: Addr<ExecutorActor>,
+    pub(super) tts: Option<StageAddr<TtsStage>>,
+    /// Set while LUNA speaks: what the microphone hears then is not a command.
+    pub(super) speaking: Arc<std::sync::atomic::AtomicBool>,
+    /// Plans executing at once (`[system] max_concurrent_tasks`); others wait for a slot.
+    pub(super) plan_slots: Arc<Semaphore>,
+}
+
+/// Why a command produced no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("could not transcribe the audio: {0}")]
+    Transcribe(String),
+    #[error("no words were heard")]
+    NoWords,
+    #[error("could not understand the command: {0}")]
+    Understand(String),
+}
+
+/// One spoken command, as `luna replay` and `POST /v1/audio` report it.
+#[derive(Clone, Debug, Serialize)]
+pub struct VoiceReport {
+    #[serde(flatten)]
+    pub outcome: CommandOutcome,
+    /// The wake phrase that addressed the command (absent with `--no-wake`).
+    pub wake: Option<Detection>,
+    /// What speech to text wrote, before the wake phrase was stripped.
+    pub transcript: String,
+    /// Where the command lies in the audio (seconds from its start).
+    pub start_s: f64,
+    pub end_s: f64,
+    pub latency_ms: Latencies,
+}
+
+/// A command for the brain and the executor, with what is known of it so far.
+pub struct CommandRequest {
+    pub envelope: Envelope<()>,
+    pub text: String,
+    pub source: CommandSource,
+    pub received_at_ms: i64,
+    /// Execute nothing outside LUNA for this command (on top of `[exec] dry_run`).
+    pub dry_run: bool,
+    pub latency_ms: Latencies,
+}
+
+impl CommandRequest {
+    /// A typed command (CLI, API), entering now.
+    pub fn text(text: String, source: CommandSource, dry_run: bool) -> Self {
+        Self {
+            envelope: Envelope::entering(()),
+            text,
+            source,
+            received_at_ms: crate::store::now_ms(),
+            dry_run,
+            latency_ms: Latencies::default(),
+        }
+    }
+}
+
+impl Downstream {
+    /// Understands, executes (within a plan slot), speaks and records one command.
+    /// A recognized command is always recorded, past the store's mailbox bound.
+    pub async fn act(
+        &self,
+        command: CommandRequest,
+    ) -> Result<(CommandOutcome, Latencies), CommandError> {
+        let CommandRequest {
+            envelope,
+            text,
+            source,
+            received_at_ms,
+            dry_run,
+            mut latency_ms,
+        } = command;
+        let id = envelope.correlation_id;
+        let t_brain = Instant::now();
+        let understood = self
+            .brain
+            .call(envelope.carry(BrainRequest { text: text.clone() }))
+            .await
+            .map_err(|e| CommandError::Understand(e.to_string()))?;
+        latency_ms.brain = Some(ms_since(t_brain));
+        let plan = Arc::clone(&understood.payload.plan);
+        let results = {
+            // Closed only at shutdown; then the plan runs without a slot.
+            let _slot = self.plan_slots.acquire().await.ok();
+            // From the end of speech in the audio to the plan's dispatch.
+            latency_ms.speech_end_to_action = understood.t_speech_end.map(ms_since);
+            let t_dispatch = Instant::now();
+            let results = self
+                .executor
+                .send(RunPlan {
+                    plan: Arc::clone(&plan),
+                    dry_run,
+                })
+                .await
+                .unwrap_or_default();
+            latency_ms.dispatch = Some(ms_since(t_dispatch));
+            results
+        };
+        let mut record = finished_record(
+            id,
+            source,
+            &text,
+            received_at_ms,
+            &understood.payload.intents,
+            &plan,
+            &results,
+        );
+        let response = record.response.clone().unwrap_or_default();
+        if let (Some(tts), false) = (&self.tts, response.is_empty()) {
+            tts.push_always(understood.carry(response.clone()));
+        }
+        record.latency_ms = latency_ms.clone();
+        let outcome = record.outcome;
+        if let Err(e) = self
+            .store
+            .call(understood.carry(StoreRequest::Record(Box::new(record))))
+            .await
+        {
+            error!(correlation_id = %id, error = %e, "could not record a command");
+        }
+        Ok((
+            CommandOutcome {
+                correlation_id: id.to_string(),
+                text,
+                intents: understood.payload.intents.clone(),
+                plan,
+                results,
+                response,
+                outcome,
+            },
+            latency_ms,
+        ))
+    }
+
+    /// One utterance addressed to LUNA: transcribe it, then act on it. `source`: voice
+    /// (microphone, stdin), replay, or the API.
+    pub async fn hear(
+        &self,
+        cut: UtteranceCut,
+        wake: Option<Detection>,
+        source: CommandSource,
+        dry_run: bool,
+    ) -> Result<VoiceReport, CommandError> {
+        // The command was received when its utterance was cut, not when it was recorded.
+        let received_at_ms = crate::store::now_ms();
+        let endpoint_ms = ms_since(cut.t_speech_end);
+        let u = &cut.utterance;
+        let (start_s, end_s) = (u.start_s(), u.end_s());
+        let request = Envelope::entering(SttRequest {
+            samples: cut.utterance.samples,
+        })
+        .with_speech_end(cut.t_speech_end);
+        let id = request.correlation_id;
+        let transcript = self.stt.call(request).await.map_err(|e| {
+            warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
+            CommandError::Transcribe(e.to_string())
+        })?;
+        if transcript.payload.text.is_empty() {
+            info!(correlation_id = %id, start_s, end_s, "heard no words");
+            return Err(CommandError::NoWords);
+        }
+        // "hey luna" and its mis-hearings the brain strips; an enrolled phrase is cut here.
+        let text = match &wake {
+            Some(w) if w.phrase != crate::wake::HEY_LUNA => {
+                crate::wake::gate::strip_phrase(&transcript.payload.text, &w.phrase).to_owned()
+            }
+            _ => transcript.payload.text.clone(),
+        };
+        let latency_ms = Latencies {
+            wake: wake.as_ref().and_then(|w| w.latency_ms),
+            endpoint: Some(endpoint_ms),
+            stt: Some(transcript.payload.transcribe_ms),
+            ..Latencies::default()
+        };
+        let (outcome, latency_ms) = self
+            .act(CommandRequest {
+                envelope: transcript.carry(()),
+                text,
+                source,
+                received_at_ms,
+                dry_run,
+                latency_ms,
+            })
+            .await
+            .inspect_err(|e| warn!(correlation_id = %id, error = %e, "utterance not acted on"))?;
+        let understood: Vec<String> = outcome
+            .intents
+            .iter()
+            .map(|i| {
+                let slots: Vec<String> = i.slots.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{} {}", i.intent, slots.join(" "))
+            })
+            .collect();
+        info!(
+            correlation_id = %id, start_s, end_s, stt_ms = latency_ms.stt, heard = %outcome.text,
+            understood = %understood.join("; "),
+            wake = wake.as_ref().map(|w| w.phrase.as_str()).unwrap_or("-"),
+            response = %outcome.response, "utterance"
+        );
+        Ok(VoiceReport {
+            outcome,
+            wake,
+            transcript: transcript.payload.text.clone(),
+            start_s,
+            end_s,
+            latency_ms,
+        })
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Whether an utterance is addressed to LUNA; a command's audio is trimmed to start
+/// where the gate says it does.
+pub(super) fn admit(gate: &mut WakeGate, cut: &mut UtteranceCut) -> Admission {
+    let u = &mut cut.utterance;
+    let admission = gate.admit(u.start_sample, u.end_sample);
+    if let Admission::Command { from_sample, .. } = &admission {
+        let skip = from_sample.saturating_sub(u.start_sample) as usize;
+        u.samples.drain(..skip.min(u.samples.len()));
+        u.start_sample += skip as u64;
+    }
+    admission
+}
