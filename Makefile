@@ -46,7 +46,11 @@ test: test-deps model
 	$(CARGO) test --workspace --doc
 	$(CARGO) test --workspace --all-targets
 
+# End to end (`luna bench`: spoken commands replayed, API load), then the criterion
+# benchmarks of each stage.
 bench: test-deps model
+	$(CARGO) build --release --bin luna
+	./target/release/luna bench
 	$(CARGO) bench --workspace
 
 lint:

@@ -4,6 +4,7 @@
 //! [`pipeline`]. See ARCHITECTURE.md for the code map.
 
 pub mod audio;
+pub mod bench;
 pub mod brain;
 pub mod command;
 pub mod config;

@@ -60,6 +60,19 @@ enum Command {
         #[arg(long)]
         fast: bool,
     },
+    /// End-to-end benchmark: synthesized spoken commands replayed at real-time pace
+    /// (per-stage latency, speech end → action), then text commands through the API
+    /// (throughput); CPU time and peak memory. Needs espeak-ng and the models.
+    Bench {
+        #[arg(long)]
+        json: bool,
+        /// Concurrent API clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Text commands sent through the API in all.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
     /// The wake phrase: find it in a recording, or enroll a phrase of your own.
     Wake {
         #[command(subcommand)]
@@ -229,6 +242,11 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             config.exec.dry_run |= dry_run;
             replay(&config, &file, json, no_wake, fast)
         }
+        Command::Bench {
+            json,
+            clients,
+            requests,
+        } => bench(&loaded.config, json, clients.max(1), requests.max(1)),
         Command::Audio {
             action: AudioAction::Devices { json },
         } => audio_devices(json),
@@ -388,6 +406,174 @@ fn replay(
             show(l.speech_end_to_action),
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(
+    config: &config::Config,
+    json: bool,
+    clients: usize,
+    requests: usize,
+) -> anyhow::Result<ExitCode> {
+    use luna::bench::{self as b, BenchError};
+    let model = luna::stt::SttSettings::from_config(&config.stt).model_path;
+    anyhow::ensure!(
+        model.is_file(),
+        "no speech model at {}: run `luna model install` first",
+        model.display()
+    );
+    let dir = std::env::temp_dir().join(format!("luna-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> anyhow::Result<serde_json::Value> {
+        // Nothing outside LUNA runs, nothing is said, nothing lands in your history.
+        let mut config = config.clone();
+        config.exec.dry_run = true;
+        config.tts.enabled = false;
+        config.store.path = dir.join("bench.db").display().to_string();
+        config.api.bind = "127.0.0.1:0".into();
+        eprintln!(
+            "luna bench: synthesizing {} spoken commands",
+            b::SPOKEN.len()
+        );
+        let session = b::synthesize_session(&dir)?;
+        let audio_s = session.len() as f64 / f64::from(luna::audio::PIPELINE_RATE);
+        let wav = dir.join("session.wav");
+        luna::audio::wav::write_pipeline_wav(&wav, &session)?;
+        // What each command means, from its text alone.
+        let mut expected: Vec<String> = {
+            let mut brain = Brain::new(
+                std::sync::Arc::new(BrainModel::from_config(
+                    &config.brain,
+                    AppCatalog::builtin(),
+                )?),
+                BrainSettings::from(&config.brain),
+            );
+            b::SPOKEN
+                .iter()
+                .map(|(text, _)| brain.understand(text).intents[0].intent.clone())
+                .collect()
+        };
+
+        eprintln!("luna bench: replaying {audio_s:.1} s of speech at real-time pace");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let before = b::usage();
+        let t0 = std::time::Instant::now();
+        let system = actix::System::new();
+        system.block_on(async {
+            let options = DaemonOptions {
+                input: Some(luna::audio::source::InputSpec::File(wav.clone())),
+                reports: Some(tx),
+                ..DaemonOptions::default()
+            };
+            Daemon::start(&config, options)?
+                .serve_until(std::future::pending())
+                .await?;
+            anyhow::Ok(())
+        })?;
+        let spoken_wall = t0.elapsed().as_secs_f64();
+        let spoken_cpu = b::usage().cpu_s - before.cpu_s;
+        let mut reports = Vec::new();
+        while let Ok(r) = rx.try_recv() {
+            reports.push(r);
+        }
+        let understood = reports
+            .iter()
+            .filter(|r| {
+                let got = &r.outcome.intents[0].intent;
+                match expected.iter().position(|e| e == got) {
+                    Some(i) => {
+                        expected.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                }
+            })
+            .count();
+        let spoken = b::SpokenPass::from_reports(b::SPOKEN.len(), audio_s, understood, &reports);
+
+        eprintln!("luna bench: {requests} text commands through the API from {clients} clients");
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        system.block_on(async {
+            let options = DaemonOptions {
+                api: true,
+                ..DaemonOptions::default()
+            };
+            let daemon = Daemon::start(&config, options)?;
+            let addr = daemon
+                .api_addr()
+                .ok_or_else(|| BenchError::Load("the API did not start".into()))?;
+            let load = async move {
+                let pass =
+                    tokio::task::spawn_blocking(move || b::load_api(addr, clients, requests)).await;
+                let _ = done_tx.send(pass);
+            };
+            daemon.serve_until(load).await?;
+            anyhow::Ok(())
+        })?;
+        let text = done_rx.recv()???;
+        let usage = b::usage();
+        Ok(serde_json::json!({
+            "machine": b::machine(),
+            "spoken": spoken,
+            "spoken_cpu_share_of_one_core": spoken_cpu / spoken_wall,
+            "text": text,
+            "cpu_s": usage.cpu_s,
+            "peak_rss_mb": usage.peak_rss_mb,
+        }))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = result?;
+    if json {
+        println!("{report}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = &report["spoken"];
+    println!("machine: {}", report["machine"]);
+    println!(
+        "spoken: {} of {} commands found, {} understood as their text is ({:.1} s of audio, wake word on)",
+        s["commands_found"], s["commands_said"], s["understood"], s["audio_s"].as_f64().unwrap_or(0.0)
+    );
+    println!("  {:<22} {:>8} {:>8}", "ms", "p50", "p95");
+    if let Some(stages) = s["latency_ms"].as_object() {
+        for name in [
+            "wake",
+            "endpoint",
+            "stt",
+            "brain",
+            "dispatch",
+            "speech_end_to_action",
+        ] {
+            if let Some(p) = stages.get(name) {
+                println!(
+                    "  {name:<22} {:>8.1} {:>8.1}",
+                    p["p50"].as_f64().unwrap_or(0.0),
+                    p["p95"].as_f64().unwrap_or(0.0)
+                );
+            }
+        }
+    }
+    println!(
+        "  CPU while listening: {:.0} % of one core",
+        report["spoken_cpu_share_of_one_core"]
+            .as_f64()
+            .unwrap_or(0.0)
+            * 100.0
+    );
+    let t = &report["text"];
+    println!(
+        "text via API: {:.0} commands/s ({} requests, {} clients, {} errors), latency p50 {:.2} ms p95 {:.2} ms",
+        t["per_second"].as_f64().unwrap_or(0.0),
+        t["requests"],
+        t["clients"],
+        t["errors"],
+        t["latency_ms"]["p50"].as_f64().unwrap_or(0.0),
+        t["latency_ms"]["p95"].as_f64().unwrap_or(0.0),
+    );
+    println!(
+        "process: {:.1} s CPU, peak RSS {:.0} MB",
+        report["cpu_s"].as_f64().unwrap_or(0.0),
+        report["peak_rss_mb"].as_f64().unwrap_or(0.0)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,315 @@
+//! `luna bench`: the end-to-end benchmark. A fixed set of spoken commands, synthesized
+//! with espeak-ng, is replayed at real-time pace through the same stages as `luna run`
+//! (wake word on, dry run, a private database); then the API's text path is loaded by
+//! concurrent clients. Reports per-stage latency percentiles, speech end → action, CPU
+//! time, peak RSS and text commands per second.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::pipeline::VoiceReport;
+use crate::store::Latencies;
+
+/// The spoken commands: wake phrase + command, two voices, one or two intents.
+pub const SPOKEN: &[(&str, &str)] = &[
+    ("hey luna set a timer for five minutes", "en-us"),
+    ("hey luna what time is it", "en-us"),
+    ("hey luna open firefox", "en-us"),
+    ("hey luna turn the volume up", "en-us"),
+    ("hey luna what's the date today", "en-us"),
+    ("hey luna set a timer for ten minutes", "en-us+m3"),
+    ("hey luna what time is it", "en-us+m3"),
+    ("hey luna open the terminal", "en-us+m3"),
+];
+
+/// The typed commands the API is loaded with (dry run).
+pub const TYPED: &[&str] = &[
+    "what time is it",
+    "set a timer for five minutes and play some music",
+    "open firefox",
+    "turn the volume down a little",
+    "what's the date",
+    "remind me to call mom in ten minutes",
+    "calculate 12 times 7",
+    "pause the music",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(
+        "espeak-ng is needed to synthesize the spoken commands (apt-get install espeak-ng): {0}"
+    )]
+    Synthesis(String),
+    #[error("could not read the synthesized speech: {0}")]
+    Audio(#[from] crate::audio::wav::WavError),
+    #[error("API load: {0}")]
+    Load(String),
+}
+
+/// Median and 95th percentile, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub n: usize,
+}
+
+impl Percentiles {
+    pub fn of(mut values: Vec<f64>) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Some(Self {
+            p50: at(0.5),
+            p95: at(0.95),
+            n: values.len(),
+        })
+    }
+}
+
+/// The spoken pass: what was found and how fast.
+#[derive(Debug, Serialize)]
+pub struct SpokenPass {
+    pub commands_said: usize,
+    pub commands_found: usize,
+    /// Commands whose first intent matched the one the text alone gives.
+    pub understood: usize,
+    pub audio_s: f64,
+    pub latency_ms: std::collections::BTreeMap<&'static str, Percentiles>,
+}
+
+impl SpokenPass {
+    pub fn from_reports(said: usize, audio_s: f64, understood: usize, r: &[VoiceReport]) -> Self {
+        type Stage = fn(&Latencies) -> Option<f64>;
+        let stages: [(&'static str, Stage); 6] = [
+            ("wake", |l| l.wake),
+            ("endpoint", |l| l.endpoint),
+            ("stt", |l| l.stt),
+            ("brain", |l| l.brain),
+            ("dispatch", |l| l.dispatch),
+            ("speech_end_to_action", |l| l.speech_end_to_action),
+        ];
+        let latency_ms = stages
+            .iter()
+            .filter_map(|(name, get)| {
+                Percentiles::of(r.iter().filter_map(|c| get(&c.latency_ms)).collect())
+                    .map(|p| (*name, p))
+            })
+            .collect();
+        Self {
+            commands_said: said,
+            commands_found: r.len(),
+            understood,
+            audio_s,
+            latency_ms,
+        }
+    }
+}
+
+/// The API pass.
+#[derive(Debug, Serialize)]
+pub struct TextPass {
+    pub clients: usize,
+    pub requests: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub latency_ms: Option<Percentiles>,
+}
+
+/// This process's CPU time (user + system) and peak resident set size.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Usage {
+    pub cpu_s: f64,
+    pub peak_rss_mb: f64,
+}
+
+pub fn usage() -> Usage {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Usage {
+        cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime),
+        // Linux reports kilobytes.
+        peak_rss_mb: ru.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+/// The machine the figures were measured on: CPU model, cores, memory, date.
+pub fn machine() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_gb = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| (kb / 1024.0 / 1024.0).round());
+    serde_json::json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "memory_gb": memory_gb,
+        "date": chrono::Local::now().format("%Y-%m-%d").to_string(),
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+    })
+}
+
+/// Synthesizes `SPOKEN` into one 16 kHz session: 0.5 s of silence, then each command
+/// followed by 1.2 s of silence. Returns the samples.
+pub fn synthesize_session(dir: &Path) -> Result<Vec<f32>, BenchError> {
+    let rate = crate::audio::PIPELINE_RATE as usize;
+    let mut session = vec![0.0f32; rate / 2];
+    for (i, (text, voice)) in SPOKEN.iter().enumerate() {
+        let wav = dir.join(format!("command{i}.wav"));
+        let status = std::process::Command::new("espeak-ng")
+            .args(["-v", voice, "-s", "165", "-w"])
+            .arg(&wav)
+            .arg(text)
+            .status()
+            .map_err(|e| BenchError::Synthesis(e.to_string()))?;
+        if !status.success() {
+            return Err(BenchError::Synthesis(format!(
+                "espeak-ng exited with {status}"
+            )));
+        }
+        session.extend(crate::audio::wav::read(&wav)?.samples);
+        session.extend(std::iter::repeat_n(0.0, rate * 6 / 5));
+    }
+    Ok(session)
+}
+
+/// `clients` threads send `POST /v1/commands` (dry run) over keep-alive connections
+/// until `requests` have been sent in all.
+pub fn load_api(addr: SocketAddr, clients: usize, requests: usize) -> Result<TextPass, BenchError> {
+    let t0 = Instant::now();
+    let per_client = requests.div_ceil(clients);
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            std::thread::spawn(move || -> Result<(Vec<f64>, usize), String> {
+                let mut conn = Connection::open(addr)?;
+                let mut latencies = Vec::with_capacity(per_client);
+                let mut errors = 0;
+                for i in 0..per_client {
+                    let text = TYPED[(c + i) % TYPED.len()];
+                    let body = serde_json::json!({ "text": text, "dry_run": true }).to_string();
+                    let t = Instant::now();
+                    match conn.post("/v1/commands", &body)? {
+                        200 => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
+                        _ => errors += 1,
+                    }
+                }
+                Ok((latencies, errors))
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in threads {
+        let (l, e) = t
+            .join()
+            .map_err(|_| BenchError::Load("a client thread panicked".into()))?
+            .map_err(BenchError::Load)?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    let sent = per_client * clients;
+    Ok(TextPass {
+        clients,
+        requests: sent,
+        errors,
+        seconds,
+        per_second: (sent - errors) as f64 / seconds,
+        latency_ms: Percentiles::of(latencies),
+    })
+}
+
+/// A keep-alive HTTP/1.1 connection, enough for the load generator.
+struct Connection {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    host: String,
+}
+
+impl Connection {
+    fn open(addr: SocketAddr) -> Result<Self, String> {
+        let stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        let _ = stream.set_nodelay(true);
+        Ok(Self {
+            writer: stream.try_clone().map_err(|e| e.to_string())?,
+            reader: BufReader::new(stream),
+            host: addr.to_string(),
+        })
+    }
+
+    /// Sends a JSON body; returns the status once the whole answer is read.
+    fn post(&mut self, path: &str, body: &str) -> Result<u16, String> {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.writer
+            .write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        self.reader
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("bad status line {line:?}"))?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().map_err(|_| "bad content-length")?;
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        self.reader
+            .read_exact(&mut body)
+            .map_err(|e| e.to_string())?;
+        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Percentiles;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let p = Percentiles::of((1..=100).map(f64::from).collect()).unwrap();
+        assert_eq!((p.p50, p.p95, p.n), (51.0, 95.0, 100));
+        let one = Percentiles::of(vec![7.0]).unwrap();
+        assert_eq!((one.p50, one.p95), (7.0, 7.0));
+        assert!(Percentiles::of(Vec::new()).is_none());
+    }
+}
