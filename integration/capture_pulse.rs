@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use luna::audio::capture::Capture;
 use support::{read16, speak};
 
+/// One PulseAudio at a time: the tests here share the process environment.
+static PULSE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct PulseAudio {
     runtime: PathBuf,
 }
@@ -18,7 +21,7 @@ struct PulseAudio {
 impl PulseAudio {
     fn start(runtime: &Path) -> Self {
         std::fs::create_dir_all(runtime).unwrap();
-        // SAFETY: this test binary runs this one test; no other thread reads the env.
+        // SAFETY: callers hold PULSE, so no other test thread reads the env meanwhile.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", runtime) };
         let status = Command::new("pulseaudio")
             .args([
@@ -70,6 +73,7 @@ fn rms(x: &[f32]) -> f32 {
 
 #[test]
 fn captures_speech_played_into_a_pulseaudio_null_sink() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let _pulse = PulseAudio::start(&dir.path().join("xdg"));
     let speech = dir.path().join("speech.wav");
@@ -158,4 +162,49 @@ fn captures_speech_played_into_a_pulseaudio_null_sink() {
         luna::brain::normalize(&text).contains("5 minutes"),
         "heard {text:?}"
     );
+}
+
+#[test]
+fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("xdg");
+    let _pulse = PulseAudio::start(&runtime);
+    let speech = dir.path().join("speech.wav");
+    speak(
+        "hey luna set a timer for five minutes",
+        "en-us",
+        160,
+        &speech,
+    );
+    let home = dir.path().join("home");
+    let runtime_dir = runtime.to_str().unwrap();
+    let model = support::model_path();
+    let wake = support::wake_models_dir();
+    let (child, rx) = support::start_daemon_with(
+        &home,
+        &[
+            // The daemon reaches the PulseAudio started here through ALSA's default.
+            ("XDG_RUNTIME_DIR", runtime_dir),
+            ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+            ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+            ("LUNA_EXEC__DRY_RUN", "true"),
+        ],
+    );
+    support::wait_for(&rx, "LUNA is running", 60);
+    // cpal's first callback comes 0.8-2 s after the stream starts.
+    std::thread::sleep(Duration::from_secs(3));
+    let played = Command::new("paplay")
+        .args(["-d", "luna"])
+        .arg(&speech)
+        .status()
+        .expect("paplay");
+    assert!(played.success());
+    let seen = support::wait_for(&rx, " utterance ", 60);
+    let line = seen.last().unwrap();
+    assert!(
+        line.contains("timer.start duration_s=300") && line.contains("wake=\"hey luna\""),
+        "{seen:#?}"
+    );
+    support::stop(child);
 }

@@ -472,3 +472,65 @@ fn bench_replays_spoken_commands_and_loads_the_api() {
         "{history}"
     );
 }
+
+#[test]
+fn replay_in_noise_follows_context_and_runs_multi_intent_commands() {
+    let home = tempfile::tempdir().unwrap();
+    let (audio, _) = support::session(
+        home.path(),
+        &[
+            ("hey luna open firefox", "en-us"),
+            ("turn off the lights in the kitchen", "en-us+m3"),
+            ("hey luna close it", "en-us"),
+            (
+                "hey luna set a timer for ten minutes and play some music",
+                "en-us+m3",
+            ),
+        ],
+        0.4,
+        1.0,
+    );
+    let clean = home.path().join("clean.wav");
+    support::write16(&clean, &audio);
+    let noisy = home.path().join("noisy.wav");
+    support::add_noise(&clean, 20.0, &noisy);
+    let out = with_model(&mut luna(home.path()))
+        .args(["replay", "--json", "--dry-run", "--fast"])
+        .arg(&noisy)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands = v["commands"].as_array().unwrap();
+    let intents: Vec<Vec<&str>> = commands
+        .iter()
+        .map(|c| {
+            c["intents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["intent"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    // The line about the lights was not addressed to LUNA.
+    assert_eq!(
+        intents,
+        [
+            vec!["app.open"],
+            vec!["app.close"],
+            vec!["timer.start", "media.play"]
+        ],
+        "{v:#}"
+    );
+    // "close it" is resolved from the command before.
+    assert_eq!(
+        commands[1]["intents"][0]["slots"]["app"], "firefox",
+        "{v:#}"
+    );
+    assert_eq!(commands[2]["intents"][0]["slots"]["duration_s"], 600);
+    // Both steps of the last command ran, as one parallel group.
+    assert_eq!(commands[2]["results"].as_array().unwrap().len(), 2);
+    assert_eq!(commands[2]["plan"]["groups"].as_array().unwrap().len(), 1);
+}

@@ -308,7 +308,10 @@ fn run(config: &config::Config, input: Option<&str>, no_wake: bool) -> anyhow::R
                 Ok(()) => Some(mic),
                 Err(e) => {
                     eprintln!("luna: {e}");
-                    eprintln!("luna: running without audio input");
+                    eprintln!(
+                        "luna: running without audio input: use `--input FILE.wav` or `--input -` (raw 16 kHz s16le), or send commands to the API ([api] bind, {})",
+                        if config.api.bind.is_empty() { "off" } else { config.api.bind.as_str() }
+                    );
                     None
                 }
             }
