@@ -42,6 +42,7 @@ fn exec(c: &mut Criterion) {
                 .block_on(actor.send(RunPlan {
                     plan: Arc::clone(&one),
                     dry_run: false,
+                    confirmed: false,
                 }))
                 .unwrap()
         })
@@ -52,6 +53,7 @@ fn exec(c: &mut Criterion) {
                 .block_on(actor.send(RunPlan {
                     plan: Arc::clone(&two),
                     dry_run: false,
+                    confirmed: false,
                 }))
                 .unwrap()
         })

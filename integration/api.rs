@@ -400,3 +400,71 @@ fn a_remote_microphone_streams_audio_and_hears_what_was_done() {
     assert_eq!(events[1]["intents"][0]["intent"], "app.open");
     stop(luna.child);
 }
+
+fn say(addr: SocketAddr, text: &str) -> Value {
+    let (status, body) = post_json(addr, "/v1/commands", &json!({ "text": text }));
+    assert_eq!(status, 200, "{text}: {body}");
+    body
+}
+
+#[test]
+fn destructive_commands_wait_for_a_yes_and_anything_else_means_no() {
+    let luna = start(&[("LUNA_EXEC__CONFIRM_TIMEOUT_S", "2")]);
+    let a = luna.addr;
+    let asked = say(a, "shut down the computer");
+    assert_eq!(asked["results"][0]["needs_confirmation"], true, "{asked}");
+    assert!(asked["response"].as_str().unwrap().starts_with("Are you sure"));
+    assert!(asked["results"][0].get("dry_run").is_none(), "nothing ran: {asked}");
+    let yes = say(a, "yes");
+    assert_eq!(yes["results"][0]["intent"], "system.shutdown", "{yes}");
+    assert_eq!(
+        yes["results"][0]["dry_run"][0]["args"],
+        json!(["poweroff"]),
+        "{yes}"
+    );
+
+    say(a, "restart the computer");
+    let no = say(a, "no");
+    assert_eq!(no["response"], "OK, I won't.", "{no}");
+    assert_eq!(say(a, "yes")["response"], "There's nothing to confirm.");
+
+    // Another command is not a yes: the question is dropped and the command done.
+    say(a, "restart the computer");
+    let other = say(a, "what time is it");
+    assert_eq!(other["results"][0]["intent"], "time.now");
+    assert_eq!(say(a, "yes")["response"], "There's nothing to confirm.");
+
+    // Silence past the timeout is a no.
+    say(a, "put the computer to sleep");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(say(a, "yes")["response"], "There's nothing to confirm.");
+    stop(luna.child);
+}
+
+#[test]
+fn stop_cancels_a_command_that_is_still_running() {
+    // A volume tool that hangs: the command is still running when "stop" comes.
+    let tools = tempfile::tempdir().unwrap();
+    let wpctl = tools.path().join("wpctl");
+    std::fs::write(&wpctl, "#!/bin/sh\nsleep 30\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wpctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let luna = start(&[("LUNA_EXEC__DRY_RUN", "false"), ("PATH", &path)]);
+    let addr = luna.addr;
+    let slow = std::thread::spawn(move || say(addr, "turn the volume up"));
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!slow.is_finished(), "the volume command should still be running");
+    let stopped = say(luna.addr, "stop");
+    assert_eq!(stopped["intents"][0]["intent"], "assistant.stop", "{stopped}");
+    let cancelled = slow.join().unwrap();
+    assert_eq!(cancelled["results"][0]["ok"], false, "{cancelled}");
+    assert_eq!(cancelled["results"][0]["response"], "Cancelled.", "{cancelled}");
+    // Later commands run as usual.
+    assert_eq!(say(luna.addr, "what time is it")["results"][0]["ok"], true);
+    stop(luna.child);
+}

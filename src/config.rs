@@ -87,6 +87,7 @@ pub struct ExecConfig {
     pub allow: Vec<String>,
     pub deny: Vec<String>,
     pub search_url: String,
+    pub confirm_timeout_s: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -617,6 +618,13 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         60_000,
     )?;
     check(o, "store.pool_size", c.store.pool_size, 1, 64)?;
+    check(
+        o,
+        "exec.confirm_timeout_s",
+        c.exec.confirm_timeout_s,
+        1,
+        300,
+    )?;
     check(o, "api.max_text_chars", c.api.max_text_chars, 1, 100_000)?;
     check(o, "api.max_audio_s", c.api.max_audio_s, 1, 600)?;
     check(

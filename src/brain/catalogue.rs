@@ -55,6 +55,8 @@ pub const INTENTS: &[(&str, &[&str], &[&str])] = &[
     ("assistant.thanks", &[], &[]),
     ("assistant.help", &[], &[]),
     ("assistant.cancel", &[], &[]),
+    ("assistant.confirm", &[], &[]),
+    ("assistant.deny", &[], &[]),
     ("assistant.repeat", &[], &[]),
     ("assistant.stop", &[], &[]),
 ];

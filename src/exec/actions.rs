@@ -98,6 +98,8 @@ pub fn run(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings)
                 "assistant.thanks" => "You're welcome.",
                 "assistant.help" => "I can open apps, set timers, alarms and reminders, take notes, keep lists, change the volume and brightness, control music, do math and tell you the time.",
                 "assistant.cancel" => "OK, never mind.",
+                "assistant.confirm" => "There's nothing to confirm.",
+                "assistant.deny" => "OK.",
                 "assistant.stop" => "",
                 "assistant.repeat" => "There's nothing to repeat yet.",
                 _ => "",

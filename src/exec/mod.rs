@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod apps;
+pub mod confirm;
 pub mod effects;
 pub mod index;
 pub mod schedule;

@@ -210,6 +210,11 @@ impl Daemon {
             plan_slots: Arc::new(tokio::sync::Semaphore::new(
                 config.system.max_concurrent_tasks as usize,
             )),
+            confirmations: Arc::new(std::sync::Mutex::new(
+                crate::exec::confirm::Confirmations::new(Duration::from_secs(
+                    config.exec.confirm_timeout_s.into(),
+                )),
+            )),
         };
         // The wake-word front end, once loaded, serves the microphone and API streams.
         let mut wake_models = None;
@@ -437,6 +442,7 @@ async fn fire_schedules(
                         .send(RunPlan {
                             plan: Arc::new(plan),
                             dry_run: false,
+                            confirmed: false,
                         })
                         .await
                         .unwrap_or_default();

@@ -13,10 +13,11 @@ use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
 use super::{
-    BrainRequest, BrainStage, ExecutorActor, RunPlan, StoreRequest, StoreStage, SttRequest,
-    SttStage, TtsStage, UtteranceCut,
+    BrainRequest, BrainStage, CancelRunning, ExecutorActor, RunPlan, StoreRequest, StoreStage,
+    SttRequest, SttStage, TtsStage, UtteranceCut,
 };
 use crate::command::{finished_record, CommandOutcome};
+use crate::exec::confirm::{Confirmations, Turn};
 use crate::store::{CommandSource, Latencies};
 use crate::wake::gate::{Admission, WakeGate};
 use crate::wake::Detection;
@@ -33,6 +34,8 @@ pub struct Downstream {
     pub(super) speaking: Arc<std::sync::atomic::AtomicBool>,
     /// Plans executing at once (`[system] max_concurrent_tasks`); others wait for a slot.
     pub(super) plan_slots: Arc<Semaphore>,
+    /// The open "Are you sure?" question, if any.
+    pub(super) confirmations: Arc<std::sync::Mutex<Confirmations>>,
 }
 
 /// Why a command produced no outcome.
@@ -109,24 +112,54 @@ impl Downstream {
             .await
             .map_err(|e| CommandError::Understand(e.to_string()))?;
         latency_ms.brain = Some(ms_since(t_brain));
-        let plan = Arc::clone(&understood.payload.plan);
-        let results = {
-            // Closed only at shutdown; then the plan runs without a slot.
-            let _slot = self.plan_slots.acquire().await.ok();
-            // From the end of speech in the audio to the plan's dispatch.
-            latency_ms.speech_end_to_action = understood.t_speech_end.map(ms_since);
-            let t_dispatch = Instant::now();
-            let results = self
-                .executor
-                .send(RunPlan {
-                    plan: Arc::clone(&plan),
-                    dry_run,
-                })
-                .await
-                .unwrap_or_default();
-            latency_ms.dispatch = Some(ms_since(t_dispatch));
-            results
+        let intents = &understood.payload.intents;
+        let turn = self
+            .confirmations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .turn(
+                intents,
+                Arc::clone(&understood.payload.plan),
+                Instant::now(),
+            );
+        let (plan, confirmed) = match turn {
+            Turn::Answer(answer) => (Arc::clone(&understood.payload.plan), Err(answer)),
+            Turn::Run { plan, confirmed } => (plan, Ok(confirmed)),
         };
+        // "stop" and "cancel" stop whatever is still running.
+        if let [one] = intents.as_slice() {
+            if matches!(one.intent.as_str(), "assistant.stop" | "assistant.cancel") {
+                let cancelled = self.executor.send(CancelRunning).await.unwrap_or(0);
+                if cancelled > 0 {
+                    info!(correlation_id = %id, plans = cancelled, "cancelled what was running");
+                }
+            }
+        }
+        let results = match confirmed {
+            Err(answer) => vec![answer],
+            Ok(confirmed) => {
+                // Closed only at shutdown; then the plan runs without a slot.
+                let _slot = self.plan_slots.acquire().await.ok();
+                // From the end of speech in the audio to the plan's dispatch.
+                latency_ms.speech_end_to_action = understood.t_speech_end.map(ms_since);
+                let t_dispatch = Instant::now();
+                let results = self
+                    .executor
+                    .send(RunPlan {
+                        plan: Arc::clone(&plan),
+                        dry_run,
+                        confirmed,
+                    })
+                    .await
+                    .unwrap_or_default();
+                latency_ms.dispatch = Some(ms_since(t_dispatch));
+                results
+            }
+        };
+        self.confirmations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ask(&plan, &results, Instant::now());
         let mut record = finished_record(
             id,
             source,

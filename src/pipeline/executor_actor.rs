@@ -3,11 +3,16 @@
 //! with a per-step timeout. A group waits for the groups it depends on; a failed or
 //! timed-out step fails its dependents with a reason. Steps are never retried here:
 //! actions are not idempotent (a second "open firefox" opens a second window).
+//! `CancelRunning` ("stop", "cancel") cancels every plan in flight: steps still
+//! running are abandoned and groups not started are not started.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
 use luna_actors::{ChildError, FanOut};
+use tokio::sync::watch;
 
 use crate::brain::{Plan, Step};
 use crate::exec::{Effects, ExecSettings, Executor, PlanRun, StepResult};
@@ -19,12 +24,19 @@ pub struct RunPlan {
     pub plan: std::sync::Arc<Plan>,
     /// Execute nothing outside LUNA for this plan, whatever the actor's setting.
     pub dry_run: bool,
+    /// The user already said yes to its steps (the confirmation turn).
+    pub confirmed: bool,
 }
 
-/// One step, for a child.
+/// Cancel every plan in flight; answers how many there were.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CancelRunning;
+
+/// One step, for a child (`true`: confirmed).
 #[derive(Message)]
 #[rtype(result = "StepResult")]
-struct RunStep(Step);
+struct RunStep(Step, bool);
 
 /// A child actor: runs exactly one step and is stopped with its thread afterwards.
 struct StepChild {
@@ -40,7 +52,7 @@ impl Handler<RunStep> for StepChild {
 
     fn handle(&mut self, msg: RunStep, _: &mut Context<Self>) -> Self::Result {
         let _span = tracing::debug_span!("exec.step", intent = %msg.0.intent).entered();
-        MessageResult(self.executor.run_step(&msg.0, false))
+        MessageResult(self.executor.run_step(&msg.0, msg.1))
     }
 }
 
@@ -48,6 +60,9 @@ pub struct ExecutorActor {
     settings: ExecSettings,
     effects: Effects,
     step_timeout: Duration,
+    /// The cancel signal of each plan in flight, by a plan number.
+    running: Arc<Mutex<HashMap<u64, watch::Sender<bool>>>>,
+    next_plan: u64,
 }
 
 impl ExecutorActor {
@@ -56,7 +71,34 @@ impl ExecutorActor {
             settings,
             effects,
             step_timeout,
+            running: Arc::default(),
+            next_plan: 0,
         }
+    }
+}
+
+impl Handler<CancelRunning> for ExecutorActor {
+    type Result = usize;
+
+    fn handle(&mut self, _: CancelRunning, _: &mut Context<Self>) -> usize {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for signal in running.values() {
+            let _ = signal.send(true);
+        }
+        running.len()
+    }
+}
+
+/// Takes a plan off the running list when its run ends, however it ends.
+struct Running {
+    plan: u64,
+    running: Arc<Mutex<HashMap<u64, watch::Sender<bool>>>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&self.plan);
     }
 }
 
@@ -70,13 +112,36 @@ impl Handler<RunPlan> for ExecutorActor {
     fn handle(&mut self, msg: RunPlan, _: &mut Context<Self>) -> Self::Result {
         let settings = self.settings.clone();
         let effects = self.effects.share();
-        let fan_out = FanOut::new(self.step_timeout);
+        let (cancel, cancelled) = watch::channel(false);
+        self.next_plan += 1;
+        let guard = Running {
+            plan: self.next_plan,
+            running: Arc::clone(&self.running),
+        };
+        guard
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(guard.plan, cancel);
+        let fan_out = FanOut::new(self.step_timeout).cancel_on(cancelled.clone());
+        let confirmed = msg.confirmed;
         Box::pin(async move {
+            let _guard = guard;
             let plan = msg.plan;
             let mut run = PlanRun::new(&plan);
             let mut effects = effects;
             effects.dry_run |= msg.dry_run;
             for group in &plan.groups {
+                if *cancelled.borrow() {
+                    for &s in &group.steps {
+                        run.record(
+                            group,
+                            s,
+                            StepResult::failed(&plan.steps[s].intent, "Cancelled."),
+                        );
+                    }
+                    continue;
+                }
                 if run.settle(group, &mut effects) {
                     continue;
                 }
@@ -86,7 +151,7 @@ impl Handler<RunPlan> for ExecutorActor {
                     .map(|&s| {
                         (
                             format!("step {s} ({})", plan.steps[s].intent),
-                            RunStep(plan.steps[s].clone()),
+                            RunStep(plan.steps[s].clone(), confirmed),
                         )
                     })
                     .collect();
