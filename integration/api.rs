@@ -413,8 +413,14 @@ fn destructive_commands_wait_for_a_yes_and_anything_else_means_no() {
     let a = luna.addr;
     let asked = say(a, "shut down the computer");
     assert_eq!(asked["results"][0]["needs_confirmation"], true, "{asked}");
-    assert!(asked["response"].as_str().unwrap().starts_with("Are you sure"));
-    assert!(asked["results"][0].get("dry_run").is_none(), "nothing ran: {asked}");
+    assert!(asked["response"]
+        .as_str()
+        .unwrap()
+        .starts_with("Are you sure"));
+    assert!(
+        asked["results"][0].get("dry_run").is_none(),
+        "nothing ran: {asked}"
+    );
     let yes = say(a, "yes");
     assert_eq!(yes["results"][0]["intent"], "system.shutdown", "{yes}");
     assert_eq!(
@@ -445,10 +451,7 @@ fn destructive_commands_wait_for_a_yes_and_anything_else_means_no() {
 fn stop_cancels_a_command_that_is_still_running() {
     // A volume tool that hangs: the command is still running when "stop" comes.
     let tools = tempfile::tempdir().unwrap();
-    let wpctl = tools.path().join("wpctl");
-    std::fs::write(&wpctl, "#!/bin/sh\nsleep 30\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wpctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fake_tool(tools.path(), "wpctl", "#!/bin/sh\nsleep 30\n");
     let path = format!(
         "{}:{}",
         tools.path().display(),
@@ -458,13 +461,71 @@ fn stop_cancels_a_command_that_is_still_running() {
     let addr = luna.addr;
     let slow = std::thread::spawn(move || say(addr, "turn the volume up"));
     std::thread::sleep(Duration::from_secs(1));
-    assert!(!slow.is_finished(), "the volume command should still be running");
+    assert!(
+        !slow.is_finished(),
+        "the volume command should still be running"
+    );
     let stopped = say(luna.addr, "stop");
-    assert_eq!(stopped["intents"][0]["intent"], "assistant.stop", "{stopped}");
+    assert_eq!(
+        stopped["intents"][0]["intent"], "assistant.stop",
+        "{stopped}"
+    );
     let cancelled = slow.join().unwrap();
     assert_eq!(cancelled["results"][0]["ok"], false, "{cancelled}");
-    assert_eq!(cancelled["results"][0]["response"], "Cancelled.", "{cancelled}");
+    assert_eq!(
+        cancelled["results"][0]["response"], "Cancelled.",
+        "{cancelled}"
+    );
     // Later commands run as usual.
     assert_eq!(say(luna.addr, "what time is it")["results"][0]["ok"], true);
+    stop(luna.child);
+}
+
+/// Writes an executable script `name` into `dir`.
+fn fake_tool(dir: &std::path::Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn transient_failures_are_retried_but_never_for_destructive_steps() {
+    let tools = tempfile::tempdir().unwrap();
+    let calls = tools.path().join("calls");
+    let calls_s = calls.display().to_string();
+    // The sound server is restarting: two failures, then it answers.
+    fake_tool(
+        tools.path(),
+        "wpctl",
+        &format!(
+            "#!/bin/sh\necho wpctl >> {calls_s}\nn=$(grep -c wpctl {calls_s})\n[ \"$n\" -ge 3 ] && exit 0\necho 'Could not connect to PipeWire: Connection refused' >&2\nexit 1\n"
+        ),
+    );
+    // systemd is busy: a retry could shut the machine down twice.
+    fake_tool(
+        tools.path(),
+        "systemctl",
+        &format!("#!/bin/sh\necho systemctl >> {calls_s}\necho 'Failed to connect to bus: Connection refused' >&2\nexit 1\n"),
+    );
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let luna = start(&[("LUNA_EXEC__DRY_RUN", "false"), ("PATH", &path)]);
+    let up = say(luna.addr, "turn the volume up");
+    assert_eq!(up["results"][0]["ok"], true, "{up}");
+    assert_eq!(up["results"][0]["retries"], 2, "{up}");
+    assert_eq!(up["response"], "Turning it up.");
+
+    say(luna.addr, "shut down the computer");
+    let yes = say(luna.addr, "yes");
+    assert_eq!(yes["results"][0]["intent"], "system.shutdown", "{yes}");
+    assert_eq!(yes["results"][0]["ok"], false, "{yes}");
+    assert!(yes["results"][0].get("retries").is_none(), "{yes}");
+    let log = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(log.matches("systemctl").count(), 1, "{log}");
+    assert_eq!(log.matches("wpctl").count(), 3, "{log}");
     stop(luna.child);
 }

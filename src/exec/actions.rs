@@ -63,7 +63,10 @@ fn failure(intent: &str, e: EffectError) -> StepResult {
             intent,
             format!("I can't do that here: {program} is not installed."),
         ),
-        other => StepResult::failed(intent, format!("That didn't work: {other}.")),
+        other => StepResult {
+            transient: other.is_transient(),
+            ..StepResult::failed(intent, format!("That didn't work: {other}."))
+        },
     }
 }
 

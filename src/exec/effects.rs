@@ -39,6 +39,34 @@ pub enum EffectError {
     Sql(#[from] rusqlite::Error),
 }
 
+impl EffectError {
+    /// Worth trying again shortly: the program or the database was busy or not
+    /// answering (a sound server restarting, a lock held), not missing or refusing.
+    pub fn is_transient(&self) -> bool {
+        const PASSING: &[&str] = &[
+            "timed out",
+            "connection failure",
+            "connection refused",
+            "failed to connect",
+            "temporarily unavailable",
+            "resource busy",
+            "device or resource busy",
+            "try again",
+        ];
+        match self {
+            Self::Failed { reason, .. } => {
+                let reason = reason.to_lowercase();
+                PASSING.iter().any(|p| reason.contains(p))
+            }
+            Self::Sql(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
 pub struct Effects {
     pub store: Store,
     pub dry_run: bool,
@@ -211,5 +239,25 @@ impl Effects {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod transient_tests {
+    use super::EffectError;
+
+    #[test]
+    fn busy_or_silent_programs_are_transient_missing_or_refusing_ones_are_not() {
+        let failed = |reason: &str| EffectError::Failed {
+            program: "wpctl".into(),
+            reason: reason.into(),
+        };
+        assert!(failed("timed out").is_transient());
+        assert!(failed("Could not connect to PipeWire: Connection refused").is_transient());
+        assert!(!failed("Invalid argument").is_transient());
+        assert!(!EffectError::Missing {
+            program: "wpctl".into()
+        }
+        .is_transient());
     }
 }

@@ -34,7 +34,24 @@ pub struct StepResult {
     /// The step waits for a yes/no turn.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub needs_confirmation: bool,
+    /// It failed in a way worth retrying (busy, not answering).
+    #[serde(skip)]
+    pub transient: bool,
+    /// Attempts made after the first (transient failures only).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Pauses before each retry of a transiently failed step; their count is the number
+/// of retries. Destructive steps are never retried.
+pub const RETRY_BACKOFF: &[std::time::Duration] = &[
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(400),
+];
 
 impl StepResult {
     pub fn ok(intent: &str, response: impl Into<String>) -> Self {
@@ -44,6 +61,8 @@ impl StepResult {
             response: response.into(),
             dry_run: Vec::new(),
             needs_confirmation: false,
+            transient: false,
+            retries: 0,
         }
     }
 
@@ -116,10 +135,24 @@ impl Executor {
                 ..StepResult::ok(intent, format!("Are you sure you want to {what}?"))
             };
         }
-        self.effects.begin_step();
-        let mut result = actions::run(intent, step, &mut self.effects, &self.settings);
-        result.dry_run = self.effects.take_records();
-        result
+        let mut retries = 0;
+        loop {
+            self.effects.begin_step();
+            let mut result = actions::run(intent, step, &mut self.effects, &self.settings);
+            result.dry_run = self.effects.take_records();
+            let backoff = RETRY_BACKOFF.get(retries as usize);
+            match backoff {
+                Some(pause) if result.transient && !DESTRUCTIVE.contains(&intent) => {
+                    tracing::info!(intent, retry = retries + 1, reason = %result.response, "retrying a step that failed transiently");
+                    std::thread::sleep(*pause);
+                    retries += 1;
+                }
+                _ => {
+                    result.retries = retries;
+                    return result;
+                }
+            }
+        }
     }
 
     /// Runs a whole plan in order, group by group (the actor runs a group's steps in
