@@ -15,6 +15,7 @@ use support::{model_path, session, start_daemon_with, stop, wait_for, wake_model
 struct Running {
     child: std::process::Child,
     addr: SocketAddr,
+    metrics: SocketAddr,
     _home: tempfile::TempDir,
 }
 
@@ -32,19 +33,26 @@ fn start(extra_env: &[(&str, &str)]) -> Running {
     env.extend_from_slice(extra_env);
     let (child, rx) = start_daemon_with(home.path(), &env);
     let seen = wait_for(&rx, "API listening", 60);
-    let line = seen.last().unwrap();
-    let addr = line
-        .split("addr=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
+    let addr_in = |needle: &str| -> SocketAddr {
+        let line = seen
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {seen:#?}"));
+        line.split("addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .parse()
+            .unwrap()
+    };
+    let addr = addr_in("API listening");
+    let metrics = addr_in("metrics listening");
     // Keep draining the log so the daemon never blocks on a full pipe.
     std::thread::spawn(move || while rx.recv().is_ok() {});
     Running {
         child,
         addr,
+        metrics,
         _home: home,
     }
 }
@@ -528,4 +536,58 @@ fn transient_failures_are_retried_but_never_for_destructive_steps() {
     assert_eq!(log.matches("systemctl").count(), 1, "{log}");
     assert_eq!(log.matches("wpctl").count(), 3, "{log}");
     stop(luna.child);
+}
+
+#[test]
+fn metrics_count_commands_stages_and_caches_and_luna_stats_reads_them() {
+    let luna = start(&[]);
+    for text in [
+        "what time is it",
+        "what time is it",
+        "open firefox",
+        "blorp the zorp",
+    ] {
+        say(luna.addr, text);
+    }
+    let (status, text) = {
+        let mut c = luna::http_client::Connection::open(luna.metrics).unwrap();
+        c.get("/metrics").unwrap()
+    };
+    assert_eq!(status, 200);
+    for line in [
+        r#"luna_commands_total{intent="time.now",outcome="ok",source="api"} 2"#,
+        r#"luna_commands_total{intent="unknown",outcome="unknown",source="api"} 1"#,
+        r#"luna_stage_latency_seconds_count{stage="brain"} 4"#,
+        r#"luna_stage_messages_handled_total{stage="brain"} 4"#,
+        r#"luna_stage_restarts_total{stage="stt"} 0"#,
+        // The second "what time is it" was a parse-cache hit.
+        r#"luna_brain_cache_hits_total{cache="parse"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let out = support::luna(home.path())
+        .env("LUNA_TELEMETRY__METRICS_ADDR", luna.metrics.to_string())
+        .arg("stats")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("commands: 4"), "{shown}");
+    assert!(shown.contains("time.now 2"), "{shown}");
+    assert!(shown.contains("parse 25 % of 4"), "{shown}");
+    stop(luna.child);
+    // With the daemon gone, stats says so in one line.
+    let out = support::luna(home.path())
+        .env("LUNA_TELEMETRY__METRICS_ADDR", luna.metrics.to_string())
+        .arg("stats")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("LUNA is not running"), "{err}");
 }

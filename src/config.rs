@@ -148,6 +148,7 @@ pub struct ApiConfig {
 pub struct TelemetryConfig {
     pub log_level: String,
     pub log_format: String,
+    pub metrics_addr: String,
 }
 
 impl Config {
@@ -691,6 +692,22 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         &c.telemetry.log_format,
         &["text", "json"],
     )?;
+    if !c.telemetry.metrics_addr.is_empty()
+        && c.telemetry
+            .metrics_addr
+            .parse::<std::net::SocketAddr>()
+            .is_err()
+    {
+        return Err(ConfigError::Invalid {
+            origin: o
+                .get("telemetry.metrics_addr")
+                .cloned()
+                .unwrap_or(Origin::Default),
+            key: "telemetry.metrics_addr".into(),
+            expected: "an address like \"127.0.0.1:9464\", or \"\" for none".into(),
+            found: format!("{:?}", c.telemetry.metrics_addr),
+        });
+    }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.telemetry.log_level) {
         return Err(ConfigError::Invalid {
             origin: o

@@ -10,6 +10,8 @@ pub mod command;
 pub mod config;
 pub mod doctor;
 pub mod exec;
+pub mod http_client;
+pub mod metrics;
 pub mod pipeline;
 pub mod store;
 pub mod stt;

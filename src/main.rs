@@ -73,6 +73,12 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         requests: usize,
     },
+    /// What the running daemon has done: commands, per-stage latency, wake word, caches,
+    /// stage restarts (read from its metrics, `[telemetry] metrics_addr`).
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
     /// The wake phrase: find it in a recording, or enroll a phrase of your own.
     Wake {
         #[command(subcommand)]
@@ -247,6 +253,7 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             clients,
             requests,
         } => bench(&loaded.config, json, clients.max(1), requests.max(1)),
+        Command::Stats { json } => stats(&loaded.config, json),
         Command::Audio {
             action: AudioAction::Devices { json },
         } => audio_devices(json),
@@ -577,6 +584,34 @@ fn bench(
         report["cpu_s"].as_f64().unwrap_or(0.0),
         report["peak_rss_mb"].as_f64().unwrap_or(0.0)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats(config: &config::Config, json: bool) -> anyhow::Result<ExitCode> {
+    let configured = &config.telemetry.metrics_addr;
+    anyhow::ensure!(
+        !configured.is_empty(),
+        "metrics are off ([telemetry] metrics_addr is empty)"
+    );
+    let addr: std::net::SocketAddr = configured.parse()?;
+    let not_running = |e: String| {
+        anyhow::anyhow!(
+            "LUNA is not running, or serves no metrics at {addr} ({e}); start it with `luna run`"
+        )
+    };
+    let mut connection = luna::http_client::Connection::open(addr).map_err(not_running)?;
+    let (status, body) = connection.get("/metrics").map_err(not_running)?;
+    anyhow::ensure!(status == 200, "{addr}/metrics answered {status}");
+    let samples = luna::metrics::parse_exposition(&body);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "addr": addr.to_string(), "samples": samples })
+        );
+    } else {
+        println!("LUNA at {addr}");
+        print!("{}", luna::metrics::summary(&samples));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -559,6 +559,12 @@ impl<S: Stage> StageAddr<S> {
         self.stats.snapshot()
     }
 
+    /// Reads this stage's counters from anywhere (a metrics scrape), without the address.
+    pub fn stats_probe(&self) -> impl Fn() -> StatsSnapshot + Send + Sync + 'static {
+        let stats = Arc::clone(&self.stats);
+        move || stats.snapshot()
+    }
+
     /// Lets the stage finish every message already queued, then stops it and its thread.
     pub async fn shutdown(&self) {
         let _ = self.addr.send(Shutdown).await;

@@ -19,6 +19,7 @@ pub fn luna(home: &Path) -> Command {
         .env("RUST_LOG", "info")
         // Tests run daemons side by side: each API on a port of its own.
         .env("LUNA_API__BIND", "127.0.0.1:0")
+        .env("LUNA_TELEMETRY__METRICS_ADDR", "127.0.0.1:0")
         // No test plays sound; replies would only slow the machine.
         .env("LUNA_TTS__ENABLED", "false");
     cmd

@@ -84,6 +84,19 @@ pub enum Source {
 const FILE_CHUNK: usize = PIPELINE_RATE as usize / 10;
 
 impl Source {
+    /// Samples dropped so far because the reader fell behind (microphones only).
+    pub fn dropped(&self) -> u64 {
+        match self {
+            Self::Mic(capture) => {
+                let s = &capture.stats;
+                s.dropped_in_callback
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    + s.dropped_oldest.load(std::sync::atomic::Ordering::Relaxed)
+            }
+            _ => 0,
+        }
+    }
+
     /// Opens a source; `paced` plays files at real-time speed (as `luna run` and
     /// `luna replay` do) instead of as fast as they can be read.
     pub fn open(spec: &InputSpec, paced: bool) -> Result<Self, SourceError> {

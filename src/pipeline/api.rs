@@ -119,6 +119,42 @@ pub fn start_api(
     Ok(Api { handle, addr })
 }
 
+/// Serves `GET /metrics` (Prometheus text format) on `addr`.
+pub fn start_metrics(addr: &str, metrics: Arc<crate::metrics::Metrics>) -> Result<Api, ApiError> {
+    let server = HttpServer::new(move || {
+        let metrics = Arc::clone(&metrics);
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let text = metrics.render();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(text)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .client_request_timeout(HEADER_TIMEOUT)
+    .shutdown_timeout(1)
+    .bind(addr)
+    .map_err(|error| ApiError::Bind {
+        addr: addr.to_owned(),
+        error,
+    })?;
+    let bound = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    info!(addr = %bound, "metrics listening");
+    Ok(Api {
+        handle,
+        addr: bound,
+    })
+}
+
 /// An error answer: a status, a stable code for programs and a message for people.
 #[derive(Debug)]
 struct Failure {
@@ -556,6 +592,7 @@ async fn handle(
 ) {
     match event {
         Heard::Wake(d) => {
+            state.downstream.metrics.wake_detected(&d.phrase);
             let event = StreamEvent::Wake {
                 phrase: &d.phrase,
                 end_s: d.end_s,
@@ -564,6 +601,7 @@ async fn handle(
             send(session, &event).await;
         }
         Heard::Ignored { start_s, end_s } => {
+            state.downstream.metrics.utterance_ignored();
             send(session, &StreamEvent::Ignored { start_s, end_s }).await;
         }
         Heard::Command(cut, wake) => {

@@ -22,6 +22,8 @@ pub struct AudioFrames {
     /// When the last of these samples was read from the source.
     pub t_read: Instant,
     pub ended: bool,
+    /// Samples the source has dropped since it was opened (it fell behind).
+    pub dropped: u64,
 }
 
 pub struct AudioStage {
@@ -40,6 +42,7 @@ impl Stage for AudioStage {
             samples,
             t_read: Instant::now(),
             ended: flow == Flow::Ended,
+            dropped: self.source.dropped(),
         })
     }
 }

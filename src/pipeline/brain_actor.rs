@@ -21,12 +21,14 @@ pub enum BrainStageError {
 
 pub struct BrainStage {
     brain: Brain,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl BrainStage {
     pub fn new(model: Arc<BrainModel>, settings: BrainSettings) -> Self {
         Self {
             brain: Brain::new(model, settings),
+            metrics: None,
         }
     }
 }
@@ -43,6 +45,9 @@ impl Stage for BrainStage {
             return Err(BrainStageError::Empty);
         }
         let understanding = self.brain.understand(&input.payload.text);
+        if let Some(metrics) = &self.metrics {
+            metrics.brain_caches(self.brain.cache_stats());
+        }
         tracing::debug!(
             correlation_id = %input.correlation_id,
             intents = ?understanding.intents.iter().map(|i| i.intent.as_str()).collect::<Vec<_>>(),
@@ -57,11 +62,15 @@ impl Stage for BrainStage {
 pub fn start_brain(
     model: Arc<BrainModel>,
     settings: BrainSettings,
+    metrics: Arc<crate::metrics::Metrics>,
     policy: RestartPolicy,
     escalate_to: Recipient<Escalation>,
 ) -> StageAddr<BrainStage> {
     StageActor::build("brain", move || {
-        Ok(BrainStage::new(Arc::clone(&model), settings.clone()))
+        Ok(BrainStage {
+            metrics: Some(Arc::clone(&metrics)),
+            ..BrainStage::new(Arc::clone(&model), settings.clone())
+        })
     })
     .policy(RestartPolicy {
         retry_failed_message: true,

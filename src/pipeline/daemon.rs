@@ -90,6 +90,7 @@ struct Hearing {
 /// The running pipeline.
 pub struct Daemon {
     api: Option<super::api::Api>,
+    metrics_server: Option<super::api::Api>,
     hearing: Option<Hearing>,
     scheduler: StageAddr<SchedulerStage>,
     scheduler_pump: tokio::task::JoinHandle<()>,
@@ -179,9 +180,11 @@ impl Daemon {
             patterns = model.grammar.len(),
             "brain ready"
         );
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let brain = start_brain(
             model,
             BrainSettings::from(&config.brain),
+            Arc::clone(&metrics),
             policy(true),
             supervisor.clone().recipient(),
         );
@@ -210,6 +213,7 @@ impl Daemon {
             plan_slots: Arc::new(tokio::sync::Semaphore::new(
                 config.system.max_concurrent_tasks as usize,
             )),
+            metrics: Arc::clone(&metrics),
             confirmations: Arc::new(std::sync::Mutex::new(
                 crate::exec::confirm::Confirmations::new(Duration::from_secs(
                     config.exec.confirm_timeout_s.into(),
@@ -280,6 +284,32 @@ impl Daemon {
                 })
             }
         };
+        // Every stage's supervision counters, in every scrape.
+        let watch = |name: &'static str, probe: crate::metrics::StageProbe| {
+            metrics.watch_stage(name, probe);
+        };
+        watch("scheduler", Box::new(scheduler.stats_probe()));
+        if let Some(tts) = &tts {
+            watch("tts", Box::new(tts.stats_probe()));
+        }
+        watch("store", Box::new(downstream.store.stats_probe()));
+        watch("brain", Box::new(downstream.brain.stats_probe()));
+        watch("stt", Box::new(downstream.stt.stats_probe()));
+        if let Some(h) = &hearing {
+            watch("audio", Box::new(h.audio.stats_probe()));
+            watch("vad", Box::new(h.vad.stats_probe()));
+            if let Some(w) = &h.wake {
+                watch("wake", Box::new(w.stats_probe()));
+            }
+        }
+        let metrics_server = if api && !config.telemetry.metrics_addr.is_empty() {
+            Some(super::api::start_metrics(
+                &config.telemetry.metrics_addr,
+                Arc::clone(&metrics),
+            )?)
+        } else {
+            None
+        };
         let api = if api && !config.api.bind.is_empty() {
             if wake_models.is_none() {
                 wake_models = WakeSettings::from_config(&config.wake)
@@ -300,6 +330,7 @@ impl Daemon {
         };
         Ok(Self {
             api,
+            metrics_server,
             hearing,
             scheduler,
             scheduler_pump,
@@ -312,6 +343,11 @@ impl Daemon {
     /// Where the API listens, when it is served.
     pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
         self.api.as_ref().map(|a| a.addr)
+    }
+
+    /// Where the Prometheus metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_server.as_ref().map(|a| a.addr)
     }
 
     /// Serves until `shutdown` resolves (a signal), a file or stdin input ends, or a
@@ -340,6 +376,9 @@ impl Daemon {
         info!("shutting down");
         if let Some(api) = self.api.take() {
             api.stop().await;
+        }
+        if let Some(server) = self.metrics_server.take() {
+            server.stop().await;
         }
         // Upstream first: each stage finishes what it has, then the store flushes.
         if let Some(h) = self.hearing.take() {
@@ -485,6 +524,7 @@ async fn pump(
     let mut in_flight = Vec::new();
     // Stream samples handed to the VAD and the detector so far: their common clock.
     let mut position: u64 = 0;
+    let mut dropped_seen: u64 = 0;
     loop {
         tick.tick().await;
         let frames = match audio.call(Envelope::entering(Tick)).await {
@@ -498,6 +538,14 @@ async fn pump(
             }
         };
         let source_ended = frames.payload.ended;
+        // A reopened source counts from zero again.
+        let dropped = frames.payload.dropped;
+        if dropped != dropped_seen {
+            to.downstream
+                .metrics
+                .audio_dropped(dropped.saturating_sub(dropped_seen));
+            dropped_seen = dropped;
+        }
         if to.is_microphone
             && to
                 .downstream
@@ -524,6 +572,7 @@ async fn pump(
                                 / f64::from(crate::audio::PIPELINE_RATE);
                             d.latency_ms =
                                 Some(t_read.elapsed().as_secs_f64() * 1000.0 + behind * 1000.0);
+                            to.downstream.metrics.wake_detected(&d.phrase);
                             w.gate.detected(d);
                         }
                     }
@@ -538,10 +587,12 @@ async fn pump(
                             Some(w) => match super::downstream::admit(&mut w.gate, &mut cut) {
                                 Admission::Command { wake, .. } => wake,
                                 Admission::WakeOnly(d) => {
+                                    to.downstream.metrics.wake_alone();
                                     info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");
                                     continue;
                                 }
                                 Admission::Ignore => {
+                                    to.downstream.metrics.utterance_ignored();
                                     let u = &cut.utterance;
                                     info!(
                                         start_s = u.start_s(),

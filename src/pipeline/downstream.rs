@@ -36,6 +36,7 @@ pub struct Downstream {
     pub(super) plan_slots: Arc<Semaphore>,
     /// The open "Are you sure?" question, if any.
     pub(super) confirmations: Arc<std::sync::Mutex<Confirmations>>,
+    pub(super) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why a command produced no outcome.
@@ -175,6 +176,13 @@ impl Downstream {
         }
         record.latency_ms = latency_ms.clone();
         let outcome = record.outcome;
+        let first_intent = understood
+            .payload
+            .intents
+            .first()
+            .map_or("unknown", |i| i.intent.as_str());
+        self.metrics
+            .command(first_intent, outcome.as_str(), source.as_str(), &latency_ms);
         if let Err(e) = self
             .store
             .call(understood.carry(StoreRequest::Record(Box::new(record))))
