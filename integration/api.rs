@@ -591,3 +591,69 @@ fn metrics_count_commands_stages_and_caches_and_luna_stats_reads_them() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("LUNA is not running"), "{err}");
 }
+
+/// The value of one sample in a metrics scrape.
+fn metric(addr: SocketAddr, series: &str) -> f64 {
+    let mut c = luna::http_client::Connection::open(addr).unwrap();
+    let (_, text) = c.get("/metrics").unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+#[test]
+fn stages_that_panic_are_rebuilt_and_no_command_is_lost_or_duplicated() {
+    let luna = start(&[(
+        "LUNA_DEBUG__FAULT_INJECTION",
+        r#"["brain:3", "store:4", "stt:2"]"#,
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, _) = session(dir.path(), &[("what time is it", "en-us")], 0.3, 0.6);
+    let wav = dir.path().join("command.wav");
+    write16(&wav, &audio);
+    let wav = std::fs::read(&wav).unwrap();
+    let texts = [
+        "what time is it",
+        "set a timer for five minutes",
+        "what's the date",
+        "add milk to the shopping list",
+        "tell me a joke",
+        "calculate 6 times 7",
+        "what time is it",
+        "note that the plumber comes on monday",
+    ];
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, text) in texts.iter().enumerate() {
+        let body = say(luna.addr, text);
+        ids.insert(body["correlation_id"].as_str().unwrap().to_owned());
+        if i % 3 == 0 {
+            let (status, body) = http(luna.addr, "POST", "/v1/audio", &[], &wav);
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["intents"][0]["intent"], "time.now", "{body}");
+            ids.insert(body["correlation_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(ids.len(), texts.len() + 3);
+    let (_, history) = http(luna.addr, "GET", "/v1/history?limit=100", &[], b"");
+    let stored: Vec<&str> = history["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["correlation_id"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = stored.iter().copied().collect();
+    assert_eq!(stored.len(), unique.len(), "a command was stored twice");
+    assert_eq!(
+        unique,
+        ids.iter().map(String::as_str).collect(),
+        "every acknowledged command is in history, and nothing else"
+    );
+    for (stage, at_least) in [("brain", 2.0), ("store", 2.0), ("stt", 1.0)] {
+        let restarts = metric(
+            luna.metrics,
+            &format!("luna_stage_restarts_total{{stage=\"{stage}\"}}"),
+        );
+        assert!(restarts >= at_least, "{stage} restarted {restarts} times");
+    }
+    stop(luna.child);
+}

@@ -33,6 +33,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub api: ApiConfig,
     pub telemetry: TelemetryConfig,
+    pub debug: DebugConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,6 +142,50 @@ pub struct ApiConfig {
     pub max_text_chars: u32,
     pub max_audio_s: u32,
     pub request_timeout_ms: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugConfig {
+    pub fault_injection: Vec<String>,
+}
+
+/// The supervised stages, by the names logs and metrics use.
+pub const STAGES: &[&str] = &[
+    "audio",
+    "vad",
+    "wake",
+    "stt",
+    "brain",
+    "store",
+    "scheduler",
+    "tts",
+];
+
+impl DebugConfig {
+    /// `[debug] fault_injection` as stage → every Nth message panics.
+    pub fn panic_every(&self) -> Result<BTreeMap<String, u64>, String> {
+        self.fault_injection
+            .iter()
+            .map(|entry| {
+                let (stage, n) = entry
+                    .split_once(':')
+                    .ok_or_else(|| format!("{entry:?} is not \"STAGE:N\""))?;
+                if !STAGES.contains(&stage) {
+                    return Err(format!(
+                        "{stage:?} is not a stage (stages: {})",
+                        STAGES.join(", ")
+                    ));
+                }
+                match n.parse::<u64>() {
+                    Ok(n) if n >= 2 => Ok((stage.to_owned(), n)),
+                    _ => Err(format!(
+                        "{entry:?}: N must be a whole number of at least 2 (every Nth message panics)"
+                    )),
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -692,6 +737,16 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         &c.telemetry.log_format,
         &["text", "json"],
     )?;
+    if let Err(message) = c.debug.panic_every() {
+        return Err(ConfigError::Rejected {
+            origin: o
+                .get("debug.fault_injection")
+                .cloned()
+                .unwrap_or(Origin::Default),
+            key: "debug.fault_injection".into(),
+            message,
+        });
+    }
     if !c.telemetry.metrics_addr.is_empty()
         && c.telemetry
             .metrics_addr

@@ -11,6 +11,7 @@
 
 mod envelope;
 mod fanout;
+pub mod faults;
 mod supervise;
 
 pub use envelope::{CorrelationId, Envelope, TraceContext};

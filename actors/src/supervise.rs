@@ -224,6 +224,8 @@ pub struct StageActor<S: Stage> {
     escalate_to: Option<Recipient<Escalation>>,
     downstream: Option<Downstream<S>>,
     error_sink: Option<ErrorSink<S>>,
+    /// Messages handed to the stage's handler so far (for fault injection).
+    seen: u64,
 }
 
 /// Configures and starts a [`StageActor`] on its own arbiter thread.
@@ -262,7 +264,15 @@ impl<S: Stage> StageActor<S> {
         loop {
             self.ensure_state(Some(correlation_id))?;
             let state = self.state.as_mut().expect("ensure_state built the state");
-            let reason = match catch_unwind(AssertUnwindSafe(|| state.handle(envelope))) {
+            self.seen += 1;
+            let inject = crate::faults::due(self.name, self.seen);
+            let name = self.name;
+            let reason = match catch_unwind(AssertUnwindSafe(|| {
+                if inject {
+                    panic!("fault injected into stage {name} ([debug] fault_injection)");
+                }
+                state.handle(envelope)
+            })) {
                 Ok(Ok(output)) => {
                     self.consecutive_failures = 0;
                     self.stats.handled.fetch_add(1, Ordering::Relaxed);
@@ -476,6 +486,7 @@ impl<S: Stage> StageBuilder<S> {
             escalate_to: self.escalate_to,
             downstream: self.downstream,
             error_sink: self.error_sink,
+            seen: 0,
         });
         StageAddr {
             name,

@@ -127,6 +127,14 @@ impl Daemon {
             reports,
             api,
         } = options;
+        let faults = config.debug.panic_every().unwrap_or_default();
+        if !faults.is_empty() {
+            warn!(
+                ?faults,
+                "fault injection is on: these stages will panic on purpose"
+            );
+            luna_actors::faults::configure(faults.into_iter().collect());
+        }
         let (tx, escalations) = mpsc::unbounded_channel();
         let supervisor = PipelineSupervisor { escalations: tx }.start();
         let policy = |retry| restart_policy(&config.system, retry);

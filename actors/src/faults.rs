@@ -1,0 +1,25 @@
+//! Fault injection for ordeal tests: a stage named here panics inside its supervised
+//! handler on every Nth message it is given, so supervision is exercised for real
+//! (catch, rebuild, retry or report). Off unless the daemon configures it
+//! (`[debug] fault_injection`); set once per process, before stages start.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+static PANIC_EVERY: OnceLock<HashMap<String, u64>> = OnceLock::new();
+
+/// Makes `stage` panic on every `n`th message (n ≥ 2, so a retried message can pass).
+/// Only the first call per process takes effect; returns whether this one did.
+pub fn configure(panic_every: HashMap<String, u64>) -> bool {
+    PANIC_EVERY
+        .set(panic_every.into_iter().filter(|(_, n)| *n >= 2).collect())
+        .is_ok()
+}
+
+/// Whether the `seen`th message (counting from 1) of `stage` must panic.
+pub(crate) fn due(stage: &str, seen: u64) -> bool {
+    PANIC_EVERY
+        .get()
+        .and_then(|m| m.get(stage))
+        .is_some_and(|every| seen % every == 0)
+}
