@@ -13,7 +13,7 @@ BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2
 # in for a sound card), and curl/pip for `luna model install`.
 TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins
 
-.PHONY: deps test-deps model run test bench lint fmt clean
+.PHONY: deps test-deps model run test bench stress lint fmt clean
 
 define apt_install
 	@missing=""; \
@@ -52,6 +52,13 @@ bench: test-deps model
 	$(CARGO) build --release --bin luna
 	./target/release/luna bench
 	$(CARGO) bench --workspace
+
+# The docker-compose load test without Docker: a local release `luna run` loaded by
+# luna-loadgen (text, WAV uploads, WebSocket streams) for STRESS_SECONDS.
+STRESS_SECONDS ?= 60
+stress: test-deps model
+	$(CARGO) build --release --bin luna --bin luna-loadgen
+	integration/stress.sh $(STRESS_SECONDS)
 
 lint:
 	$(CARGO) fmt --all -- --check

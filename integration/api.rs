@@ -657,3 +657,46 @@ fn stages_that_panic_are_rebuilt_and_no_command_is_lost_or_duplicated() {
     }
     stop(luna.child);
 }
+
+#[test]
+fn the_load_generator_holds_text_audio_and_streams_without_errors() {
+    let luna = start(&[("LUNA_API__TOKEN", "load-token")]);
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, _) = session(dir.path(), &[("what time is it", "en-us")], 0.3, 0.8);
+    let wav = dir.path().join("command.wav");
+    write16(&wav, &audio);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_luna-loadgen"))
+        .args(["--api", &luna.addr.to_string()])
+        .args(["--metrics", &luna.metrics.to_string()])
+        .args([
+            "--token",
+            "load-token",
+            "--clients",
+            "2",
+            "--seconds",
+            "4",
+            "--json",
+        ])
+        .arg("--wav")
+        .arg(&wav)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{report:#}");
+    for kind in ["text", "audio", "stream"] {
+        assert_eq!(report[kind]["errors"], 0, "{kind}: {report:#}");
+        assert!(
+            report[kind]["done"].as_u64().unwrap() >= 1,
+            "{kind}: {report:#}"
+        );
+    }
+    assert!(report["text"]["done"].as_u64().unwrap() > 50, "{report:#}");
+    let rss = &report["daemon_rss_mb"];
+    assert!(rss["before"].as_f64().unwrap() > 1.0, "{report:#}");
+    assert!(rss["after"].as_f64().unwrap() > 1.0, "{report:#}");
+    // The daemon is still serving.
+    let (status, _) = http(luna.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(status, 200);
+    stop(luna.child);
+}

@@ -37,6 +37,28 @@ impl Connection {
         self.exchange(&request).map(|(status, _)| status)
     }
 
+    /// Sends `body` as `content_type` (with a bearer `token` if given); returns the
+    /// status and the answer's body.
+    pub fn post_body(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        token: Option<&str>,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        );
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        self.exchange_bytes(&request)
+    }
+
     /// GETs `path`; returns the status and the body.
     pub fn get(&mut self, path: &str) -> Result<(u16, String), String> {
         let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
@@ -45,9 +67,11 @@ impl Connection {
     }
 
     fn exchange(&mut self, request: &str) -> Result<(u16, Vec<u8>), String> {
-        self.writer
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
+        self.exchange_bytes(request.as_bytes())
+    }
+
+    fn exchange_bytes(&mut self, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        self.writer.write_all(request).map_err(|e| e.to_string())?;
         let mut line = String::new();
         self.reader
             .read_line(&mut line)

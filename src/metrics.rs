@@ -247,6 +247,24 @@ impl Collector for Probes {
             ConstGauge::new(snapshot.queued as i64)
                 .encode(depth.encode_family(&[("stage", *stage)])?)?;
         }
+        // This process, as Prometheus' own process collectors name it.
+        let usage = crate::bench::usage();
+        let cpu = prometheus_client::metrics::counter::ConstCounter::new(usage.cpu_s);
+        cpu.encode(encoder.encode_descriptor(
+            "process_cpu_seconds",
+            "CPU time of the LUNA process (user + system)",
+            None,
+            cpu.metric_type(),
+        )?)?;
+        if let Some(rss) = resident_bytes() {
+            let rss = ConstGauge::new(rss as i64);
+            rss.encode(encoder.encode_descriptor(
+                "process_resident_memory_bytes",
+                "Resident memory of the LUNA process",
+                None,
+                rss.metric_type(),
+            )?)?;
+        }
         let caches = *self.caches.lock().unwrap_or_else(|e| e.into_inner());
         for (name, help, get) in [
             (
@@ -277,6 +295,15 @@ impl Collector for Probes {
         }
         Ok(())
     }
+}
+
+/// This process's resident set size now (Linux: /proc/self/statm).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
 }
 
 /// One sample of a Prometheus text exposition.
@@ -491,6 +518,12 @@ pub fn summary(samples: &[Sample]) -> String {
         "audio dropped: {} samples",
         sum("luna_audio_dropped_samples_total")
     );
+    let _ = writeln!(
+        out,
+        "process: {:.0} MB resident, {:.1} s CPU",
+        sum("luna_process_resident_memory_bytes") / 1e6,
+        sum("luna_process_cpu_seconds_total"),
+    );
     out
 }
 
@@ -531,6 +564,7 @@ mod tests {
             r#"luna_stage_restarts_total{stage="stt"} 1"#,
             r#"luna_stage_mailbox_depth{stage="stt"} 2"#,
             r#"luna_brain_cache_hits_total{cache="parse"} 3"#,
+            "luna_process_resident_memory_bytes ",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");
         }
