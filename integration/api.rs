@@ -700,3 +700,31 @@ fn the_load_generator_holds_text_audio_and_streams_without_errors() {
     assert_eq!(status, 200);
     stop(luna.child);
 }
+
+#[test]
+fn an_app_installed_while_luna_runs_can_be_opened() {
+    let luna = start(&[]);
+    let before = say(luna.addr, "open firefox");
+    assert_eq!(
+        before["response"], "I couldn't find an app called firefox.",
+        "{before}"
+    );
+    let apps = luna._home.path().join("data/applications");
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(
+        apps.join("firefox.desktop"),
+        "[Desktop Entry]\nType=Application\nName=Firefox\nExec=firefox-esr --new-window %u\n",
+    )
+    .unwrap();
+    let after = say(luna.addr, "open firefox");
+    assert_eq!(after["results"][0]["ok"], true, "{after}");
+    assert_eq!(
+        after["results"][0]["dry_run"][0]["program"], "firefox-esr",
+        "{after}"
+    );
+    assert_eq!(
+        after["results"][0]["dry_run"][0]["args"],
+        json!(["--new-window"])
+    );
+    stop(luna.child);
+}

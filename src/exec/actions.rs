@@ -458,7 +458,7 @@ fn apps(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
         return StepResult::failed(intent, "Which app?");
     };
     if intent == "app.open" {
-        let index = AppIndex::scan();
+        let index = AppIndex::current();
         let Some(found) = index.find(app) else {
             return StepResult::failed(intent, format!("I couldn't find an app called {app}."));
         };
@@ -495,7 +495,7 @@ fn apps(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
 /// and its arguments begin with the Exec arguments. (Matching the name alone would
 /// close any process of that program — a `sleep` in someone's shell, say.)
 fn running_pid(app: &str) -> Option<u32> {
-    let command = AppIndex::scan().find(app).map(|a| a.command.clone())?;
+    let command = AppIndex::current().find(app).map(|a| a.command.clone())?;
     let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
     let program = base(&command[0]);
     let mut system = sysinfo::System::new().ok()?;

@@ -34,10 +34,44 @@ pub fn app_catalogue() -> crate::brain::AppCatalog {
     catalogue
 }
 
+/// When the application folders last changed: installing or removing an app changes
+/// its folder's modification time.
+fn folders_fingerprint() -> Vec<(PathBuf, Option<std::time::SystemTime>)> {
+    freedesktop_desktop_entry::default_paths()
+        .map(|dir| {
+            let changed = std::fs::metadata(&dir).and_then(|m| m.modified()).ok();
+            (dir, changed)
+        })
+        .collect()
+}
+
+type Snapshot = (
+    Vec<(PathBuf, Option<std::time::SystemTime>)>,
+    std::sync::Arc<AppIndex>,
+);
+
+static CURRENT: std::sync::Mutex<Option<Snapshot>> = std::sync::Mutex::new(None);
+
 impl AppIndex {
     /// The standard places: `$XDG_DATA_HOME/applications`, then `$XDG_DATA_DIRS`.
     pub fn scan() -> Self {
         Self::scan_dirs(freedesktop_desktop_entry::default_paths())
+    }
+
+    /// The installed apps, rescanned only when an application folder has changed since
+    /// the last call (a `stat` per folder instead of parsing every desktop entry on
+    /// every command).
+    pub fn current() -> std::sync::Arc<Self> {
+        let fingerprint = folders_fingerprint();
+        let mut current = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        match current.as_ref() {
+            Some((seen, index)) if *seen == fingerprint => std::sync::Arc::clone(index),
+            _ => {
+                let index = std::sync::Arc::new(Self::scan());
+                *current = Some((fingerprint, std::sync::Arc::clone(&index)));
+                index
+            }
+        }
     }
 
     pub fn scan_dirs(dirs: impl Iterator<Item = PathBuf>) -> Self {
