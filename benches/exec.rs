@@ -43,6 +43,7 @@ fn exec(c: &mut Criterion) {
                     plan: Arc::clone(&one),
                     dry_run: false,
                     confirmed: false,
+                    span: tracing::Span::none(),
                 }))
                 .unwrap()
         })
@@ -54,6 +55,7 @@ fn exec(c: &mut Criterion) {
                     plan: Arc::clone(&two),
                     dry_run: false,
                     confirmed: false,
+                    span: tracing::Span::none(),
                 }))
                 .unwrap()
         })

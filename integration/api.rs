@@ -13,7 +13,7 @@ use support::{model_path, session, start_daemon_with, stop, wait_for, wake_model
 
 /// A running daemon with its API address.
 struct Running {
-    child: std::process::Child,
+    child: support::RunningDaemon,
     addr: SocketAddr,
     metrics: SocketAddr,
     _home: tempfile::TempDir,
@@ -727,4 +727,165 @@ fn an_app_installed_while_luna_runs_can_be_opened() {
         json!(["--new-window"])
     );
     stop(luna.child);
+}
+
+/// A minimal OTLP/HTTP receiver on loopback: decodes every export request with the
+/// protocol's own types and keeps the spans.
+struct OtlpReceiver {
+    addr: SocketAddr,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_proto::tonic::trace::v1::Span>>>,
+}
+
+impl OtlpReceiver {
+    fn start() -> Self {
+        use prost::Message;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let spans = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&spans);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let kept = std::sync::Arc::clone(&kept);
+                std::thread::spawn(move || {
+                    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    loop {
+                        use std::io::BufRead;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut length = 0;
+                        loop {
+                            let mut header = String::new();
+                            reader.read_line(&mut header).unwrap();
+                            let header = header.trim_end();
+                            if header.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = header.split_once(':') {
+                                if k.eq_ignore_ascii_case("content-length") {
+                                    length = v.trim().parse().unwrap();
+                                }
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(&body[..])
+                            .expect("an OTLP trace export");
+                        let mut kept = kept.lock().unwrap();
+                        for resource in request.resource_spans {
+                            for scope in resource.scope_spans {
+                                kept.extend(scope.spans);
+                            }
+                        }
+                        writer
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        Self { addr, spans }
+    }
+}
+
+/// A span attribute as text.
+fn attribute(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let value = span
+        .attributes
+        .iter()
+        .find(|a| a.key == key)?
+        .value
+        .as_ref()?;
+    Some(match value.value.as_ref()? {
+        Value::StringValue(s) => s.clone(),
+        Value::BoolValue(b) => b.to_string(),
+        Value::IntValue(i) => i.to_string(),
+        Value::DoubleValue(d) => d.to_string(),
+        other => format!("{other:?}"),
+    })
+}
+
+#[test]
+fn each_command_is_one_trace_with_a_span_per_stage() {
+    let receiver = OtlpReceiver::start();
+    let endpoint = format!("http://{}/v1/traces", receiver.addr);
+    let luna = start(&[("LUNA_TELEMETRY__OTLP_ENDPOINT", &endpoint)]);
+    let typed = say(
+        luna.addr,
+        "set a timer for five minutes and play some music",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, _) = session(dir.path(), &[("what time is it", "en-us")], 0.3, 0.6);
+    let wav = dir.path().join("command.wav");
+    write16(&wav, &audio);
+    let (status, spoken) = http(
+        luna.addr,
+        "POST",
+        "/v1/audio",
+        &[],
+        &std::fs::read(&wav).unwrap(),
+    );
+    assert_eq!(status, 200, "{spoken}");
+    // Stopping flushes what is queued.
+    stop(luna.child);
+    let spans = receiver.spans.lock().unwrap().clone();
+
+    let trace_of = |body: &Value| {
+        let id = body["correlation_id"].as_str().unwrap();
+        let root = spans
+            .iter()
+            .find(|s| s.name == "command" && attribute(s, "correlation_id").as_deref() == Some(id))
+            .unwrap_or_else(|| {
+                let names: Vec<_> = spans.iter().map(|s| s.name.as_str()).collect();
+                panic!("no command span for {id} among {names:?}")
+            });
+        assert!(
+            root.parent_span_id.is_empty(),
+            "the command span is the root"
+        );
+        let children: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.trace_id == root.trace_id && s.parent_span_id == root.span_id)
+            .map(|s| s.name.as_str())
+            .collect();
+        let in_trace = spans.iter().filter(|s| s.trace_id == root.trace_id).count();
+        (root.clone(), children, in_trace)
+    };
+
+    let (root, children, in_trace) = trace_of(&typed);
+    assert_eq!(attribute(&root, "source").as_deref(), Some("api"));
+    assert_eq!(attribute(&root, "intent").as_deref(), Some("timer.start"));
+    assert!(attribute(&root, "outcome").is_some());
+    for stage in ["brain.parse", "store.write"] {
+        assert!(children.contains(&stage), "{stage} missing: {children:?}");
+    }
+    // The two steps ran in parallel: sibling spans under the command.
+    assert_eq!(
+        children.iter().filter(|n| **n == "exec.step").count(),
+        2,
+        "{children:?}"
+    );
+    assert_eq!(
+        in_trace,
+        1 + children.len(),
+        "everything nests under the root"
+    );
+
+    let (root, children, _) = trace_of(&spoken);
+    assert_eq!(attribute(&root, "intent").as_deref(), Some("time.now"));
+    assert!(attribute(&root, "audio_s").is_some());
+    for stage in [
+        "vad.endpoint",
+        "stt.transcribe",
+        "brain.parse",
+        "exec.step",
+        "store.write",
+    ] {
+        assert!(children.contains(&stage), "{stage} missing: {children:?}");
+    }
+    // One trace per command.
+    assert_ne!(trace_of(&typed).0.trace_id, root.trace_id);
 }

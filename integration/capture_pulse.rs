@@ -194,17 +194,28 @@ fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
     support::wait_for(&rx, "LUNA is running", 60);
     // cpal's first callback comes 0.8-2 s after the stream starts.
     std::thread::sleep(Duration::from_secs(3));
-    let played = Command::new("paplay")
-        .args(["-d", "luna"])
-        .arg(&speech)
-        .status()
-        .expect("paplay");
-    assert!(played.success());
-    let seen = support::wait_for(&rx, " utterance ", 60);
-    let line = seen.last().unwrap();
+    // Whisper sometimes hears this voice's "timer" as "Tiber" (the STT tests measure
+    // accuracy); like a user, say it again then. Three tries at most.
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        let played = Command::new("paplay")
+            .args(["-d", "luna"])
+            .arg(&speech)
+            .status()
+            .expect("paplay");
+        assert!(played.success());
+        let seen = support::wait_for(&rx, " utterance ", 60);
+        let line = seen.last().unwrap().clone();
+        assert!(line.contains("wake=\"hey luna\""), "{seen:#?}");
+        let done = line.contains("timer.start duration_s=300");
+        heard.push(line);
+        if done {
+            break;
+        }
+    }
     assert!(
-        line.contains("timer.start duration_s=300") && line.contains("wake=\"hey luna\""),
-        "{seen:#?}"
+        heard.last().unwrap().contains("timer.start duration_s=300"),
+        "{heard:#?}"
     );
     support::stop(child);
 }

@@ -194,6 +194,7 @@ pub struct TelemetryConfig {
     pub log_level: String,
     pub log_format: String,
     pub metrics_addr: String,
+    pub otlp_endpoint: String,
 }
 
 impl Config {
@@ -745,6 +746,21 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
                 .unwrap_or(Origin::Default),
             key: "debug.fault_injection".into(),
             message,
+        });
+    }
+    let endpoint = &c.telemetry.otlp_endpoint;
+    if !endpoint.is_empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")
+    {
+        return Err(ConfigError::Invalid {
+            origin: o
+                .get("telemetry.otlp_endpoint")
+                .cloned()
+                .unwrap_or(Origin::Default),
+            key: "telemetry.otlp_endpoint".into(),
+            expected:
+                "an OTLP/HTTP traces URL like \"http://127.0.0.1:4318/v1/traces\", or \"\" for none"
+                    .into(),
+            found: format!("{endpoint:?}"),
         });
     }
     if !c.telemetry.metrics_addr.is_empty()

@@ -226,7 +226,8 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
-    luna::telemetry::init_logging(&loaded.config.telemetry);
+    // Kept until the command is done: dropping it flushes the traces.
+    let _telemetry = luna::telemetry::init(&loaded.config.telemetry)?;
     match command {
         Command::Run {
             input,

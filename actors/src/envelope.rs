@@ -69,6 +69,9 @@ pub struct Envelope<T> {
     pub t_entered: Instant,
     /// Capture time of the last speech frame, for `speech_end_to_action`; `None` for text.
     pub t_speech_end: Option<Instant>,
+    /// The command's root span: a stage handling this message works inside it, so
+    /// its spans nest under the command's trace whatever thread it runs on.
+    pub span: tracing::Span,
     pub payload: T,
 }
 
@@ -80,8 +83,15 @@ impl<T> Envelope<T> {
             trace: TraceContext::default(),
             t_entered: Instant::now(),
             t_speech_end: None,
+            span: tracing::Span::none(),
             payload,
         }
+    }
+
+    /// Makes `span` the command's root span for this and every later hop.
+    pub fn in_span(mut self, span: tracing::Span) -> Self {
+        self.span = span;
+        self
     }
 
     pub fn with_speech_end(mut self, t: Instant) -> Self {
@@ -96,6 +106,7 @@ impl<T> Envelope<T> {
             trace: self.trace.clone(),
             t_entered: self.t_entered,
             t_speech_end: self.t_speech_end,
+            span: self.span.clone(),
             payload,
         }
     }
@@ -106,6 +117,7 @@ impl<T> Envelope<T> {
             trace: self.trace,
             t_entered: self.t_entered,
             t_speech_end: self.t_speech_end,
+            span: self.span,
             payload: f(self.payload),
         }
     }

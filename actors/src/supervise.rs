@@ -268,6 +268,7 @@ impl<S: Stage> StageActor<S> {
             let inject = crate::faults::due(self.name, self.seen);
             let name = self.name;
             let reason = match catch_unwind(AssertUnwindSafe(|| {
+                let _command = envelope.span.enter();
                 if inject {
                     panic!("fault injected into stage {name} ([debug] fault_injection)");
                 }

@@ -252,7 +252,7 @@ pub fn to_16k_mono(input: &Path, out: &Path) {
 }
 
 /// Starts `luna run` and returns it with a receiver of its log lines.
-pub fn start_daemon(home: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+pub fn start_daemon(home: &Path) -> (RunningDaemon, std::sync::mpsc::Receiver<String>) {
     start_daemon_with(home, &[])
 }
 
@@ -260,7 +260,7 @@ pub fn start_daemon(home: &Path) -> (std::process::Child, std::sync::mpsc::Recei
 pub fn start_daemon_with(
     home: &Path,
     env: &[(&str, &str)],
-) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+) -> (RunningDaemon, std::sync::mpsc::Receiver<String>) {
     let mut child = luna(home)
         .envs(env.iter().copied())
         .env("LUNA_TTS__ENABLED", "false")
@@ -279,7 +279,7 @@ pub fn start_daemon_with(
             let _ = tx.send(line);
         }
     });
-    (child, rx)
+    (RunningDaemon { child: Some(child) }, rx)
 }
 
 pub fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seconds: u64) -> Vec<String> {
@@ -297,7 +297,38 @@ pub fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seconds: u
     }
 }
 
-pub fn stop(mut child: std::process::Child) {
+/// A `luna run` started by a test: killed if the test ends without stopping it (a
+/// failed assertion must not leave daemons behind to load the machine).
+pub struct RunningDaemon {
+    child: Option<std::process::Child>,
+}
+
+impl std::ops::Deref for RunningDaemon {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &std::process::Child {
+        self.child.as_ref().expect("running")
+    }
+}
+
+impl std::ops::DerefMut for RunningDaemon {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        self.child.as_mut().expect("running")
+    }
+}
+
+impl Drop for RunningDaemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Stops the daemon with SIGTERM and checks it exits cleanly.
+pub fn stop(mut daemon: RunningDaemon) {
+    let mut child = daemon.child.take().expect("running");
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -490,6 +490,7 @@ async fn fire_schedules(
                             plan: Arc::new(plan),
                             dry_run: false,
                             confirmed: false,
+                            span: tracing::Span::none(),
                         })
                         .await
                         .unwrap_or_default();

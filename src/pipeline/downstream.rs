@@ -76,11 +76,27 @@ pub struct CommandRequest {
     pub latency_ms: Latencies,
 }
 
+/// The root span of one command's trace; stages open theirs inside it (the envelope
+/// carries it), and what came of the command is recorded on it at the end.
+fn command_span(id: luna_actors::CorrelationId, source: CommandSource) -> tracing::Span {
+    tracing::debug_span!(
+        "command",
+        correlation_id = %id,
+        source = source.as_str(),
+        audio_s = tracing::field::Empty,
+        intent = tracing::field::Empty,
+        confidence = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    )
+}
+
 impl CommandRequest {
     /// A typed command (CLI, API), entering now.
     pub fn text(text: String, source: CommandSource, dry_run: bool) -> Self {
+        let envelope = Envelope::entering(());
+        let span = command_span(envelope.correlation_id, source);
         Self {
-            envelope: Envelope::entering(()),
+            envelope: envelope.in_span(span),
             text,
             source,
             received_at_ms: crate::store::now_ms(),
@@ -150,6 +166,7 @@ impl Downstream {
                         plan: Arc::clone(&plan),
                         dry_run,
                         confirmed,
+                        span: understood.span.clone(),
                     })
                     .await
                     .unwrap_or_default();
@@ -181,6 +198,12 @@ impl Downstream {
             .intents
             .first()
             .map_or("unknown", |i| i.intent.as_str());
+        let root = &understood.span;
+        root.record("intent", first_intent);
+        if let Some(first) = understood.payload.intents.first() {
+            root.record("confidence", f64::from(first.confidence));
+        }
+        root.record("outcome", outcome.as_str());
         self.metrics
             .command(first_intent, outcome.as_str(), source.as_str(), &latency_ms);
         if let Err(e) = self
@@ -223,6 +246,14 @@ impl Downstream {
         })
         .with_speech_end(cut.t_speech_end);
         let id = request.correlation_id;
+        let root = command_span(id, source);
+        root.record("audio_s", end_s - start_s);
+        // What happened before the command existed, as marks with their latencies.
+        if let Some(w) = &wake {
+            tracing::debug_span!(parent: &root, "wake.detect", phrase = %w.phrase, score = f64::from(w.score), end_s = w.end_s, latency_ms = w.latency_ms.unwrap_or_default()).in_scope(|| {});
+        }
+        tracing::debug_span!(parent: &root, "vad.endpoint", start_s, end_s, latency_ms = endpoint_ms).in_scope(|| {});
+        let request = request.in_span(root);
         let transcript = self.stt.call(request).await.map_err(|e| {
             warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
             CommandError::Transcribe(e.to_string())

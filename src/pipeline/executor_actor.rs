@@ -26,6 +26,8 @@ pub struct RunPlan {
     pub dry_run: bool,
     /// The user already said yes to its steps (the confirmation turn).
     pub confirmed: bool,
+    /// The command's span: each step's span is its child.
+    pub span: tracing::Span,
 }
 
 /// Cancel every plan in flight; answers how many there were.
@@ -33,10 +35,10 @@ pub struct RunPlan {
 #[rtype(result = "usize")]
 pub struct CancelRunning;
 
-/// One step, for a child (`true`: confirmed).
+/// One step, for a child (`true`: confirmed), inside the command's span.
 #[derive(Message)]
 #[rtype(result = "StepResult")]
-struct RunStep(Step, bool);
+struct RunStep(Step, bool, tracing::Span);
 
 /// A child actor: runs exactly one step and is stopped with its thread afterwards.
 struct StepChild {
@@ -51,7 +53,7 @@ impl Handler<RunStep> for StepChild {
     type Result = MessageResult<RunStep>;
 
     fn handle(&mut self, msg: RunStep, _: &mut Context<Self>) -> Self::Result {
-        let _span = tracing::debug_span!("exec.step", intent = %msg.0.intent).entered();
+        let _span = tracing::debug_span!(parent: &msg.2, "exec.step", intent = %msg.0.intent, step = msg.0.id).entered();
         MessageResult(self.executor.run_step(&msg.0, msg.1))
     }
 }
@@ -125,6 +127,7 @@ impl Handler<RunPlan> for ExecutorActor {
             .insert(guard.plan, cancel);
         let fan_out = FanOut::new(self.step_timeout).cancel_on(cancelled.clone());
         let confirmed = msg.confirmed;
+        let command = msg.span.clone();
         Box::pin(async move {
             let _guard = guard;
             let plan = msg.plan;
@@ -151,7 +154,7 @@ impl Handler<RunPlan> for ExecutorActor {
                     .map(|&s| {
                         (
                             format!("step {s} ({})", plan.steps[s].intent),
-                            RunStep(plan.steps[s].clone(), confirmed),
+                            RunStep(plan.steps[s].clone(), confirmed, command.clone()),
                         )
                     })
                     .collect();

@@ -29,7 +29,9 @@ impl Stage for WakeStage {
         self.detector.set_origin(input.payload.first_sample);
         let found = self.detector.push(&input.payload.samples)?;
         for d in &found {
-            let _span = tracing::info_span!(
+            // Per detection, before any command exists: the command's trace gets its
+            // own wake.detect span (downstream), so this one stays out of exports.
+            let _span = tracing::trace_span!(
                 "wake.detect",
                 correlation_id = %input.correlation_id,
                 phrase = %d.phrase,
