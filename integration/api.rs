@@ -889,3 +889,37 @@ fn each_command_is_one_trace_with_a_span_per_stage() {
     // One trace per command.
     assert_ne!(trace_of(&typed).0.trace_id, root.trace_id);
 }
+
+#[test]
+fn plans_beyond_max_concurrent_tasks_wait_for_a_slot() {
+    // One slot; a volume tool that hangs until its 5 s timeout holds it.
+    let tools = tempfile::tempdir().unwrap();
+    fake_tool(tools.path(), "wpctl", "#!/bin/sh\nsleep 30\n");
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let luna = start(&[
+        ("LUNA_EXEC__DRY_RUN", "false"),
+        ("PATH", &path),
+        ("LUNA_SYSTEM__MAX_CONCURRENT_TASKS", "1"),
+    ]);
+    let addr = luna.addr;
+    let slow = std::thread::spawn(move || {
+        let body = say(addr, "turn the volume up");
+        (body, std::time::Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let quick = say(luna.addr, "what time is it");
+    let quick_done = std::time::Instant::now();
+    let (slow_body, slow_done) = slow.join().unwrap();
+    assert_eq!(quick["results"][0]["ok"], true, "{quick}");
+    assert_eq!(slow_body["results"][0]["ok"], false, "{slow_body}");
+    // The second plan waited for the first to give its slot back.
+    assert!(
+        quick_done >= slow_done,
+        "the time answer did not wait for the slot"
+    );
+    stop(luna.child);
+}
