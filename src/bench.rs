@@ -123,25 +123,6 @@ pub struct TextPass {
     pub latency_ms: Option<Percentiles>,
 }
 
-/// This process's CPU time (user + system) and peak resident set size.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Usage {
-    pub cpu_s: f64,
-    pub peak_rss_mb: f64,
-}
-
-pub fn usage() -> Usage {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Usage {
-        cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime),
-        // Linux reports kilobytes.
-        peak_rss_mb: ru.ru_maxrss as f64 / 1024.0,
-    }
-}
-
 /// The machine the figures were measured on: CPU model, cores, memory, date.
 pub fn machine() -> serde_json::Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

@@ -467,7 +467,7 @@ fn bench(
 
         eprintln!("luna bench: replaying {audio_s:.1} s of speech at real-time pace");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let before = b::usage();
+        let before = luna::metrics::usage();
         let t0 = std::time::Instant::now();
         let system = actix::System::new();
         system.block_on(async {
@@ -482,7 +482,7 @@ fn bench(
             anyhow::Ok(())
         })?;
         let spoken_wall = t0.elapsed().as_secs_f64();
-        let spoken_cpu = b::usage().cpu_s - before.cpu_s;
+        let spoken_cpu = luna::metrics::usage().cpu_s - before.cpu_s;
         let mut reports = Vec::new();
         while let Ok(r) = rx.try_recv() {
             reports.push(r);
@@ -522,7 +522,7 @@ fn bench(
             anyhow::Ok(())
         })?;
         let text = done_rx.recv()???;
-        let usage = b::usage();
+        let usage = luna::metrics::usage();
         Ok(serde_json::json!({
             "machine": b::machine(),
             "spoken": spoken,

@@ -248,7 +248,7 @@ impl Collector for Probes {
                 .encode(depth.encode_family(&[("stage", *stage)])?)?;
         }
         // This process, as Prometheus' own process collectors name it.
-        let usage = crate::bench::usage();
+        let usage = usage();
         let cpu = prometheus_client::metrics::counter::ConstCounter::new(usage.cpu_s);
         cpu.encode(encoder.encode_descriptor(
             "process_cpu_seconds",
@@ -294,6 +294,25 @@ impl Collector for Probes {
             }
         }
         Ok(())
+    }
+}
+
+/// This process's CPU time (user + system) and peak resident set size.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Usage {
+    pub cpu_s: f64,
+    pub peak_rss_mb: f64,
+}
+
+pub fn usage() -> Usage {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Usage {
+        cpu_s: secs(ru.ru_utime) + secs(ru.ru_stime),
+        // Linux reports kilobytes.
+        peak_rss_mb: ru.ru_maxrss as f64 / 1024.0,
     }
 }
 
