@@ -460,11 +460,7 @@ fn stop_cancels_a_command_that_is_still_running() {
     // A volume tool that hangs: the command is still running when "stop" comes.
     let tools = tempfile::tempdir().unwrap();
     fake_tool(tools.path(), "wpctl", "#!/bin/sh\nsleep 30\n");
-    let path = format!(
-        "{}:{}",
-        tools.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(tools.path());
     let luna = start(&[("LUNA_EXEC__DRY_RUN", "false"), ("PATH", &path)]);
     let addr = luna.addr;
     let slow = std::thread::spawn(move || say(addr, "turn the volume up"));
@@ -487,6 +483,15 @@ fn stop_cancels_a_command_that_is_still_running() {
     // Later commands run as usual.
     assert_eq!(say(luna.addr, "what time is it")["results"][0]["ok"], true);
     stop(luna.child);
+}
+
+/// `PATH` with `dir` searched first: its fake tools stand in for the machine's.
+fn path_with(dir: &std::path::Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// Writes an executable script `name` into `dir`.
@@ -516,11 +521,7 @@ fn transient_failures_are_retried_but_never_for_destructive_steps() {
         "systemctl",
         &format!("#!/bin/sh\necho systemctl >> {calls_s}\necho 'Failed to connect to bus: Connection refused' >&2\nexit 1\n"),
     );
-    let path = format!(
-        "{}:{}",
-        tools.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(tools.path());
     let luna = start(&[("LUNA_EXEC__DRY_RUN", "false"), ("PATH", &path)]);
     let up = say(luna.addr, "turn the volume up");
     assert_eq!(up["results"][0]["ok"], true, "{up}");
@@ -895,11 +896,7 @@ fn plans_beyond_max_concurrent_tasks_wait_for_a_slot() {
     // One slot; a volume tool that hangs until its 5 s timeout holds it.
     let tools = tempfile::tempdir().unwrap();
     fake_tool(tools.path(), "wpctl", "#!/bin/sh\nsleep 30\n");
-    let path = format!(
-        "{}:{}",
-        tools.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(tools.path());
     let luna = start(&[
         ("LUNA_EXEC__DRY_RUN", "false"),
         ("PATH", &path),

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use luna::bench::Percentiles;
+use luna::bench::{Percentiles, TYPED};
 use luna::http_client::Connection;
 use serde_json::json;
 
@@ -45,17 +45,6 @@ struct Args {
     #[arg(long)]
     json: bool,
 }
-
-const TEXTS: &[&str] = &[
-    "what time is it",
-    "set a timer for five minutes and play some music",
-    "open firefox",
-    "turn the volume down a little",
-    "what's the date",
-    "remind me to call mom in ten minutes",
-    "calculate 12 times 7",
-    "add eggs to the shopping list",
-];
 
 /// What one kind of client achieved.
 #[derive(Default)]
@@ -123,7 +112,7 @@ fn text_client(api: SocketAddr, token: Option<String>, index: usize, until: Inst
                 }
             },
         };
-        let body = json!({ "text": TEXTS[i % TEXTS.len()], "dry_run": true }).to_string();
+        let body = json!({ "text": TYPED[i % TYPED.len()], "dry_run": true }).to_string();
         i += 1;
         let t = Instant::now();
         match conn.post_body(

@@ -86,20 +86,16 @@ pub struct SpokenPass {
 
 impl SpokenPass {
     pub fn from_reports(said: usize, audio_s: f64, understood: usize, r: &[VoiceReport]) -> Self {
-        type Stage = fn(&Latencies) -> Option<f64>;
-        let stages: [(&'static str, Stage); 6] = [
-            ("wake", |l| l.wake),
-            ("endpoint", |l| l.endpoint),
-            ("stt", |l| l.stt),
-            ("brain", |l| l.brain),
-            ("dispatch", |l| l.dispatch),
-            ("speech_end_to_action", |l| l.speech_end_to_action),
-        ];
-        let latency_ms = stages
+        let latency_ms = Latencies::STAGES
             .iter()
-            .filter_map(|(name, get)| {
-                Percentiles::of(r.iter().filter_map(|c| get(&c.latency_ms)).collect())
-                    .map(|p| (*name, p))
+            .enumerate()
+            .filter_map(|(i, name)| {
+                Percentiles::of(
+                    r.iter()
+                        .filter_map(|c| c.latency_ms.stages()[i].1)
+                        .collect(),
+                )
+                .map(|p| (*name, p))
             })
             .collect();
         Self {

@@ -546,14 +546,7 @@ fn bench(
     );
     println!("  {:<22} {:>8} {:>8}", "ms", "p50", "p95");
     if let Some(stages) = s["latency_ms"].as_object() {
-        for name in [
-            "wake",
-            "endpoint",
-            "stt",
-            "brain",
-            "dispatch",
-            "speech_end_to_action",
-        ] {
+        for name in luna::store::Latencies::STAGES {
             if let Some(p) = stages.get(name) {
                 println!(
                     "  {name:<22} {:>8.1} {:>8.1}",

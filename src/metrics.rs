@@ -136,15 +136,7 @@ impl Metrics {
                 source: source.to_owned(),
             })
             .inc();
-        let stages = [
-            ("wake", latency.wake),
-            ("endpoint", latency.endpoint),
-            ("stt", latency.stt),
-            ("brain", latency.brain),
-            ("dispatch", latency.dispatch),
-            ("speech_end_to_action", latency.speech_end_to_action),
-        ];
-        for (stage, ms) in stages {
+        for (stage, ms) in latency.stages() {
             if let Some(ms) = ms {
                 self.latency
                     .get_or_create(&StageLabel { stage })
@@ -445,14 +437,7 @@ pub fn summary(samples: &[Sample]) -> String {
     }
 
     let _ = writeln!(out, "latency (ms)            p50      p95   count");
-    for stage in [
-        "wake",
-        "endpoint",
-        "stt",
-        "brain",
-        "dispatch",
-        "speech_end_to_action",
-    ] {
+    for stage in Latencies::STAGES {
         let mut buckets: Vec<(f64, f64)> = of("luna_stage_latency_seconds_bucket")
             .filter(|s| label(s, "stage") == stage)
             .filter_map(|s| {

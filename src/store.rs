@@ -261,6 +261,32 @@ pub struct Latencies {
     pub reply_first_audio: Option<f64>,
 }
 
+impl Latencies {
+    /// The stages measured on the way to an action, in pipeline order, by the names
+    /// metrics, `luna bench` and `luna stats` use.
+    pub const STAGES: [&'static str; 6] = [
+        "wake",
+        "endpoint",
+        "stt",
+        "brain",
+        "dispatch",
+        "speech_end_to_action",
+    ];
+
+    /// Each of [`Self::STAGES`] with its latency, if measured.
+    pub fn stages(&self) -> [(&'static str, Option<f64>); 6] {
+        let [wake, endpoint, stt, brain, dispatch, to_action] = Self::STAGES;
+        [
+            (wake, self.wake),
+            (endpoint, self.endpoint),
+            (stt, self.stt),
+            (brain, self.brain),
+            (dispatch, self.dispatch),
+            (to_action, self.speech_end_to_action),
+        ]
+    }
+}
+
 /// One row of command history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CommandRecord {
