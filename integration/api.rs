@@ -282,6 +282,122 @@ fn bad_requests_get_a_json_error_and_the_daemon_keeps_serving() {
     stop(luna.child);
 }
 
+/// One spoken command in every format a client may send, then audio and text built to
+/// hurt: each gets an answer (the command, or a JSON error saying what is wrong) and
+/// the daemon goes on serving.
+#[test]
+fn any_wav_format_is_understood_and_hostile_audio_and_text_are_refused_clearly() {
+    let luna = start(&[]);
+    let a = luna.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let spoken = dir.path().join("spoken.wav");
+    support::speak("tell me a joke", "en-us", 150, &spoken);
+    let post_audio = |bytes: &[u8]| http(a, "POST", "/v1/audio?dry_run=true", &[], bytes);
+    let mut formats = Vec::new();
+    for (name, sox_args) in [
+        ("8k-mono-s16", &["-r", "8000", "-c", "1", "-b", "16"][..]),
+        ("22k-mono-s24", &["-r", "22050", "-c", "1", "-b", "24"][..]),
+        (
+            "44k-stereo-s16",
+            &["-r", "44100", "-c", "2", "-b", "16"][..],
+        ),
+        (
+            "48k-stereo-f32",
+            &["-r", "48000", "-c", "2", "-e", "floating-point", "-b", "32"][..],
+        ),
+    ] {
+        let out = dir.path().join(format!("{name}.wav"));
+        let mut args = vec![spoken.to_str().unwrap()];
+        args.extend_from_slice(sox_args);
+        args.push(out.to_str().unwrap());
+        support::run("sox", &args);
+        let (status, body) = post_audio(&std::fs::read(&out).unwrap());
+        formats.push((
+            name,
+            status,
+            body["intents"][0]["intent"].clone(),
+            body["transcript"].clone(),
+        ));
+    }
+    // Float samples that are not numbers (NaN, ±inf) among the speech are taken as silence.
+    let mut samples = support::read16(&spoken);
+    for (i, s) in samples.iter_mut().enumerate().step_by(97) {
+        *s = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][i % 3];
+    }
+    let nan = dir.path().join("nan.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(&nan, spec).unwrap();
+    for s in &samples {
+        writer.write_sample(*s).unwrap();
+    }
+    writer.finalize().unwrap();
+    let (status, body) = post_audio(&std::fs::read(&nan).unwrap());
+    formats.push((
+        "16k-f32-nan-inf",
+        status,
+        body["intents"][0]["intent"].clone(),
+        body["transcript"].clone(),
+    ));
+    assert!(
+        formats
+            .iter()
+            .all(|(_, status, intent, _)| *status == 200 && intent == "joke.tell"),
+        "{formats:#?}"
+    );
+
+    // Broken files: a clear 400 each.
+    let good = std::fs::read(&spoken).unwrap();
+    let mut no_channels = good.clone();
+    no_channels[22..24].copy_from_slice(&0u16.to_le_bytes());
+    let mut not_wave = good.clone();
+    not_wave[8..12].copy_from_slice(b"AVI ");
+    let empty = dir.path().join("empty.wav");
+    write16(&empty, &[]);
+    for (name, bytes) in [
+        ("no channels", no_channels),
+        ("not WAVE", not_wave),
+        ("no samples", std::fs::read(&empty).unwrap()),
+        ("header only", good[..44].to_vec()),
+        ("text", b"hey luna, this is not audio".to_vec()),
+        ("nothing", Vec::new()),
+    ] {
+        let (status, body) = post_audio(&bytes);
+        assert_eq!((status, code(&body)), (400, "bad_audio"), "{name}: {body}");
+        assert!(
+            !body["error"]["message"].as_str().unwrap_or("").is_empty(),
+            "{name}: {body}"
+        );
+    }
+
+    // Ten minutes of audio (19 MB) is over the default limit, refused before decoding.
+    let long = dir.path().join("long.wav");
+    write16(&long, &vec![0.0; 16_000 * 600]);
+    let (status, body) = post_audio(&std::fs::read(&long).unwrap());
+    assert_eq!(status, 413, "{body}");
+
+    // Deeply repeated words are understood or not, but answered.
+    for text in [
+        "timer ".repeat(300),
+        "what time is it ".repeat(100),
+        "and ".repeat(400),
+    ] {
+        let (status, body) = post_json(a, "/v1/commands", &json!({ "text": text }));
+        assert_eq!(status, 200, "{body}");
+        assert!(body["response"].is_string(), "{body}");
+    }
+    let (status, body) = post_json(a, "/v1/commands", &json!({"text": "what time is it"}));
+    assert_eq!(
+        (status, body["intents"][0]["intent"].as_str()),
+        (200, Some("time.now"))
+    );
+    stop(luna.child);
+}
+
 #[test]
 fn a_token_is_required_when_configured() {
     let luna = start(&[("LUNA_API__TOKEN", "s3cret-token")]);
@@ -889,6 +1005,47 @@ fn each_command_is_one_trace_with_a_span_per_stage() {
     }
     // One trace per command.
     assert_ne!(trace_of(&typed).0.trace_id, root.trace_id);
+}
+
+/// With the collector down, commands go on as before and the spans that could not be
+/// delivered are counted.
+#[test]
+fn spans_that_cannot_be_exported_are_dropped_and_counted() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let endpoint = format!("http://{closed}/v1/traces");
+    let luna = start(&[
+        ("LUNA_TELEMETRY__OTLP_ENDPOINT", &endpoint),
+        // The batch processor's interval (the SDK's own setting), 5 s by default.
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ]);
+    assert_eq!(metric(luna.metrics, "luna_trace_spans_dropped_total"), 0.0);
+    for _ in 0..3 {
+        let (status, body) = post_json(
+            luna.addr,
+            "/v1/commands",
+            &json!({"text": "what time is it"}),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut dropped = 0.0;
+    while dropped < 3.0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        dropped = metric(luna.metrics, "luna_trace_spans_dropped_total");
+    }
+    // Each command is a root span and its stages' spans.
+    assert!(dropped >= 3.0, "{dropped} spans counted as dropped");
+    let (status, _) = post_json(
+        luna.addr,
+        "/v1/commands",
+        &json!({"text": "what time is it"}),
+    );
+    assert_eq!(status, 200);
+    stop(luna.child);
 }
 
 #[test]

@@ -1,14 +1,17 @@
-//! The real capture path: a PulseAudio null sink whose monitor is the default source,
-//! cpal capturing from ALSA's `default` while `paplay` plays speech into the sink.
+//! The real capture and playback paths: a PulseAudio null sink whose monitor is the
+//! default source, cpal capturing from ALSA's `default` while `paplay` (a user) or
+//! LUNA's own speaker (cpal output to ALSA's `default`) plays into the sink.
 //! (This machine has no sound card; this is how audio reaches a microphone here.)
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use luna::audio::capture::Capture;
+use luna::tts::{Speaker, SpeechControl, Spoken, Voice};
 use support::{read16, speak};
 
 /// One PulseAudio at a time: the tests here share the process environment.
@@ -20,6 +23,15 @@ struct PulseAudio {
 
 impl PulseAudio {
     fn start(runtime: &Path) -> Self {
+        Self::start_with(runtime, false)
+    }
+
+    /// With `echo_cancel`, a speaker and a microphone in one room, with echo
+    /// cancellation: what is played on the default sink (LUNA's replies) goes through
+    /// PulseAudio's WebRTC echo canceller to a `speaker` sink whose sound reaches the
+    /// room (`luna`, where the user plays) a little later; the default source is the
+    /// room's monitor with that echo removed.
+    fn start_with(runtime: &Path, echo_cancel: bool) -> Self {
         std::fs::create_dir_all(runtime).unwrap();
         // SAFETY: callers hold PULSE, so no other test thread reads the env meanwhile.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", runtime) };
@@ -41,8 +53,46 @@ impl PulseAudio {
             assert!(Instant::now() < deadline, "pulseaudio never answered");
             std::thread::sleep(Duration::from_millis(100));
         }
-        assert!(pactl(&["set-default-sink", "luna"]));
-        assert!(pactl(&["set-default-source", "luna.monitor"]));
+        if echo_cancel {
+            // The speaker is a sink of its own, heard in the room (`luna`) 30 ms later.
+            for module in [
+                &[
+                    "module-null-sink",
+                    "sink_name=speaker",
+                    "rate=16000",
+                    "channels=1",
+                ][..],
+                &[
+                    "module-loopback",
+                    "source=speaker.monitor",
+                    "sink=luna",
+                    "latency_msec=30",
+                ],
+                // Gain control off: it would turn the room's level down.
+                &[
+                    "module-echo-cancel",
+                    "aec_method=webrtc",
+                    "aec_args=\"analog_gain_control=0 digital_gain_control=0\"",
+                    "source_master=luna.monitor",
+                    "sink_master=speaker",
+                    "source_name=luna_ec",
+                    "sink_name=luna_ec_sink",
+                ],
+            ] {
+                let mut args = vec!["load-module"];
+                args.extend_from_slice(module);
+                assert!(pactl(&args), "could not load {module:?}");
+            }
+            // The speaker is farther from the microphone than the user (about -31 dB):
+            // PulseAudio's canceller suppresses the user too while LUNA's echo is as
+            // loud as they are, and then the wake phrase is missed (see README).
+            assert!(pactl(&["set-sink-volume", "speaker", "30%"]));
+            assert!(pactl(&["set-default-sink", "luna_ec_sink"]));
+            assert!(pactl(&["set-default-source", "luna_ec"]));
+        } else {
+            assert!(pactl(&["set-default-sink", "luna"]));
+            assert!(pactl(&["set-default-source", "luna.monitor"]));
+        }
         Self {
             runtime: runtime.to_owned(),
         }
@@ -218,4 +268,212 @@ fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
         "{heard:#?}"
     );
     support::stop(child);
+}
+
+/// Speaks `text` with LUNA's speaker (on its own thread, as in the TtsActor) while
+/// capturing what the sink's monitor hears; interrupts it `interrupt_after` the start.
+/// Returns how the reply went, how long `say` took, and the audio heard.
+fn say_while_capturing(
+    capture: &mut Capture,
+    text: &str,
+    interrupt_after: Option<Duration>,
+) -> (Spoken, Duration, Vec<f32>) {
+    let control = Arc::new(SpeechControl::default());
+    let mut heard = Vec::new();
+    let (spoken, took) = std::thread::scope(|scope| {
+        let speaking = scope.spawn(|| {
+            let mut speaker =
+                Speaker::new(Voice::default(), "default".into(), Arc::clone(&control));
+            let output = speaker
+                .open()
+                .expect("open ALSA default for output (PulseAudio)");
+            assert!(
+                output.wait_started(Duration::from_secs(10)),
+                "the output device never asked for audio"
+            );
+            let epoch = control.epoch();
+            if let Some(after) = interrupt_after {
+                let control = Arc::clone(&control);
+                std::thread::spawn(move || {
+                    std::thread::sleep(after);
+                    control.interrupt();
+                });
+            }
+            let t = Instant::now();
+            let spoken = speaker.say(text, epoch).expect("reply spoken");
+            (spoken, t.elapsed())
+        });
+        while !speaking.is_finished() {
+            capture.read(&mut heard);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        speaking.join().unwrap()
+    });
+    let until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < until {
+        capture.read(&mut heard);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (spoken, took, heard)
+}
+
+/// First to last speech in `audio`, in seconds, by the VAD.
+fn speech_span(audio: &[f32]) -> f64 {
+    let found = luna::vad::segments(audio, &luna::vad::VadSettings::default());
+    match (found.first(), found.last()) {
+        (Some(a), Some(b)) => b.end_s() - a.start_s(),
+        _ => 0.0,
+    }
+}
+
+#[test]
+fn replies_sound_through_cpal_and_an_interruption_cuts_them_off() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let _pulse = PulseAudio::start(&dir.path().join("xdg"));
+    let mut capture = Capture::open("default", 20.0).expect("capture from ALSA default");
+    assert!(capture.wait_started(Duration::from_secs(10)));
+
+    // A whole reply is heard, as long as what was synthesized.
+    let reply = "Why do programmers prefer dark mode? Because light attracts bugs.";
+    let wav = dir.path().join("reply.wav");
+    luna::tts::write_wav(reply, &Voice::default(), &wav).unwrap();
+    let synthesized = speech_span(&read16(&wav));
+    let (spoken, _, heard) = say_while_capturing(&mut capture, reply, None);
+    assert!(!spoken.interrupted && !spoken.skipped, "{spoken:?}");
+    assert!(spoken.first_audio.is_some(), "no first audio noted");
+    let span = speech_span(&heard);
+    assert!(
+        synthesized > 2.0 && (span - synthesized).abs() < 0.4,
+        "synthesized {synthesized:.2} s of speech, heard {span:.2} s"
+    );
+    assert!(
+        luna::brain::normalize(
+            &luna::stt::SpeechToText::new(luna::stt::SttSettings {
+                model_path: support::model_path(),
+                ..luna::stt::SttSettings::from_config(&luna::config::Config::defaults().stt)
+            })
+            .transcribe(&heard)
+            .unwrap()
+            .text
+        )
+        .contains("dark mode"),
+        "the reply was not what was said"
+    );
+
+    // A long reply interrupted after a second stops at once.
+    let long = "There are 10 kinds of people: those who understand binary and those who \
+                don't. I'm reading a book about anti-gravity. It's impossible to put down.";
+    let (spoken, took, heard) =
+        say_while_capturing(&mut capture, long, Some(Duration::from_secs(1)));
+    assert!(
+        spoken.interrupted && spoken.first_audio.is_some(),
+        "{spoken:?}"
+    );
+    let span = speech_span(&heard);
+    assert!(
+        took < Duration::from_secs(3) && (0.3..1.8).contains(&span),
+        "interrupted after 1 s: say took {took:?}, {span:.2} s of it was heard"
+    );
+}
+
+#[test]
+fn on_an_echo_cancelled_input_luna_listens_while_it_speaks_and_a_wake_phrase_interrupts_it() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("xdg");
+    let _pulse = PulseAudio::start_with(&runtime, true);
+    let (help, time) = (dir.path().join("help.wav"), dir.path().join("time.wav"));
+    speak("hey luna what can you do", "en-us", 160, &help);
+    speak("hey luna what time is it", "en-us", 160, &time);
+    let home = dir.path().join("home");
+    let model = support::model_path();
+    let wake = support::wake_models_dir();
+    let (child, rx) = support::start_daemon_with(
+        &home,
+        &[
+            // LUNA hears and speaks through the PulseAudio started here: its replies
+            // play into the sink its microphone (the sink's monitor) listens to.
+            ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
+            ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+            ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+            ("LUNA_EXEC__DRY_RUN", "true"),
+            ("LUNA_TTS__ENABLED", "true"),
+            ("LUNA_AUDIO__ECHO_CANCELLED", "true"),
+        ],
+    );
+    support::wait_for(&rx, "LUNA is running", 60);
+    std::thread::sleep(Duration::from_secs(3));
+    let play = |wav: &Path| {
+        let played = Command::new("paplay")
+            .args(["-d", "luna"])
+            .arg(wav)
+            .status()
+            .expect("paplay");
+        assert!(played.success());
+    };
+    // The wake phrase may be missed or a word misheard (the wake and STT tests measure
+    // how often); like a user, ask again (four tries). Each utterance ends in a line
+    // with its start: a command, or speech not addressed to LUNA.
+    let mut seen = Vec::new();
+    let mut interrupted = false;
+    for _ in 0..4 {
+        play(&help);
+        let lines = support::wait_for(&rx, "start_s=", 60);
+        let asked = lines.last().unwrap().contains("assistant.help");
+        seen.extend(lines);
+        if !asked {
+            continue;
+        }
+        // LUNA lists what it can do (8 s); two seconds into it, the user speaks over
+        // it. (PulseAudio's canceller suppresses everything for the first second or so
+        // of a reply, the user too.) Until then, LUNA's own voice must not wake it.
+        std::thread::sleep(Duration::from_millis(2000));
+        let meanwhile: Vec<String> = rx.try_iter().collect();
+        assert!(
+            !meanwhile.iter().any(|l| l.contains("wake phrase")),
+            "LUNA's own voice woke it: {meanwhile:#?}"
+        );
+        seen.extend(meanwhile);
+        play(&time);
+        let lines = support::wait_for(&rx, "start_s=", 60);
+        interrupted = lines.iter().any(|l| l.contains("reply interrupted"));
+        let understood = lines.last().unwrap().contains("time.now");
+        seen.extend(lines);
+        if interrupted && understood {
+            break;
+        }
+    }
+    assert!(
+        interrupted,
+        "the wake phrase did not interrupt the reply: {seen:#?}"
+    );
+    // LUNA's own voice was never taken for a command: every command had a wake phrase
+    // from the user, and only the user's commands were done.
+    let commands: Vec<&String> = seen.iter().filter(|l| l.contains(" utterance ")).collect();
+    assert!(
+        commands.iter().all(|l| l.contains("wake=\"hey luna\"")
+            && (l.contains("assistant.help") || l.contains("time.now") || l.contains("heard="))),
+        "{commands:#?}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    support::stop(child);
+
+    // The history notes when each reply began to sound.
+    let out = support::luna(&home)
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first_audio: Vec<f64> = history["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["latency_ms"]["reply_first_audio"].as_f64())
+        .collect();
+    assert!(
+        !first_audio.is_empty() && first_audio.iter().all(|ms| *ms > 0.0 && *ms < 5000.0),
+        "{history:#}"
+    );
 }

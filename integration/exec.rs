@@ -5,6 +5,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
+use serde_json::json;
 use support::luna;
 
 fn say(home: &Path, args: &[&str]) -> serde_json::Value {
@@ -127,6 +128,64 @@ fn destructive_actions_wait_for_confirmation() {
         v["response"],
         "Are you sure you want to shut down the computer?"
     );
+
+    // The next `luna say` answers: yes runs it (here, would run it) once.
+    let yes = say(home.path(), &["--dry-run", "yes"]);
+    let r = &yes["results"][0];
+    assert_eq!(
+        (&r["intent"], &r["ok"]),
+        (&json!("system.shutdown"), &json!(true)),
+        "{yes}"
+    );
+    assert_ne!(r["needs_confirmation"], json!(true), "{yes}");
+    let would_run = r["dry_run"].to_string();
+    assert!(would_run.contains("poweroff"), "{yes}");
+    let again = say(home.path(), &["--dry-run", "yes"]);
+    assert_eq!(again["response"], "There's nothing to confirm.", "{again}");
+
+    // No, anything else, a question asked in a dry run answered for real, or a yes
+    // after the timeout: nothing runs.
+    for (answer, env_timeout, then) in [
+        ("no", None, "OK, I won't."),
+        ("what time is it", None, ""),
+        ("yes", Some("1"), "There's nothing to confirm."),
+    ] {
+        let ask = |args: &[&str]| {
+            let mut cmd = luna(home.path());
+            if let Some(t) = env_timeout {
+                cmd.env("LUNA_EXEC__CONFIRM_TIMEOUT_S", t);
+            }
+            let out = cmd.args(["say", "--json"]).args(args).output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        ask(&["--dry-run", "restart the computer"]);
+        if env_timeout.is_some() {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        }
+        let v = ask(&["--dry-run", answer]);
+        assert!(
+            v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["intent"] != "system.restart"),
+            "{answer}: {v}"
+        );
+        if !then.is_empty() {
+            assert_eq!(v["response"], then, "{answer}: {v}");
+        }
+    }
+    say(home.path(), &["--dry-run", "put the computer to sleep"]);
+    // Not a dry run: the dry run's question is not its to answer. (Denied as well, so
+    // that a failure here cannot suspend the machine running the test.)
+    let out = luna(home.path())
+        .env("LUNA_EXEC__DENY", "[\"system.*\"]")
+        .args(["say", "--json", "yes"])
+        .output()
+        .unwrap();
+    let real: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(real["response"], "There's nothing to confirm.", "{real}");
 }
 
 #[test]
@@ -213,6 +272,24 @@ fn shell_injection_runs_nothing() {
     }
     assert!(canary.exists());
     assert!(!h.join("pwned").exists());
+    // A folder named with a path opens nothing outside the home folder (the roots).
+    std::fs::create_dir_all(h.join("etc")).unwrap();
+    for text in [
+        "open the ../../etc folder",
+        "open the /etc folder",
+        "open my ../.. folder",
+    ] {
+        let dry = say(h, &["--dry-run", text]);
+        for r in dry["results"].as_array().unwrap() {
+            for record in r["dry_run"].as_array().into_iter().flatten() {
+                let args = record["args"].to_string();
+                assert!(
+                    !args.contains("\"/etc") && !args.contains(".."),
+                    "{text}: {record}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ use luna_actors::CorrelationId;
 use serde::Serialize;
 
 use crate::brain::{Brain, Intent, Plan};
+use crate::exec::confirm::{Confirmations, Turn};
 use crate::exec::{self, Executor, StepResult};
 use crate::store::{CommandRecord, CommandSource, Outcome};
 
@@ -63,10 +64,12 @@ pub fn finished_record(
     record
 }
 
-/// Understands and executes `text`, and records it in history.
+/// Understands and executes `text` (or takes it as the answer to the open question in
+/// `confirmations`), and records it in history.
 pub fn run_text(
     brain: &mut Brain,
     executor: &mut Executor,
+    confirmations: &mut Confirmations,
     text: &str,
     source: CommandSource,
 ) -> CommandOutcome {
@@ -76,14 +79,22 @@ pub fn run_text(
     let understanding = brain.understand(text);
     let brain_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let t1 = Instant::now();
-    let results = executor.run_plan(&understanding.plan);
+    let turn = confirmations.turn(&understanding.intents, Arc::clone(&understanding.plan), t1);
+    let (plan, results) = match turn {
+        Turn::Answer(answer) => (Arc::clone(&understanding.plan), vec![answer]),
+        Turn::Run { plan, confirmed } => {
+            let results = executor.run_plan(&plan, confirmed);
+            (plan, results)
+        }
+    };
+    confirmations.ask(&plan, &results, Instant::now());
     let mut record = finished_record(
         id,
         source,
         text,
         received_at_ms,
         &understanding.intents,
-        &understanding.plan,
+        &plan,
         &results,
     );
     let (response, outcome) = (record.response.clone().unwrap_or_default(), record.outcome);
@@ -96,7 +107,7 @@ pub fn run_text(
         correlation_id: id.to_string(),
         text: text.to_owned(),
         intents: understanding.intents,
-        plan: understanding.plan,
+        plan,
         results,
         response,
         outcome,

@@ -40,6 +40,9 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct AudioConfig {
     pub input: String,
+    /// The input has LUNA's own output removed (an echo-cancelling source): LUNA may
+    /// listen while it speaks.
+    pub echo_cancelled: bool,
     pub buffer_size: u32,
     pub sample_rate: u32,
     pub silence_threshold: f64,
@@ -112,6 +115,8 @@ pub struct WakeConfig {
 #[serde(deny_unknown_fields)]
 pub struct TtsConfig {
     pub enabled: bool,
+    /// The output device replies play on: "default" or a name from `luna audio devices`.
+    pub output: String,
     pub voice: String,
     pub rate_wpm: u32,
 }

@@ -694,15 +694,38 @@ fn say(
             busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
         },
     )?;
-    let settings = ExecSettings::from_config(&config.exec);
+    let settings = ExecSettings::from_config(config);
     let dry_run = dry_run || settings.dry_run;
-    let mut executor = Executor::new(settings, Effects::new(store, dry_run));
+    // The "Are you sure?" the previous `luna say` asked, if still open: this command
+    // answers it (a question asked in a dry run only a dry run answers).
+    let timeout = std::time::Duration::from_secs(config.exec.confirm_timeout_s.into());
+    let mut confirmations = luna::exec::confirm::Confirmations::new(timeout);
+    if let Some(q) = store.take_question()? {
+        let asked_ago = luna::store::now_ms().saturating_sub(q.asked_at_ms).max(0) as u64;
+        let left = timeout.checked_sub(std::time::Duration::from_millis(asked_ago));
+        if let (Some(left), Ok(plan), true) = (
+            left,
+            serde_json::from_str(&q.plan_json),
+            q.dry_run == dry_run,
+        ) {
+            confirmations.reopen(plan, std::time::Instant::now() + left);
+        }
+    }
+    let mut executor = Executor::new(settings, Effects::new(store.clone(), dry_run));
     let outcome = luna::command::run_text(
         &mut brain,
         &mut executor,
+        &mut confirmations,
         text,
         luna::store::CommandSource::Text,
     );
+    if let Some(plan) = confirmations.waiting(std::time::Instant::now()) {
+        store.put_question(&luna::store::OpenQuestion {
+            plan_json: serde_json::to_string(plan)?,
+            dry_run,
+            asked_at_ms: luna::store::now_ms(),
+        })?;
+    }
     if let Some(path) = wav {
         let voice = luna::tts::Voice {
             voice: config.tts.voice.clone(),

@@ -63,6 +63,7 @@ pub struct Metrics {
     utterances_ignored: Counter,
     wake_alone: Counter,
     audio_dropped: Counter,
+    speech_interrupted: Counter,
     probes: Arc<Probes>,
 }
 
@@ -80,7 +81,7 @@ impl Metrics {
         );
         registry.register(
             "stage_latency_seconds",
-            "Time each stage took per command (wake: after its audio was captured; endpoint: end of speech to cut; speech_end_to_action: end of speech to the plan's dispatch)",
+            "Time each stage took per command (wake: after its audio was captured; endpoint: end of speech to cut; speech_end_to_action: end of speech to the plan's dispatch; reply_first_audio: end of speech, or a text command's arrival, to the reply's first sound)",
             latency.clone(),
         );
         let commands = Family::<CommandLabels, Counter>::default();
@@ -113,6 +114,12 @@ impl Metrics {
             "Captured samples dropped because the pipeline fell behind",
             audio_dropped.clone(),
         );
+        let speech_interrupted = Counter::default();
+        registry.register(
+            "speech_interrupted",
+            "Spoken replies cut off by the user (a wake phrase while LUNA spoke, or \"stop\")",
+            speech_interrupted.clone(),
+        );
         let probes = Arc::new(Probes::default());
         registry.register_collector(Box::new(Arc::clone(&probes)));
         Self {
@@ -123,6 +130,7 @@ impl Metrics {
             utterances_ignored,
             wake_alone,
             audio_dropped,
+            speech_interrupted,
             probes,
         }
     }
@@ -143,6 +151,20 @@ impl Metrics {
                     .observe(ms / 1000.0);
             }
         }
+    }
+
+    /// From the end of a command's speech (or its arrival) to its reply's first sound.
+    pub fn reply_first_audio(&self, ms: f64) {
+        self.latency
+            .get_or_create(&StageLabel {
+                stage: "reply_first_audio",
+            })
+            .observe(ms / 1000.0);
+    }
+
+    /// A reply cut off by the user (barge-in, "stop").
+    pub fn speech_interrupted(&self) {
+        self.speech_interrupted.inc();
     }
 
     pub fn wake_detected(&self, phrase: &str) {
@@ -247,6 +269,13 @@ impl Collector for Probes {
             "CPU time of the LUNA process (user + system)",
             None,
             cpu.metric_type(),
+        )?)?;
+        let dropped = ConstCounter::new(crate::telemetry::spans_dropped());
+        dropped.encode(encoder.encode_descriptor(
+            "trace_spans_dropped",
+            "Spans whose export to the OTLP collector failed (collector down or slow)",
+            None,
+            dropped.metric_type(),
         )?)?;
         if let Some(rss) = resident_bytes() {
             let rss = ConstGauge::new(rss as i64);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 /// Schema migrations; index + 1 is the `user_version` after applying it.
@@ -126,7 +126,26 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX delayed_steps_pending ON delayed_steps (state, due_at_ms);
     "#,
+    // 4: the "Are you sure?" a `luna say` asked, for the next `luna say` to answer.
+    r#"
+    CREATE TABLE open_question (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        plan_json   TEXT NOT NULL,
+        dry_run     INTEGER NOT NULL,
+        asked_at_ms INTEGER NOT NULL
+    );
+    "#,
 ];
+
+/// An "Are you sure?" left open by one `luna say` for the next to answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenQuestion {
+    /// The steps waiting for a yes.
+    pub plan_json: String,
+    /// Asked in a dry run: only a dry run answers it.
+    pub dry_run: bool,
+    pub asked_at_ms: i64,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -433,6 +452,49 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Leaves a question for the next `luna say` (replacing any other: one at a time).
+    pub fn put_question(&self, q: &OpenQuestion) -> Result<(), StoreError> {
+        self.connection()?.execute(
+            "INSERT OR REPLACE INTO open_question (id, plan_json, dry_run, asked_at_ms)
+             VALUES (1, ?1, ?2, ?3)",
+            params![q.plan_json, q.dry_run, q.asked_at_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Takes the open question, if any: whatever the next command is, it answers it.
+    pub fn take_question(&self) -> Result<Option<OpenQuestion>, StoreError> {
+        let conn = self.connection()?;
+        let q = conn
+            .query_row(
+                "DELETE FROM open_question RETURNING plan_json, dry_run, asked_at_ms",
+                [],
+                |r| {
+                    Ok(OpenQuestion {
+                        plan_json: r.get(0)?,
+                        dry_run: r.get(1)?,
+                        asked_at_ms: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(q)
+    }
+
+    /// Notes when the reply to a command began to sound (ms after the end of its speech,
+    /// or its arrival for text). Returns whether the command is stored.
+    pub fn record_reply_audio(
+        &self,
+        correlation_id: &str,
+        first_audio_ms: f64,
+    ) -> Result<bool, StoreError> {
+        let updated = self.connection()?.execute(
+            "UPDATE commands SET reply_first_audio_ms = ?2 WHERE correlation_id = ?1",
+            params![correlation_id, first_audio_ms],
+        )?;
+        Ok(updated > 0)
     }
 
     /// Inserts a command, or updates it if its correlation id is already stored

@@ -11,10 +11,13 @@
 //! message envelope carries.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -40,6 +43,48 @@ impl Drop for Telemetry {
                 eprintln!("luna: could not flush traces: {e}");
             }
         }
+    }
+}
+
+/// Spans that never reached the collector because their batch failed to export
+/// (`luna_trace_spans_dropped_total`). Spans dropped from a full queue are logged once
+/// by the SDK, which keeps that count to itself.
+static SPANS_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+pub fn spans_dropped() -> u64 {
+    SPANS_DROPPED.load(Ordering::Relaxed)
+}
+
+/// The OTLP exporter, counting the spans of every batch it fails to deliver.
+#[derive(Debug)]
+struct CountingDrops<E>(E);
+
+impl<E: SpanExporter> SpanExporter for CountingDrops<E> {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let spans = batch.len() as u64;
+        let exported = self.0.export(batch);
+        async move {
+            let result = exported.await;
+            if result.is_err() {
+                SPANS_DROPPED.fetch_add(spans, Ordering::Relaxed);
+            }
+            result
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.0.set_resource(resource);
     }
 }
 
@@ -77,7 +122,7 @@ pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
             .with_service_name("luna")
             .build();
         let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(exporter)
+            .with_batch_exporter(CountingDrops(exporter))
             .with_resource(resource)
             .build();
         let tracer = provider.tracer("luna");

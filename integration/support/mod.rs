@@ -20,7 +20,7 @@ pub fn luna(home: &Path) -> Command {
         // Tests run daemons side by side: each API on a port of its own.
         .env("LUNA_API__BIND", "127.0.0.1:0")
         .env("LUNA_TELEMETRY__METRICS_ADDR", "127.0.0.1:0")
-        // No test plays sound; replies would only slow the machine.
+        // Replies would only slow the machine; the tests that hear them turn this on.
         .env("LUNA_TTS__ENABLED", "false");
     cmd
 }
@@ -262,8 +262,8 @@ pub fn start_daemon_with(
     env: &[(&str, &str)],
 ) -> (RunningDaemon, std::sync::mpsc::Receiver<String>) {
     let mut child = luna(home)
-        .envs(env.iter().copied())
         .env("LUNA_TTS__ENABLED", "false")
+        .envs(env.iter().copied())
         .arg("run")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -54,7 +54,7 @@ pub struct CaptureStats {
 }
 
 /// The name a user gives for `device` (the host's id for it).
-fn device_name(device: &cpal::Device) -> String {
+pub(super) fn device_name(device: &cpal::Device) -> String {
     device
         .id()
         .map(|id| id.id().to_owned())
@@ -64,7 +64,7 @@ fn device_name(device: &cpal::Device) -> String {
 /// Runs `f` with the process's stderr pointed at /dev/null: ALSA and its plugins
 /// (JACK, OSS, PulseAudio) print a page of warnings to stderr while devices are
 /// probed, whatever is asked of them.
-fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
     // SAFETY: plain POSIX fd calls on fds we own; stderr is restored before returning.
     unsafe {
         let saved = libc::dup(2);

@@ -1,19 +1,19 @@
 //! Plans: the steps of a command in groups. Steps in one group may run in parallel;
 //! a group runs after the groups it depends on; a delayed step gets its own group.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Clause, Link, Slots};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub id: usize,
     pub intent: String,
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub slots: Slots,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Group {
     pub id: usize,
     /// Step ids; they may run at the same time.
@@ -21,11 +21,11 @@ pub struct Group {
     /// Groups that must finish first.
     pub after: Vec<usize>,
     /// Seconds to wait before starting ("mute in ten minutes").
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_s: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub steps: Vec<Step>,
     pub groups: Vec<Group>,

@@ -89,7 +89,7 @@ pub fn run(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings)
         ),
         "web" => web_search(step, fx, settings),
         "app" => apps(intent, step, fx),
-        "folder" | "file" => files(intent, step, fx),
+        "folder" | "file" => files(intent, step, fx, settings),
         "volume" => volume(intent, step, fx),
         "brightness" => brightness(intent, step, fx),
         "media" => media(intent, step, fx),
@@ -519,7 +519,26 @@ fn running_pid(app: &str) -> Option<u32> {
         .map(|p| p.pid().as_u32())
 }
 
-fn files(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+/// The folder `name` directly under one of `roots`, matched without regard to case:
+/// one plain name (no separator, no `..`), and no symlink leading out of its root.
+fn folder_under(roots: &[std::path::PathBuf], name: &str) -> Option<std::path::PathBuf> {
+    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+        return None;
+    }
+    roots.iter().find_map(|root| {
+        let root = root.canonicalize().ok()?;
+        std::fs::read_dir(&root)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(name))
+            .find_map(|e| {
+                let path = e.path().canonicalize().ok()?;
+                (path.starts_with(&root) && path.is_dir()).then_some(path)
+            })
+    })
+}
+
+fn files(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings) -> StepResult {
     if intent == "folder.open" {
         let Some(folder) = slot(step, "folder") else {
             return StepResult::failed(intent, "Which folder?");
@@ -532,9 +551,7 @@ fn files(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
             "music" => dirs::audio_dir(),
             "videos" => dirs::video_dir(),
             "desktop" => dirs::desktop_dir(),
-            other => dirs::home_dir()
-                .map(|h| h.join(other))
-                .filter(|p| p.is_dir()),
+            other => folder_under(&settings.roots(), other),
         };
         let Some(path) = path.filter(|p| p.is_dir()) else {
             return StepResult::failed(intent, format!("I couldn't find your {folder} folder."));
@@ -797,6 +814,38 @@ fn stats(metric: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_is_opened_only_inside_the_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("home");
+        std::fs::create_dir_all(root.join("Projects/luna")).unwrap();
+        std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+        std::fs::write(root.join("notes.txt"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside"), root.join("escape")).unwrap();
+        std::os::unix::fs::symlink(root.join("Projects"), root.join("work")).unwrap();
+        let roots = [root.clone()];
+        let found = |name: &str| folder_under(&roots, name);
+        let projects = root.join("Projects").canonicalize().unwrap();
+        assert_eq!(found("projects"), Some(projects.clone()));
+        assert_eq!(
+            found("work"),
+            Some(projects),
+            "a link within the root is fine"
+        );
+        for outside in [
+            "escape",
+            "..",
+            "../outside",
+            "/etc",
+            "Projects/luna",
+            "notes.txt",
+            "missing",
+            "",
+        ] {
+            assert_eq!(found(outside), None, "{outside:?}");
+        }
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -65,6 +65,23 @@ impl Confirmations {
         }
     }
 
+    /// The steps waiting for a yes, if the question is still open at `now`.
+    pub fn waiting(&self, now: Instant) -> Option<&Plan> {
+        self.waiting
+            .as_ref()
+            .filter(|w| now <= w.until)
+            .map(|w| w.plan.as_ref())
+    }
+
+    /// Reopens a question an earlier process asked: `plan` (the steps that asked, as
+    /// [`Self::waiting`] gave them) waits for a yes until `until`.
+    pub fn reopen(&mut self, plan: Plan, until: Instant) {
+        self.waiting = Some(Waiting {
+            plan: Arc::new(plan),
+            until,
+        });
+    }
+
     /// After a plan ran: the steps that asked "Are you sure?" wait for the next turn.
     pub fn ask(&mut self, plan: &Plan, results: &[StepResult], now: Instant) {
         let steps: Vec<_> = plan

@@ -74,7 +74,7 @@ impl StepResult {
     }
 }
 
-/// Executor settings (from `[exec]`).
+/// Executor settings (from `[exec]`, and `[files] roots` for folders).
 #[derive(Clone, Debug, Default)]
 pub struct ExecSettings {
     pub dry_run: bool,
@@ -84,15 +84,29 @@ pub struct ExecSettings {
     pub deny: Vec<String>,
     /// The browser search URL; `{query}` is replaced by the URL-encoded query.
     pub search_url: String,
+    /// Where a folder named by the user may be (`[files] roots`; empty: the home
+    /// directory). Nothing outside them is opened.
+    pub roots: Vec<std::path::PathBuf>,
 }
 
 impl ExecSettings {
-    pub fn from_config(c: &crate::config::ExecConfig) -> Self {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let c = &config.exec;
         Self {
             dry_run: c.dry_run,
             allow: c.allow.clone(),
             deny: c.deny.clone(),
             search_url: c.search_url.clone(),
+            roots: index::roots(&config.files.roots),
+        }
+    }
+
+    /// The roots folders are confined to.
+    pub fn roots(&self) -> Vec<std::path::PathBuf> {
+        if self.roots.is_empty() {
+            index::roots(&[])
+        } else {
+            self.roots.clone()
         }
     }
 
@@ -156,15 +170,16 @@ impl Executor {
     }
 
     /// Runs a whole plan in order, group by group (the actor runs a group's steps in
-    /// parallel; here they run one after another).
-    pub fn run_plan(&mut self, plan: &Plan) -> Vec<StepResult> {
+    /// parallel; here they run one after another). `confirmed`: the user said yes to
+    /// its steps.
+    pub fn run_plan(&mut self, plan: &Plan, confirmed: bool) -> Vec<StepResult> {
         let mut run = PlanRun::new(plan);
         for group in &plan.groups {
             if run.settle(group, &mut self.effects) {
                 continue;
             }
             for &s in &group.steps {
-                let result = self.run_step(&plan.steps[s], false);
+                let result = self.run_step(&plan.steps[s], confirmed);
                 run.record(group, s, result);
             }
         }

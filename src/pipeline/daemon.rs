@@ -18,7 +18,7 @@ use tracing::{error, info, warn};
 
 use super::{
     restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
-    start_vad, start_wake, AudioStage, Downstream, ExecutorActor, RunPlan, SchedulerStage,
+    start_vad, start_wake, AudioStage, Downstream, ExecutorActor, Reply, RunPlan, SchedulerStage,
     StoreReply, StoreRequest, Tick, TtsStage, VadStage, VoiceReport, WakeAudio, WakeStage,
 };
 use crate::audio::source::{self, InputSpec, SourceError};
@@ -29,7 +29,7 @@ use crate::store::CommandSource;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
 use crate::vad::VadSettings;
-use crate::wake::gate::{Admission, WakeGate};
+use crate::wake::gate::{Admission, RecentAudio, WakeGate, BARGE_IN_WINDOW, MIN_BARGE_IN_DBFS};
 use crate::wake::{WakeError, WakeSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +146,7 @@ impl Daemon {
         let store = Store::open(&path, &options)?;
         info!(path = %path.display(), version = store.schema_version()?, "database open");
         let executor = {
-            let settings = ExecSettings::from_config(&config.exec);
+            let settings = ExecSettings::from_config(config);
             let dry_run = settings.dry_run;
             ExecutorActor::new(
                 settings,
@@ -157,7 +157,7 @@ impl Daemon {
         };
         let scheduler =
             start_scheduler(store.clone(), policy(false), supervisor.clone().recipient());
-        let speaking = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let speech = Arc::new(crate::tts::SpeechControl::default());
         let tts = config.tts.enabled.then(|| {
             let voice = crate::tts::Voice {
                 voice: config.tts.voice.clone(),
@@ -165,7 +165,8 @@ impl Daemon {
             };
             start_tts(
                 voice,
-                Arc::clone(&speaking),
+                config.tts.output.clone(),
+                Arc::clone(&speech),
                 policy(false),
                 supervisor.clone().recipient(),
             )
@@ -174,6 +175,7 @@ impl Daemon {
             scheduler.clone(),
             executor.clone(),
             tts.clone(),
+            Arc::clone(&speech),
         ));
         let store_reader = store.clone();
         let store = start_store(store, options, policy(true), supervisor.clone().recipient());
@@ -217,7 +219,7 @@ impl Daemon {
             store,
             executor,
             tts: tts.clone(),
-            speaking: Arc::clone(&speaking),
+            speech: Arc::clone(&speech),
             plan_slots: Arc::new(tokio::sync::Semaphore::new(
                 config.system.max_concurrent_tasks as usize,
             )),
@@ -237,7 +239,9 @@ impl Daemon {
                 // missing device would only show as restarts.
                 source::probe(&spec)?;
                 let paced = !fast && !matches!(spec, InputSpec::Stdin);
-                let is_microphone = matches!(spec, InputSpec::Mic(_));
+                // A microphone hears LUNA speak unless its echo is cancelled (a file,
+                // stdin or a satellite never does).
+                let hears_luna = matches!(spec, InputSpec::Mic(_)) && !config.audio.echo_cancelled;
                 let audio = start_audio(spec, paced, policy(false), supervisor.clone().recipient());
                 let wake = if no_wake {
                     None
@@ -273,7 +277,7 @@ impl Daemon {
                     wake,
                     Pumped {
                         downstream: downstream.clone(),
-                        is_microphone,
+                        hears_luna,
                         source: if reports.is_some() {
                             CommandSource::Replay
                         } else {
@@ -444,6 +448,7 @@ async fn fire_schedules(
     scheduler: StageAddr<SchedulerStage>,
     executor: Addr<ExecutorActor>,
     tts: Option<StageAddr<TtsStage>>,
+    speech: Arc<crate::tts::SpeechControl>,
 ) {
     let mut tick = tokio::time::interval(SCHEDULE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -457,7 +462,10 @@ async fn fire_schedules(
             }
         }
         if let Some(tts) = &tts {
-            tts.push_always(envelope.carry(message));
+            tts.push_always(envelope.carry(Reply {
+                text: message,
+                epoch: speech.epoch(),
+            }));
         }
     };
     loop {
@@ -515,8 +523,8 @@ async fn fire_schedules(
 /// Where the pump's utterances go.
 struct Pumped {
     downstream: Downstream,
-    /// Only a microphone can hear LUNA speak (a file or stdin cannot).
-    is_microphone: bool,
+    /// The source hears LUNA's own voice: what it hears while LUNA speaks is dropped.
+    hears_luna: bool,
     reports: Option<mpsc::UnboundedSender<VoiceReport>>,
     source: CommandSource,
 }
@@ -533,6 +541,7 @@ async fn pump(
     let mut in_flight = Vec::new();
     // Stream samples handed to the VAD and the detector so far: their common clock.
     let mut position: u64 = 0;
+    let mut recent = RecentAudio::new(2.0);
     let mut dropped_seen: u64 = 0;
     loop {
         tick.tick().await;
@@ -555,18 +564,16 @@ async fn pump(
                 .audio_dropped(dropped.saturating_sub(dropped_seen));
             dropped_seen = dropped;
         }
-        if to.is_microphone
-            && to
-                .downstream
-                .speaking
-                .load(std::sync::atomic::Ordering::SeqCst)
-        {
-            // LUNA is talking: drop what the microphone hears (its own voice).
+        if to.hears_luna && to.downstream.speech.is_speaking() {
+            // LUNA is talking: drop what the microphone hears (its own voice, which the
+            // wake detector can take for "hey luna"). On an echo-cancelled input it
+            // listens on, and a wake phrase interrupts the reply (barge-in).
             continue;
         }
         if !frames.payload.samples.is_empty() || source_ended {
             let first_sample = position;
             position += frames.payload.samples.len() as u64;
+            recent.push(&frames.payload.samples);
             if let Some(w) = wake.as_mut() {
                 let t_read = frames.payload.t_read;
                 let chunk = frames.carry(WakeAudio {
@@ -576,6 +583,18 @@ async fn pump(
                 match w.stage.call(chunk).await {
                     Ok(found) => {
                         for mut d in found.payload {
+                            if to.downstream.speech.is_speaking() {
+                                let from = d.end_sample.saturating_sub(BARGE_IN_WINDOW);
+                                let level = recent.level_dbfs(from, d.end_sample);
+                                if level.is_some_and(|l| l < MIN_BARGE_IN_DBFS) {
+                                    info!(phrase = %d.phrase, level_dbfs = level, "a wake phrase this quiet while LUNA speaks is its own echo: ignored");
+                                    continue;
+                                }
+                            }
+                            if to.downstream.speech.interrupt() {
+                                to.downstream.metrics.speech_interrupted();
+                                info!(phrase = %d.phrase, "wake phrase while speaking: reply interrupted");
+                            }
                             // The hop's last sample was captured `behind` before t_read.
                             let behind = position.saturating_sub(d.end_sample) as f64
                                 / f64::from(crate::audio::PIPELINE_RATE);

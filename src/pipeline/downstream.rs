@@ -30,8 +30,8 @@ pub struct Downstream {
     pub(super) store: StageAddr<StoreStage>,
     pub(super) executor: Addr<ExecutorActor>,
     pub(super) tts: Option<StageAddr<TtsStage>>,
-    /// Set while LUNA speaks: what the microphone hears then is not a command.
-    pub(super) speaking: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether LUNA speaks, and how to interrupt it (barge-in, "stop").
+    pub(super) speech: Arc<crate::tts::SpeechControl>,
     /// Plans executing at once (`[system] max_concurrent_tasks`); others wait for a slot.
     pub(super) plan_slots: Arc<Semaphore>,
     /// The open "Are you sure?" question, if any.
@@ -143,9 +143,13 @@ impl Downstream {
             Turn::Answer(answer) => (Arc::clone(&understood.payload.plan), Err(answer)),
             Turn::Run { plan, confirmed } => (plan, Ok(confirmed)),
         };
-        // "stop" and "cancel" stop whatever is still running.
+        // "stop" and "cancel" stop whatever is still running, and LUNA's speech.
         if let [one] = intents.as_slice() {
             if matches!(one.intent.as_str(), "assistant.stop" | "assistant.cancel") {
+                if self.speech.interrupt() {
+                    self.metrics.speech_interrupted();
+                    info!(correlation_id = %id, "reply interrupted");
+                }
                 let cancelled = self.executor.send(CancelRunning).await.unwrap_or(0);
                 if cancelled > 0 {
                     info!(correlation_id = %id, plans = cancelled, "cancelled what was running");
@@ -188,8 +192,43 @@ impl Downstream {
             &results,
         );
         let response = record.response.clone().unwrap_or_default();
+        // Spoken on its own task: the reply's first sound is noted in the record once
+        // the record is stored (`recorded`).
+        let (recorded, stored) = tokio::sync::oneshot::channel::<()>();
         if let (Some(tts), false) = (&self.tts, response.is_empty()) {
-            tts.push_always(understood.carry(response.clone()));
+            let reply = understood.carry(super::Reply {
+                text: response.clone(),
+                epoch: self.speech.epoch(),
+            });
+            let t_origin = understood.t_speech_end.unwrap_or(t_brain);
+            let (tts, store, metrics) =
+                (tts.clone(), self.store.clone(), Arc::clone(&self.metrics));
+            actix::spawn(async move {
+                let spoken = match tts.call(reply).await {
+                    Ok(spoken) => spoken,
+                    Err(e) => {
+                        warn!(correlation_id = %id, error = %e, "could not speak the reply");
+                        return;
+                    }
+                };
+                let Some(first_audio) = spoken.payload.first_audio else {
+                    return;
+                };
+                let ms = first_audio
+                    .saturating_duration_since(t_origin)
+                    .as_secs_f64()
+                    * 1000.0;
+                metrics.reply_first_audio(ms);
+                if stored.await.is_ok() {
+                    let note = spoken.carry(StoreRequest::ReplyAudio {
+                        correlation_id: id.to_string(),
+                        first_audio_ms: ms,
+                    });
+                    if let Err(e) = store.call(note).await {
+                        warn!(correlation_id = %id, error = %e, "could not note the reply's timing");
+                    }
+                }
+            });
         }
         record.latency_ms = latency_ms.clone();
         let outcome = record.outcome;
@@ -212,6 +251,8 @@ impl Downstream {
             .await
         {
             error!(correlation_id = %id, error = %e, "could not record a command");
+        } else {
+            let _ = recorded.send(());
         }
         Ok((
             CommandOutcome {

@@ -1,7 +1,6 @@
 //! SchedulerActor: every tick, what came due in the `schedules` table fires — logged,
 //! shown as a desktop notification, and spoken. Database work on its own thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix::Recipient;
@@ -54,42 +53,52 @@ pub fn start_scheduler(
     .start()
 }
 
-/// Spoken replies on their own thread (speaking blocks for as long as the reply lasts).
-/// While it speaks, `speaking` is set: the pump then does not listen, so LUNA never
-/// takes its own voice for a command.
+/// A reply to speak, queued under the speech epoch of its time (see
+/// [`crate::tts::SpeechControl`]): an interruption drops it if it has not been spoken.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub text: String,
+    pub epoch: u64,
+}
+
+/// Spoken replies on their own thread, one at a time in the order queued (speaking
+/// blocks for as long as the reply lasts). The speech control says when LUNA speaks:
+/// the audio pump then takes only a wake phrase (a barge-in, which interrupts the
+/// reply) and never LUNA's own words for a command.
 pub struct TtsStage {
-    voice: crate::tts::Voice,
-    speaking: Arc<AtomicBool>,
+    speaker: crate::tts::Speaker,
 }
 
 impl Stage for TtsStage {
-    type Input = String;
-    type Output = ();
+    type Input = Reply;
+    type Output = crate::tts::Spoken;
     type Error = crate::tts::TtsError;
 
-    fn handle(&mut self, input: &Envelope<String>) -> Result<(), crate::tts::TtsError> {
+    fn handle(&mut self, input: &Envelope<Reply>) -> Result<Self::Output, Self::Error> {
         let _span =
             tracing::debug_span!("tts.speak", correlation_id = %input.correlation_id).entered();
-        self.speaking.store(true, Ordering::SeqCst);
-        let spoken = crate::tts::speak(&input.payload, &self.voice);
-        // The room's echo of the last words.
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        self.speaking.store(false, Ordering::SeqCst);
-        spoken
+        let spoken = self.speaker.say(&input.payload.text, input.payload.epoch)?;
+        if spoken.interrupted {
+            tracing::info!(correlation_id = %input.correlation_id, "reply interrupted");
+        }
+        Ok(spoken)
     }
 }
 
 pub fn start_tts(
     voice: crate::tts::Voice,
-    speaking: Arc<AtomicBool>,
+    output: String,
+    control: Arc<crate::tts::SpeechControl>,
     policy: RestartPolicy,
     escalate_to: Recipient<Escalation>,
 ) -> StageAddr<TtsStage> {
     StageActor::build("tts", move || {
-        Ok(TtsStage {
-            voice: voice.clone(),
-            speaking: Arc::clone(&speaking),
-        })
+        let mut speaker =
+            crate::tts::Speaker::new(voice.clone(), output.clone(), Arc::clone(&control));
+        if let Err(e) = speaker.open() {
+            tracing::warn!(error = %e, "replies will be silent until the output device works");
+        }
+        Ok(TtsStage { speaker })
     })
     .policy(RestartPolicy {
         retry_failed_message: false,

@@ -8,13 +8,24 @@ use crate::store::{CommandRecord, Store, StoreError, StoreOptions};
 pub enum StoreRequest {
     /// Insert or update a command's history row (idempotent by correlation id).
     Record(Box<CommandRecord>),
+    /// When a command's spoken reply began to sound.
+    ReplyAudio {
+        correlation_id: String,
+        first_audio_ms: f64,
+    },
     /// Fold the WAL into the database file.
     Checkpoint,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum StoreReply {
-    Recorded { row_id: i64 },
+    Recorded {
+        row_id: i64,
+    },
+    /// `found`: whether the command was stored to update.
+    ReplyAudioNoted {
+        found: bool,
+    },
     Checkpointed,
 }
 
@@ -33,6 +44,14 @@ impl Stage for StoreStage {
         match &input.payload {
             StoreRequest::Record(record) => Ok(StoreReply::Recorded {
                 row_id: self.store.record_command(record)?,
+            }),
+            StoreRequest::ReplyAudio {
+                correlation_id,
+                first_audio_ms,
+            } => Ok(StoreReply::ReplyAudioNoted {
+                found: self
+                    .store
+                    .record_reply_audio(correlation_id, *first_audio_ms)?,
             }),
             StoreRequest::Checkpoint => {
                 self.store.checkpoint()?;

@@ -110,9 +110,74 @@ pub fn strip_phrase<'a>(transcript: &'a str, phrase: &str) -> &'a str {
     rest.trim_start_matches(|c: char| !c.is_alphanumeric())
 }
 
+/// While LUNA speaks on an echo-cancelled input, a wake phrase whose audio is quieter
+/// than this (dBFS over its last `BARGE_IN_WINDOW` samples) is what the canceller left
+/// of LUNA's own voice, not a person: the detector's features hardly depend on level,
+/// and residue at -80 dBFS was seen to fire it. Speech at a microphone is -40 to
+/// -15 dBFS.
+pub const MIN_BARGE_IN_DBFS: f32 = -60.0;
+pub const BARGE_IN_WINDOW: u64 = PIPELINE_RATE as u64 * 8 / 10;
+
+/// The last seconds of the stream, on the stream clock, to tell how loud a detected
+/// phrase was.
+pub struct RecentAudio {
+    samples: VecDeque<f32>,
+    /// Stream sample just after the last one held.
+    end: u64,
+    capacity: usize,
+}
+
+impl RecentAudio {
+    pub fn new(seconds: f32) -> Self {
+        let capacity = (seconds * PIPELINE_RATE as f32) as usize;
+        Self {
+            samples: VecDeque::with_capacity(capacity),
+            end: 0,
+            capacity,
+        }
+    }
+
+    pub fn push(&mut self, samples: &[f32]) {
+        self.end += samples.len() as u64;
+        self.samples.extend(samples);
+        let over = self.samples.len().saturating_sub(self.capacity);
+        self.samples.drain(..over);
+    }
+
+    /// RMS level in dBFS of stream samples `from..to`, of those still held (None if
+    /// none are).
+    pub fn level_dbfs(&self, from: u64, to: u64) -> Option<f32> {
+        let start = self.end - self.samples.len() as u64;
+        let (from, to) = (from.max(start), to.min(self.end));
+        if from >= to {
+            return None;
+        }
+        let held = self
+            .samples
+            .range((from - start) as usize..(to - start) as usize);
+        let power = held.map(|s| s * s).sum::<f32>() / (to - from) as f32;
+        Some(10.0 * power.max(1e-12).log10())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_audio_measures_the_level_of_what_it_still_holds() {
+        let mut recent = RecentAudio::new(1.0);
+        recent.push(&vec![0.5; 16_000]);
+        recent.push(&vec![0.001; 8_000]);
+        // 0.5 RMS is -6 dBFS; 0.001 is -60 dBFS.
+        let loud = recent.level_dbfs(8_000, 16_000).unwrap();
+        let quiet = recent.level_dbfs(16_000, 24_000).unwrap();
+        assert!((loud + 6.02).abs() < 0.1, "{loud}");
+        assert!((quiet + 60.0).abs() < 0.1, "{quiet}");
+        // The first 8000 samples are gone; a window past the end is clipped.
+        assert_eq!(recent.level_dbfs(0, 8_000), None);
+        assert!((recent.level_dbfs(16_000, 99_000).unwrap() + 60.0).abs() < 0.1);
+    }
 
     const S: u64 = PIPELINE_RATE as u64;
 
