@@ -364,6 +364,74 @@ fn a_delayed_step_runs_when_due() {
     stop(child);
 }
 
+/// The hearing stages panic while a recording plays: each is rebuilt, the recording
+/// goes on from where it was (nothing heard twice), and later commands are done.
+#[test]
+fn hearing_stages_that_panic_are_rebuilt_and_the_recording_goes_on() {
+    let home = tempfile::tempdir().unwrap();
+    let lines = [
+        ("hey luna set a timer for five minutes", "en-us"),
+        ("hey luna what time is it", "en-us"),
+        ("hey luna tell me a joke", "en-us"),
+        ("hey luna what time is it", "en-us"),
+        ("hey luna tell me a joke", "en-us"),
+        ("hey luna set a timer for five minutes", "en-us"),
+        ("hey luna what time is it", "en-us"),
+        ("hey luna tell me a joke", "en-us"),
+    ];
+    let (audio, truth) = support::session(home.path(), &lines, 0.5, 1.0);
+    let wav = home.path().join("session.wav");
+    support::write16(&wav, &audio);
+    let out = with_model(&mut luna(home.path()))
+        .env(
+            "LUNA_DEBUG__FAULT_INJECTION",
+            // Ticks of 100 ms of audio (--fast): about 250 of them.
+            r#"["audio:50", "vad:110", "wake:90", "scheduler:12"]"#,
+        )
+        .args(["replay", "--json", "--dry-run", "--fast"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    for stage in ["audio", "vad", "wake", "scheduler"] {
+        let crashes = log
+            .lines()
+            .filter(|l| l.contains("stage crashed") && l.contains(&format!("stage=\"{stage}\"")))
+            .count();
+        assert!(crashes >= 1, "{stage} never crashed:\n{log}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands = v["commands"].as_array().unwrap();
+    // Each command found belongs to a different line of the session: none was heard
+    // twice (a restarted source replaying the file would repeat them).
+    let mut lines_found: Vec<usize> = commands
+        .iter()
+        .map(|c| {
+            let end = c["end_s"].as_f64().unwrap();
+            truth
+                .iter()
+                .position(|(_, e)| (end - e).abs() < 0.3)
+                .unwrap_or_else(|| panic!("a command that was not said: {c}"))
+        })
+        .collect();
+    let found = lines_found.len();
+    lines_found.dedup();
+    assert_eq!(lines_found.len(), found, "a line was heard twice: {v:#}");
+    // A panic in the VAD or the detector can cost the utterance it hits (four, at
+    // most), not the ones after it; one in the source costs nothing.
+    assert!(
+        found >= lines.len() - 4,
+        "{found} of {} commands: {v:#}\n{log}",
+        lines.len()
+    );
+    // Commands after the crashes were done: the last crash comes 22 s in.
+    assert!(
+        lines_found.iter().any(|&i| i >= lines.len() - 3),
+        "{lines_found:?}"
+    );
+}
+
 #[test]
 fn replay_reports_every_command_with_its_wake_phrase_and_latencies() {
     let home = tempfile::tempdir().unwrap();

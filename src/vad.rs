@@ -167,6 +167,14 @@ impl Endpointer {
         }
     }
 
+    /// Places a new endpointer (one that has consumed nothing) at stream position
+    /// `origin`, so that a rebuilt one keeps the stream's clock.
+    pub fn set_origin(&mut self, origin: u64) {
+        if self.position == 0 && self.partial.is_empty() {
+            self.position = origin;
+        }
+    }
+
     /// Samples consumed so far (the stream position).
     pub fn position(&self) -> u64 {
         self.position
@@ -385,6 +393,18 @@ pub fn segments(samples: &[f32], settings: &VadSettings) -> Vec<Utterance> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rebuilt_endpointer_takes_up_the_stream_clock() {
+        let mut e = Endpointer::new(VadSettings::default());
+        e.set_origin(48_000);
+        // Whole 30 ms frames count: seven of them.
+        e.push(&[0.0; 3_400]);
+        assert_eq!(e.position(), 48_000 + 7 * 480);
+        // Only a new one: later origins are ignored.
+        e.set_origin(0);
+        assert_eq!(e.position(), 48_000 + 7 * 480);
+    }
 
     /// A buzzy vowel-like sound (harmonics of 150 Hz), which webrtc-vad takes for voice.
     fn voiced(ms: u32) -> Vec<f32> {

@@ -4,8 +4,8 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::capture::{Capture, CaptureError};
@@ -68,20 +68,61 @@ pub enum Flow {
 
 pub enum Source {
     Mic(Box<Capture>),
-    File {
-        samples: Vec<f32>,
-        position: usize,
-        /// Real-time pacing: the instant the file "started playing".
-        paced_from: Option<Instant>,
-    },
-    Stdin {
-        ring: rtrb::Consumer<f32>,
-        ended: Arc<AtomicBool>,
-    },
+    File(Arc<FileSource>),
+    Stdin(Arc<StdinSource>),
+}
+
+/// A WAV file being played into the pipeline. Shared with the AudioActor's factory,
+/// so a restarted actor carries on where it was rather than playing it again.
+pub struct FileSource {
+    samples: Vec<f32>,
+    position: AtomicUsize,
+    /// Real-time pacing: the instant the file "started playing".
+    paced_from: Option<Instant>,
+}
+
+/// Raw audio from stdin, read on its own thread into a ring. Shared like a file: the
+/// one reader thread outlives actor restarts, so nothing read is lost.
+pub struct StdinSource {
+    ring: Mutex<rtrb::Consumer<f32>>,
+    ended: Arc<AtomicBool>,
 }
 
 /// Samples handed out per read when a file is not paced (100 ms).
 const FILE_CHUNK: usize = PIPELINE_RATE as usize / 10;
+
+/// Opens the source for the AudioActor, and again after a restart: a microphone is
+/// reopened (the device may have failed); a file or stdin goes on from where it was,
+/// nothing played twice and nothing read lost.
+pub struct SourceOpener {
+    spec: InputSpec,
+    paced: bool,
+    opened: Option<Source>,
+}
+
+impl SourceOpener {
+    pub fn new(spec: InputSpec, paced: bool) -> Self {
+        Self {
+            spec,
+            paced,
+            opened: None,
+        }
+    }
+
+    pub fn open(&mut self) -> Result<Source, SourceError> {
+        match &self.opened {
+            Some(Source::File(f)) => Ok(Source::File(Arc::clone(f))),
+            Some(Source::Stdin(s)) => Ok(Source::Stdin(Arc::clone(s))),
+            _ => {
+                let source = Source::open(&self.spec, self.paced)?;
+                if let Source::File(_) | Source::Stdin(_) = &source {
+                    self.opened = Some(source.share());
+                }
+                Ok(source)
+            }
+        }
+    }
+}
 
 impl Source {
     /// Samples dropped so far because the reader fell behind (microphones only).
@@ -102,13 +143,22 @@ impl Source {
     pub fn open(spec: &InputSpec, paced: bool) -> Result<Self, SourceError> {
         Ok(match spec {
             InputSpec::Mic(device) => Self::Mic(Box::new(Capture::open(device, 2.0)?)),
-            InputSpec::File(path) => Self::File {
+            InputSpec::File(path) => Self::File(Arc::new(FileSource {
                 samples: wav::read(path)?.samples,
-                position: 0,
+                position: AtomicUsize::new(0),
                 paced_from: paced.then(Instant::now),
-            },
+            })),
             InputSpec::Stdin => Self::stdin(std::io::stdin()),
         })
+    }
+
+    /// Another handle on a file or stdin source (not on a microphone).
+    fn share(&self) -> Self {
+        match self {
+            Self::File(f) => Self::File(Arc::clone(f)),
+            Self::Stdin(s) => Self::Stdin(Arc::clone(s)),
+            Self::Mic(_) => unreachable!("a microphone is reopened, not shared"),
+        }
     }
 
     /// Raw s16le 16 kHz mono from any reader, read on its own thread.
@@ -136,16 +186,19 @@ impl Source {
                     let sample = i16::from_le_bytes([pair[0], pair[1]]) as f32 / 32768.0;
                     // The reader is a plain thread: waiting for room is fine here.
                     while producer.push(sample).is_err() {
+                        if producer.is_abandoned() {
+                            return;
+                        }
                         std::thread::sleep(std::time::Duration::from_millis(5));
                     }
                 }
             }
             flag.store(true, Ordering::Release);
         });
-        Self::Stdin {
-            ring: consumer,
+        Self::Stdin(Arc::new(StdinSource {
+            ring: Mutex::new(consumer),
             ended,
-        }
+        }))
     }
 
     /// Appends what is available now (16 kHz mono) to `out`.
@@ -155,29 +208,27 @@ impl Source {
                 capture.read(out);
                 Flow::Open
             }
-            Self::File {
-                samples,
-                position,
-                paced_from,
-            } => {
-                let due = match paced_from {
+            Self::File(file) => {
+                let (samples, position) = (&file.samples, file.position.load(Ordering::Acquire));
+                let due = match file.paced_from {
                     Some(t0) => ((t0.elapsed().as_secs_f64() * PIPELINE_RATE as f64) as usize)
                         .min(samples.len()),
-                    None => (*position + FILE_CHUNK).min(samples.len()),
+                    None => (position + FILE_CHUNK).min(samples.len()),
                 };
-                if due > *position {
-                    out.extend_from_slice(&samples[*position..due]);
-                    *position = due;
+                if due > position {
+                    out.extend_from_slice(&samples[position..due]);
+                    file.position.store(due, Ordering::Release);
                 }
-                if *position >= samples.len() {
+                if due.max(position) >= samples.len() {
                     Flow::Ended
                 } else {
                     Flow::Open
                 }
             }
-            Self::Stdin { ring, ended } => {
+            Self::Stdin(stdin) => {
                 // Check the flag before draining, so nothing pushed before it is missed.
-                let finished = ended.load(Ordering::Acquire);
+                let finished = stdin.ended.load(Ordering::Acquire);
+                let mut ring = stdin.ring.lock().unwrap_or_else(|e| e.into_inner());
                 let n = ring.slots();
                 if let Ok(chunk) = ring.read_chunk(n) {
                     let (a, b) = chunk.as_slices();
@@ -211,6 +262,39 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         assert_eq!(out, vec![0.0, 0.5, -0.5, 32767.0 / 32768.0, -1.0]);
+    }
+
+    #[test]
+    fn a_reopened_file_goes_on_where_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let samples: Vec<f32> = (0..4000).map(|i| (i % 100) as f32 / 1000.0).collect();
+        wav::write_pipeline_wav(&path, &samples).unwrap();
+        let mut opener = SourceOpener::new(InputSpec::File(path), false);
+        let mut out = Vec::new();
+        let mut first = opener.open().unwrap();
+        assert_eq!(first.read(&mut out), Flow::Open);
+        assert_eq!(out.len(), FILE_CHUNK);
+        drop(first); // the actor restarts
+        let mut second = opener.open().unwrap();
+        while second.read(&mut out) == Flow::Open {}
+        assert_eq!(out.len(), samples.len(), "nothing twice, nothing skipped");
+    }
+
+    #[test]
+    fn a_reopened_stdin_keeps_its_reader_and_loses_nothing() {
+        let bytes: Vec<u8> = (0..8000i16).flat_map(|s| s.to_le_bytes()).collect();
+        let first = Source::stdin(std::io::Cursor::new(bytes));
+        let mut out = Vec::new();
+        let mut again = first.share();
+        drop(first); // the actor restarts
+        let start = Instant::now();
+        while again.read(&mut out) == Flow::Open {
+            assert!(start.elapsed().as_secs() < 5, "never ended");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(out.len(), 8000);
+        assert_eq!(out[7999], 7999.0 / 32768.0);
     }
 
     #[test]

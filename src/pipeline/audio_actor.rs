@@ -3,14 +3,14 @@
 //! AudioActor owns the source (a cpal stream is not `Send`, so the source is opened on
 //! the actor's thread by its factory). A pump task ticks it every 20 ms; whatever
 //! audio arrived goes to the VadActor, whose utterances go on downstream. A restart
-//! reopens the device.
+//! reopens a device; a file or stdin goes on where it was.
 
 use std::time::Instant;
 
 use actix::Recipient;
 use luna_actors::{Envelope, Escalation, RestartPolicy, Stage, StageActor, StageAddr};
 
-use crate::audio::source::{Flow, InputSpec, Source, SourceError};
+use crate::audio::source::{Flow, InputSpec, Source, SourceError, SourceOpener};
 use crate::vad::{Endpointer, Utterance, VadSettings};
 
 /// Ask the source for what it has.
@@ -24,6 +24,9 @@ pub struct AudioFrames {
     pub ended: bool,
     /// Samples the source has dropped since it was opened (it fell behind).
     pub dropped: u64,
+    /// Stream position of `samples[0]`, set by the pump (the source cannot know it):
+    /// a restarted VAD takes up the stream's clock from it.
+    pub first_sample: u64,
 }
 
 pub struct AudioStage {
@@ -43,6 +46,7 @@ impl Stage for AudioStage {
             t_read: Instant::now(),
             ended: flow == Flow::Ended,
             dropped: self.source.dropped(),
+            first_sample: 0,
         })
     }
 }
@@ -53,9 +57,10 @@ pub fn start_audio(
     policy: RestartPolicy,
     escalate_to: Recipient<Escalation>,
 ) -> StageAddr<AudioStage> {
+    let mut opener = SourceOpener::new(spec, paced);
     StageActor::build("audio", move || {
         Ok(AudioStage {
-            source: Source::open(&spec, paced)?,
+            source: opener.open()?,
         })
     })
     .policy(RestartPolicy {
@@ -87,6 +92,7 @@ impl Stage for VadStage {
 
     fn handle(&mut self, input: &Envelope<AudioFrames>) -> Result<Vec<UtteranceCut>, VadError> {
         let frames = &input.payload;
+        self.endpointer.set_origin(frames.first_sample);
         let mut cuts = self.endpointer.push(&frames.samples);
         if frames.ended {
             cuts.extend(self.endpointer.finish());

@@ -545,7 +545,7 @@ async fn pump(
     let mut dropped_seen: u64 = 0;
     loop {
         tick.tick().await;
-        let frames = match audio.call(Envelope::entering(Tick)).await {
+        let mut frames = match audio.call(Envelope::entering(Tick)).await {
             Ok(frames) => frames,
             Err(e) => {
                 warn!(error = %e, "no audio this tick");
@@ -572,6 +572,7 @@ async fn pump(
         }
         if !frames.payload.samples.is_empty() || source_ended {
             let first_sample = position;
+            frames.payload.first_sample = first_sample;
             position += frames.payload.samples.len() as u64;
             recent.push(&frames.payload.samples);
             if let Some(w) = wake.as_mut() {
