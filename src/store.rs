@@ -397,6 +397,11 @@ impl Store {
             })?;
         }
         let busy_timeout = options.busy_timeout;
+        // WAL is a property of the file: set it once, alone, before the pool opens its
+        // connections side by side. Switching the journal mode takes a lock without
+        // waiting on the busy handler, so on a new file parallel first connections
+        // failed with "database is locked" (r2d2 logged it as an error, and retried).
+        configure(&Connection::open(path)?, busy_timeout)?;
         let manager =
             SqliteConnectionManager::file(path).with_init(move |c| configure(c, busy_timeout));
         let pool = Pool::builder()
