@@ -85,7 +85,14 @@ impl Output {
         let shared = Arc::new(Shared::default());
         let stream_config: cpal::StreamConfig = config.into();
         let err_name = name.clone();
-        let on_error = move |e: cpal::Error| tracing::error!(device = %err_name, error = %e, "audio output error");
+        let mut errors = 0u64;
+        // A device that went away errs on every poll: say so once, then every 1000th.
+        let on_error = move |e: cpal::Error| {
+            if errors % 1000 == 0 {
+                tracing::error!(device = %err_name, error = %e, repeated = errors, "audio output error");
+            }
+            errors += 1;
+        };
         let s = Arc::clone(&shared);
         let stream = quiet_stderr(|| match format {
             cpal::SampleFormat::F32 => {
