@@ -61,6 +61,18 @@ pub(super) fn device_name(device: &cpal::Device) -> String {
         .unwrap_or_else(|_| device.to_string())
 }
 
+/// The stream's error callback: a device that went away errs on every poll, so it is
+/// reported once, then every 1000th time.
+pub(super) fn error_reporter(direction: &'static str, device: String) -> impl FnMut(cpal::Error) {
+    let mut errors = 0u64;
+    move |e| {
+        if errors % 1000 == 0 {
+            tracing::error!(%device, direction, error = %e, repeated = errors, "audio device error");
+        }
+        errors += 1;
+    }
+}
+
 /// Runs `f` with the process's stderr pointed at /dev/null: ALSA and its plugins
 /// (JACK, OSS, PulseAudio) print a page of warnings to stderr while devices are
 /// probed, whatever is asked of them.
@@ -180,8 +192,7 @@ impl Capture {
         let (producer, consumer) = rtrb::RingBuffer::new(capacity);
         let stats = Arc::new(CaptureStats::default());
         let stream_config: cpal::StreamConfig = config.into();
-        let err_name = name.clone();
-        let on_error = move |e: cpal::Error| tracing::error!(device = %err_name, error = %e, "audio input error");
+        let on_error = error_reporter("input", name.clone());
         let s = Arc::clone(&stats);
         let stream = quiet_stderr(|| match format {
             cpal::SampleFormat::F32 => {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SizedSample};
 
-use super::capture::{device_name, quiet_stderr};
+use super::capture::{device_name, error_reporter, quiet_stderr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybackError {
@@ -84,15 +84,7 @@ impl Output {
         let (producer, consumer) = rtrb::RingBuffer::new((f64::from(rate) * AHEAD_S) as usize);
         let shared = Arc::new(Shared::default());
         let stream_config: cpal::StreamConfig = config.into();
-        let err_name = name.clone();
-        let mut errors = 0u64;
-        // A device that went away errs on every poll: say so once, then every 1000th.
-        let on_error = move |e: cpal::Error| {
-            if errors % 1000 == 0 {
-                tracing::error!(device = %err_name, error = %e, repeated = errors, "audio output error");
-            }
-            errors += 1;
-        };
+        let on_error = error_reporter("output", name.clone());
         let s = Arc::clone(&shared);
         let stream = quiet_stderr(|| match format {
             cpal::SampleFormat::F32 => {
