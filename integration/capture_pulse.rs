@@ -477,3 +477,63 @@ fn on_an_echo_cancelled_input_luna_listens_while_it_speaks_and_a_wake_phrase_int
         "{history:#}"
     );
 }
+
+/// The speech stage panics on every second reply: it is rebuilt (its output stream
+/// reopened) and the next reply sounds; every command is recorded once, and the
+/// replies that sounded have their first-sound time in history.
+#[test]
+fn a_speech_stage_that_panics_is_rebuilt_and_the_next_reply_sounds() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("xdg");
+    let _pulse = PulseAudio::start(&runtime);
+    let home = dir.path().join("home");
+    let (child, rx) = support::start_daemon_with(
+        &home,
+        &[
+            ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
+            ("LUNA_AUDIO__INPUT", "no-such-device"),
+            ("LUNA_EXEC__DRY_RUN", "true"),
+            ("LUNA_TTS__ENABLED", "true"),
+            ("LUNA_DEBUG__FAULT_INJECTION", r#"["tts:2"]"#),
+        ],
+    );
+    let seen = support::wait_for(&rx, "API listening", 60);
+    let addr: std::net::SocketAddr = seen
+        .last()
+        .and_then(|l| l.split("addr=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no API address in {seen:#?}"));
+    let mut api = luna::http_client::Connection::open(addr).unwrap();
+    for text in [
+        "what time is it",
+        "tell me a joke",
+        "what's the date today",
+        "what time is it",
+    ] {
+        let status = api
+            .post("/v1/commands", &format!(r#"{{"text": "{text}"}}"#))
+            .unwrap();
+        assert_eq!(status, 200, "{text}");
+        // One reply at a time, each spoken before the next command.
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    let (_, history) = api.get("/v1/history?limit=10").unwrap();
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let commands = history["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 4, "{history:#}");
+    let sounded = commands
+        .iter()
+        .filter(|c| c["latency_ms"]["reply_first_audio"].as_f64().is_some())
+        .count();
+    // Replies 2 and 4 hit the fault; 1 and 3 sound, 3 on a rebuilt stage.
+    assert_eq!(sounded, 2, "{history:#}");
+    let log: Vec<String> = rx.try_iter().collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("stage crashed") && l.contains("stage=\"tts\"")),
+        "{log:#?}"
+    );
+    support::stop(child);
+}
