@@ -64,6 +64,7 @@ pub struct Metrics {
     wake_alone: Counter,
     audio_dropped: Counter,
     speech_interrupted: Counter,
+    wake_rejected: Counter,
     probes: Arc<Probes>,
 }
 
@@ -120,6 +121,12 @@ impl Metrics {
             "Spoken replies cut off by the user (a wake phrase while LUNA spoke, or \"stop\")",
             speech_interrupted.clone(),
         );
+        let wake_rejected = Counter::default();
+        registry.register(
+            "wake_rejected",
+            "Wake detections rejected as false: too quiet while LUNA spoke (its own echo)",
+            wake_rejected.clone(),
+        );
         let probes = Arc::new(Probes::default());
         registry.register_collector(Box::new(Arc::clone(&probes)));
         Self {
@@ -131,6 +138,7 @@ impl Metrics {
             wake_alone,
             audio_dropped,
             speech_interrupted,
+            wake_rejected,
             probes,
         }
     }
@@ -165,6 +173,11 @@ impl Metrics {
     /// A reply cut off by the user (barge-in, "stop").
     pub fn speech_interrupted(&self) {
         self.speech_interrupted.inc();
+    }
+
+    /// A wake detection taken for LUNA's own echo.
+    pub fn wake_rejected(&self) {
+        self.wake_rejected.inc();
     }
 
     pub fn wake_detected(&self, phrase: &str) {
@@ -575,6 +588,9 @@ mod tests {
         m.command("timer.start", "ok", "voice", &latency);
         m.command("timer.start", "ok", "voice", &latency);
         m.wake_detected("hey luna");
+        m.wake_rejected();
+        m.speech_interrupted();
+        m.reply_first_audio(40.0);
         m.watch_stage(
             "stt",
             Box::new(|| luna_actors::StatsSnapshot {
@@ -594,6 +610,10 @@ mod tests {
             r#"luna_stage_latency_seconds_count{stage="stt"} 2"#,
             r#"luna_stage_latency_seconds_sum{stage="speech_end_to_action"} 0.6"#,
             r#"luna_wake_detections_total{phrase="hey luna"} 1"#,
+            "luna_wake_rejected_total 1",
+            "luna_speech_interrupted_total 1",
+            r#"luna_stage_latency_seconds_count{stage="reply_first_audio"} 1"#,
+            "luna_trace_spans_dropped_total 0",
             r#"luna_stage_restarts_total{stage="stt"} 1"#,
             r#"luna_stage_mailbox_depth{stage="stt"} 2"#,
             r#"luna_brain_cache_hits_total{cache="parse"} 3"#,

@@ -588,6 +588,7 @@ async fn pump(
                                 let from = d.end_sample.saturating_sub(BARGE_IN_WINDOW);
                                 let level = recent.level_dbfs(from, d.end_sample);
                                 if level.is_some_and(|l| l < MIN_BARGE_IN_DBFS) {
+                                    to.downstream.metrics.wake_rejected();
                                     info!(phrase = %d.phrase, level_dbfs = level, "a wake phrase this quiet while LUNA speaks is its own echo: ignored");
                                     continue;
                                 }
