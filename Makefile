@@ -10,8 +10,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2-dev
 # What the tests synthesize and measure speech with (flite and festival's kal voice are
 # the wake word's held-out voices), PulseAudio for the capture test (a null sink stands
-# in for a sound card), and curl/pip for `luna model install`.
-TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins
+# in for a sound card), curl/pip for `luna model install`, and dbus-daemon for the
+# MPRIS test (a private session bus).
+TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins dbus
 
 .PHONY: deps test-deps model run test bench stress lint fmt clean
 

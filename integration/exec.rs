@@ -362,3 +362,104 @@ fn closing_an_app_leaves_other_processes_of_its_program_alone() {
     other.kill().unwrap();
     let _ = other.wait();
 }
+
+/// A media player on the session bus, standing in for a real one: it notes each call.
+struct Player {
+    calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[zbus::interface(name = "org.mpris.MediaPlayer2.Player")]
+impl Player {
+    fn play(&self) {
+        self.calls.lock().unwrap().push("Play".into());
+    }
+    fn pause(&self) {
+        self.calls.lock().unwrap().push("Pause".into());
+    }
+    fn next(&self) {
+        self.calls.lock().unwrap().push("Next".into());
+    }
+    fn previous(&self) {
+        self.calls.lock().unwrap().push("Previous".into());
+    }
+    fn stop(&self) {
+        self.calls.lock().unwrap().push("Stop".into());
+    }
+    #[zbus(property)]
+    fn playback_status(&self) -> String {
+        "Playing".into()
+    }
+}
+
+/// A private session bus (dbus-daemon) with a player served on it (zbus): LUNA finds
+/// the player and sends it the call over MPRIS; a dry run reports the call instead.
+#[test]
+fn media_commands_reach_the_player_over_mpris() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .arg(format!(
+            "--address=unix:path={}",
+            dir.path().join("bus").display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon (apt-get install dbus; `make test` installs it)");
+    let mut address = String::new();
+    std::io::BufReader::new(bus.stdout.take().unwrap())
+        .read_line(&mut address)
+        .unwrap();
+    let address = address.trim().to_owned();
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let player = zbus::blocking::connection::Builder::address(address.as_str())
+        .unwrap()
+        .name("org.mpris.MediaPlayer2.lunatest")
+        .unwrap()
+        .serve_at(
+            "/org/mpris/MediaPlayer2",
+            Player {
+                calls: std::sync::Arc::clone(&calls),
+            },
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let say = |args: &[&str]| -> serde_json::Value {
+        let out = luna(&home)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .args(["say", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let paused = say(&["pause the music"]);
+    assert_eq!(paused["results"][0]["ok"], true, "{paused}");
+    let next = say(&["play the next song"]);
+    assert_eq!(next["results"][0]["ok"], true, "{next}");
+    assert_eq!(*calls.lock().unwrap(), ["Pause", "Next"]);
+
+    let dry = say(&["--dry-run", "play some music"]);
+    assert_eq!(
+        dry["results"][0]["dry_run"][0],
+        json!({
+            "kind": "dbus",
+            "destination": "org.mpris.MediaPlayer2.lunatest",
+            "path": "/org/mpris/MediaPlayer2",
+            "interface": "org.mpris.MediaPlayer2.Player",
+            "method": "Play"
+        }),
+        "{dry}"
+    );
+    assert_eq!(calls.lock().unwrap().len(), 2, "a dry run sent a call");
+
+    // The player quits: there is nothing to control, and LUNA says so.
+    drop(player);
+    let none = say(&["pause the music"]);
+    assert_eq!(none["response"], "No media player is running.", "{none}");
+    let _ = bus.kill();
+    let _ = bus.wait();
+}

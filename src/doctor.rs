@@ -48,7 +48,6 @@ pub const SYSTEM_TOOLS: &[(&str, &str, &str)] = &[
     ("pactl", "volume and mute on PulseAudio", "pulseaudio-utils"),
     ("amixer", "volume on plain ALSA", "alsa-utils"),
     ("brightnessctl", "screen brightness", "brightnessctl"),
-    ("playerctl", "media control over MPRIS", "playerctl"),
     ("loginctl", "lock the session", "systemd"),
     ("systemctl", "sleep, shutdown and restart", "systemd"),
     (
@@ -79,6 +78,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_audio_capture(&config.audio.input));
     checks.push(check_model(&crate::stt::model_path(&config.stt)));
     checks.push(check_wake(&config));
+    checks.push(check_media());
     for (program, purpose, package) in SYSTEM_TOOLS {
         checks.push(match which(program) {
             Some(path) => Check::new(
@@ -218,6 +218,29 @@ fn check_model(path: &Path) -> Check {
 }
 
 /// The wake-word front end loads and every configured phrase is available.
+/// Media control needs the session bus; players come and go, so none is only news.
+fn check_media() -> Check {
+    use crate::exec::mpris::Mpris;
+    match Mpris::session().map(|bus| bus.players()) {
+        Ok(Ok(players)) if players.is_empty() => Check::new(
+            "media",
+            Status::Ok,
+            "D-Bus session bus reachable; no MPRIS player running now",
+        ),
+        Ok(Ok(players)) => Check::new(
+            "media",
+            Status::Ok,
+            format!("MPRIS players: {}", players.join(", ")),
+        ),
+        Ok(Err(e)) | Err(e) => Check::new(
+            "media",
+            Status::Warn,
+            format!("media control over MPRIS is unavailable: {e}"),
+        )
+        .fix("run LUNA inside a desktop session (DBUS_SESSION_BUS_ADDRESS set)"),
+    }
+}
+
 fn check_wake(config: &config::Config) -> Check {
     const NAME: &str = "wake word";
     let fix = "luna model install (or make model); enroll custom phrases with `luna wake enroll`";

@@ -697,20 +697,37 @@ fn brightness(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
 }
 
 fn media(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
-    if !Effects::available("playerctl") {
+    use super::mpris::Mpris;
+    // Finding the players is a read: it happens in a dry run too.
+    let Ok(bus) = Mpris::session() else {
         return StepResult::failed(
             intent,
-            "I can't control media here: playerctl (MPRIS) is not installed.",
+            "I can't control media here: there is no D-Bus session bus for MPRIS players.",
         );
-    }
-    let command = match intent {
-        "media.play" | "media.resume" => "play",
-        "media.pause" => "pause",
-        "media.next" => "next",
-        "media.previous" => "previous",
-        _ => "stop",
     };
-    match fx.run("playerctl", &[command]) {
+    let player = match bus.players() {
+        Ok(players) => match players.into_iter().next() {
+            Some(player) => player,
+            None => return StepResult::failed(intent, "No media player is running."),
+        },
+        Err(e) => {
+            return failure(
+                intent,
+                EffectError::Failed {
+                    program: "D-Bus".into(),
+                    reason: e.to_string(),
+                },
+            )
+        }
+    };
+    let method = match intent {
+        "media.play" | "media.resume" => "Play",
+        "media.pause" => "Pause",
+        "media.next" => "Next",
+        "media.previous" => "Previous",
+        _ => "Stop",
+    };
+    match fx.mpris_call(&bus, &player, method) {
         Ok(_) => StepResult::ok(
             intent,
             match (intent, slot(step, "query")) {
@@ -724,9 +741,6 @@ fn media(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                 _ => "Playing.".into(),
             },
         ),
-        Err(EffectError::Failed { reason, .. }) if reason.contains("No players found") => {
-            StepResult::failed(intent, "No media player is running.")
-        }
         Err(e) => failure(intent, e),
     }
 }

@@ -25,6 +25,13 @@ pub enum DryRunRecord {
     },
     /// A signal sent to a process.
     Signal { pid: u32, signal: String },
+    /// A D-Bus method call (no arguments).
+    Dbus {
+        destination: String,
+        path: String,
+        interface: String,
+        method: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +213,29 @@ impl Effects {
             });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Calls a media player's `method` over MPRIS (recorded, not sent, in dry run).
+    pub fn mpris_call(
+        &mut self,
+        bus: &super::mpris::Mpris,
+        player: &str,
+        method: &str,
+    ) -> Result<(), EffectError> {
+        use super::mpris::{OBJECT_PATH, PLAYER_INTERFACE};
+        if self.dry_run {
+            self.records.push(DryRunRecord::Dbus {
+                destination: player.into(),
+                path: OBJECT_PATH.into(),
+                interface: PLAYER_INTERFACE.into(),
+                method: method.into(),
+            });
+            return Ok(());
+        }
+        bus.call(player, method).map_err(|e| EffectError::Failed {
+            program: format!("{player} (D-Bus)"),
+            reason: e.to_string(),
+        })
     }
 
     /// Writes to the database (recorded, not run, in dry run). Returns rows changed.

@@ -11,6 +11,7 @@ pub mod apps;
 pub mod confirm;
 pub mod effects;
 pub mod index;
+pub mod mpris;
 pub mod schedule;
 
 use serde::Serialize;
