@@ -14,7 +14,7 @@ BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2
 # MPRIS test (a private session bus).
 TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins dbus
 
-.PHONY: deps test-deps model run test bench stress lint fmt clean
+.PHONY: deps test-deps model run test bench stress fuzz lint fmt clean
 
 define apt_install
 	@missing=""; \
@@ -60,6 +60,26 @@ STRESS_SECONDS ?= 60
 stress: test-deps model
 	$(CARGO) build --release --bin luna --bin luna-loadgen
 	integration/stress.sh $(STRESS_SECONDS)
+
+# The cargo-fuzz targets (fuzz/): any bytes as a WAV file, any text to the brain, each
+# for FUZZ_SECONDS from a few seeds. cargo-fuzz passes nightly's -Z flags (AddressSanitizer,
+# coverage); RUSTC_BOOTSTRAP lets the stable toolchain take them. A crash fails.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := wav_reader brain_parse
+fuzz: test-deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@mkdir -p fuzz/corpus/wav_reader fuzz/corpus/brain_parse
+	@[ -n "$$(ls fuzz/corpus/wav_reader)" ] || { \
+		sox -n -r 16000 -c 1 -b 16 fuzz/corpus/wav_reader/mono16k.wav synth 0.05 sine 440; \
+		sox -n -r 8000 -c 2 -e floating-point -b 32 fuzz/corpus/wav_reader/stereo8k-float.wav synth 0.05 sine 440; \
+		sox -n -r 44100 -c 1 -b 24 fuzz/corpus/wav_reader/mono44k-24bit.wav synth 0.02 sine 440; }
+	@[ -n "$$(ls fuzz/corpus/brain_parse)" ] || { \
+		printf 'set a timer for five minutes and play some music' > fuzz/corpus/brain_parse/multi; \
+		printf 'open firefox then close it in 10 minutes' > fuzz/corpus/brain_parse/delayed; \
+		printf "what's 12 times 7" > fuzz/corpus/brain_parse/math; }
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --fuzz-dir . $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --all -- --check
