@@ -20,8 +20,14 @@ fuzz_target!(|text: &str| {
         let understood = brain.borrow_mut().understand(text);
         let plan = &understood.plan;
         for group in &plan.groups {
-            assert!(group.steps.iter().all(|&s| s < plan.steps.len()), "{plan:?}");
-            assert!(group.after.iter().all(|&g| g < plan.groups.len()), "{plan:?}");
+            assert!(
+                group.steps.iter().all(|&s| s < plan.steps.len()),
+                "{plan:?}"
+            );
+            assert!(
+                group.after.iter().all(|&g| g < plan.groups.len()),
+                "{plan:?}"
+            );
         }
         for intent in &understood.intents {
             assert!((0.0..=1.0).contains(&intent.confidence), "{intent:?}");
