@@ -73,6 +73,26 @@ pub(super) fn error_reporter(direction: &'static str, device: String) -> impl Fn
     }
 }
 
+/// `$build::<T>(args…)` with `T` the Rust sample type of the device's `$format`, or an
+/// error saying LUNA does not take it (`$verb`: "read" or "written"). Capture and
+/// playback build their streams through it.
+macro_rules! with_sample_type {
+    ($format:expr, $verb:literal, $build:ident($($arg:expr),* $(,)?)) => {
+        match $format {
+            cpal::SampleFormat::F32 => $build::<f32>($($arg),*),
+            cpal::SampleFormat::I16 => $build::<i16>($($arg),*),
+            cpal::SampleFormat::U16 => $build::<u16>($($arg),*),
+            cpal::SampleFormat::I32 => $build::<i32>($($arg),*),
+            cpal::SampleFormat::U8 => $build::<u8>($($arg),*),
+            other => Err(cpal::Error::with_message(
+                cpal::ErrorKind::UnsupportedConfig,
+                format!("sample format {other:?} is not {} by LUNA", $verb),
+            )),
+        }
+    };
+}
+pub(super) use with_sample_type;
+
 /// Runs `f` with the process's stderr pointed at /dev/null: ALSA and its plugins
 /// (JACK, OSS, PulseAudio) print a page of warnings to stderr while devices are
 /// probed, whatever is asked of them.
@@ -194,26 +214,12 @@ impl Capture {
         let stream_config: cpal::StreamConfig = config.into();
         let on_error = error_reporter("input", name.clone());
         let s = Arc::clone(&stats);
-        let stream = quiet_stderr(|| match format {
-            cpal::SampleFormat::F32 => {
-                build::<f32>(&dev, &stream_config, channels, producer, s, on_error)
-            }
-            cpal::SampleFormat::I16 => {
-                build::<i16>(&dev, &stream_config, channels, producer, s, on_error)
-            }
-            cpal::SampleFormat::U16 => {
-                build::<u16>(&dev, &stream_config, channels, producer, s, on_error)
-            }
-            cpal::SampleFormat::I32 => {
-                build::<i32>(&dev, &stream_config, channels, producer, s, on_error)
-            }
-            cpal::SampleFormat::U8 => {
-                build::<u8>(&dev, &stream_config, channels, producer, s, on_error)
-            }
-            other => Err(cpal::Error::with_message(
-                cpal::ErrorKind::UnsupportedConfig,
-                format!("sample format {other:?} is not read by LUNA"),
-            )),
+        let stream = quiet_stderr(|| {
+            with_sample_type!(
+                format,
+                "read",
+                build(&dev, &stream_config, channels, producer, s, on_error)
+            )
         })
         .map_err(|e| CaptureError::Device {
             device: name.clone(),

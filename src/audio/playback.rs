@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SizedSample};
 
-use super::capture::{device_name, error_reporter, quiet_stderr};
+use super::capture::{device_name, error_reporter, quiet_stderr, with_sample_type};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybackError {
@@ -86,26 +86,12 @@ impl Output {
         let stream_config: cpal::StreamConfig = config.into();
         let on_error = error_reporter("output", name.clone());
         let s = Arc::clone(&shared);
-        let stream = quiet_stderr(|| match format {
-            cpal::SampleFormat::F32 => {
-                build::<f32>(&dev, &stream_config, channels, consumer, s, on_error)
-            }
-            cpal::SampleFormat::I16 => {
-                build::<i16>(&dev, &stream_config, channels, consumer, s, on_error)
-            }
-            cpal::SampleFormat::U16 => {
-                build::<u16>(&dev, &stream_config, channels, consumer, s, on_error)
-            }
-            cpal::SampleFormat::I32 => {
-                build::<i32>(&dev, &stream_config, channels, consumer, s, on_error)
-            }
-            cpal::SampleFormat::U8 => {
-                build::<u8>(&dev, &stream_config, channels, consumer, s, on_error)
-            }
-            other => Err(cpal::Error::with_message(
-                cpal::ErrorKind::UnsupportedConfig,
-                format!("sample format {other:?} is not written by LUNA"),
-            )),
+        let stream = quiet_stderr(|| {
+            with_sample_type!(
+                format,
+                "written",
+                build(&dev, &stream_config, channels, consumer, s, on_error)
+            )
         })
         .map_err(|e| device_error(e.to_string()))?;
         quiet_stderr(|| stream.play()).map_err(|e| device_error(e.to_string()))?;
