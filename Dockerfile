@@ -4,7 +4,7 @@
 
 FROM rust:1-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake clang libclang-dev libasound2-dev \
+ && apt-get install -y --no-install-recommends cmake clang libclang-dev libasound2-dev libespeak-ng-dev \
       pkg-config python3-pip \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -22,7 +22,7 @@ RUN XDG_DATA_HOME=/data ./target/release/luna model install
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends espeak-ng libasound2 ca-certificates \
+ && apt-get install -y --no-install-recommends libespeak-ng1 libasound2 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/luna --create-home luna
 COPY --from=build /src/target/release/luna /src/target/release/luna-loadgen /usr/local/bin/

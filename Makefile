@@ -5,9 +5,9 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Build tools: C/C++ and cmake for whisper.cpp, libclang for its bindings, ALSA headers
-# for cpal (SQLite is bundled).
-BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2-dev
+# Build tools: C/C++ and cmake for whisper.cpp, libclang for its and libespeak-ng's
+# bindings, ALSA headers for cpal, libespeak-ng for spoken replies (SQLite is bundled).
+BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2-dev libespeak-ng-dev
 # What the tests synthesize and measure speech with (flite and festival's kal voice are
 # the wake word's held-out voices), PulseAudio for the capture test (a null sink stands
 # in for a sound card), curl/pip for `luna model install`, and dbus-daemon for the

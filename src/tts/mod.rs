@@ -1,19 +1,22 @@
-//! Spoken replies: synthesized with espeak-ng (offline), played through cpal
-//! (`audio::playback`), interruptible. The reply text is one argument to the program,
+//! Spoken replies: synthesized offline by libespeak-ng (`espeak`), played through cpal
+//! (`audio::playback`), interruptible. The reply text is data handed to the library,
 //! never a command line.
 
+mod espeak;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::audio::playback::Output;
 
+pub use espeak::version;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TtsError {
-    #[error("espeak-ng is not installed: replies cannot be spoken (apt-get install espeak-ng)")]
-    Missing,
+    #[error("replies cannot be spoken: {0}")]
+    Missing(String),
     #[error("speech synthesis failed: {0}")]
     Failed(String),
     #[error(transparent)]
@@ -22,6 +25,7 @@ pub enum TtsError {
 
 #[derive(Clone, Debug)]
 pub struct Voice {
+    /// An espeak-ng voice name ("en-us", "en-gb-x-rp", "en+f3", ...).
     pub voice: String,
     pub words_per_minute: u32,
 }
@@ -35,61 +39,39 @@ impl Default for Voice {
     }
 }
 
-/// Synthesizes `text` into WAV bytes (22.05 kHz mono 16-bit).
-pub fn synthesize(text: &str, voice: &Voice) -> Result<Vec<u8>, TtsError> {
-    let out = Command::new("espeak-ng")
-        .args([
-            "--stdout",
-            "-v",
-            &voice.voice,
-            "-s",
-            &voice.words_per_minute.to_string(),
-            "--",
-        ])
-        .arg(text)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => TtsError::Missing,
-            _ => TtsError::Failed(e.to_string()),
-        })?;
-    if !out.status.success() || out.stdout.len() < 44 || &out.stdout[..4] != b"RIFF" {
-        return Err(TtsError::Failed(
-            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        ));
-    }
-    // espeak-ng streams to stdout, so its header claims the largest possible length;
-    // write the real sizes (RIFF size at 4, data size at 40 of its 44-byte header).
-    let mut wav = out.stdout;
-    let len = wav.len() as u32;
-    wav[4..8].copy_from_slice(&(len - 8).to_le_bytes());
-    if &wav[36..40] == b"data" {
-        wav[40..44].copy_from_slice(&(len - 44).to_le_bytes());
-    }
-    Ok(wav)
+/// Speaks `text` into mono samples in [-1, 1] and their rate (espeak-ng: 22.05 kHz).
+pub fn synthesize(text: &str, voice: &Voice) -> Result<(Vec<f32>, u32), TtsError> {
+    synthesize_until(text, voice, &|| false)
 }
 
-/// Writes the spoken `text` to a WAV file.
-pub fn write_wav(text: &str, voice: &Voice, path: &Path) -> Result<(), TtsError> {
-    let wav = synthesize(text, voice)?;
-    std::fs::write(path, wav).map_err(|e| TtsError::Failed(format!("{}: {e}", path.display())))
-}
-
-/// Decodes synthesized WAV bytes into mono samples and their rate.
-fn decode(wav: &[u8]) -> Result<(Vec<f32>, u32), TtsError> {
-    let audio = hound::WavReader::new(std::io::Cursor::new(wav))
-        .map_err(|e| TtsError::Failed(format!("synthesized audio: {e}")))?;
-    let spec = audio.spec();
+fn synthesize_until(
+    text: &str,
+    voice: &Voice,
+    stop: &dyn Fn() -> bool,
+) -> Result<(Vec<f32>, u32), TtsError> {
+    let (samples, rate) = espeak::synthesize(text, voice, stop)?;
     let scale = 1.0 / f32::from(i16::MAX);
-    let interleaved: Vec<f32> = audio
-        .into_samples::<i16>()
-        .map(|s| s.map(|x| f32::from(x) * scale))
-        .collect::<Result<_, _>>()
-        .map_err(|e| TtsError::Failed(format!("synthesized audio: {e}")))?;
     Ok((
-        crate::audio::resample::downmix(&interleaved, usize::from(spec.channels.max(1))),
-        spec.sample_rate,
+        samples.into_iter().map(|s| f32::from(s) * scale).collect(),
+        rate,
     ))
+}
+
+/// Writes the spoken `text` to a WAV file (mono 16-bit at the synthesizer's rate).
+pub fn write_wav(text: &str, voice: &Voice, path: &Path) -> Result<(), TtsError> {
+    let (samples, rate) = espeak::synthesize(text, voice, &|| false)?;
+    let failed = |e: hound::Error| TtsError::Failed(format!("{}: {e}", path.display()));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut wav = hound::WavWriter::create(path, spec).map_err(failed)?;
+    for s in samples {
+        wav.write_sample(s).map_err(failed)?;
+    }
+    wav.finalize().map_err(failed)
 }
 
 /// Who may interrupt LUNA's speech, and whether it is speaking. Shared by the speaker
@@ -175,9 +157,9 @@ impl Speaker {
                 ..Spoken::default()
             });
         }
-        let (samples, rate) = decode(&synthesize(text, &self.voice)?)?;
         let control = Arc::clone(&self.control);
         let stop = move || control.epoch() != epoch;
+        let (samples, rate) = synthesize_until(text, &self.voice, &stop)?;
         self.control.set_speaking(true);
         let played = self
             .open()
@@ -201,10 +183,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn synthesizes_speech_with_odd_text_safely() {
-        // Text that a shell would act on is just words to espeak-ng.
-        let wav = synthesize("Timer set; rm -rf ~ $(reboot) -v", &Voice::default()).unwrap();
-        let audio = crate::audio::wav::read_from(std::io::Cursor::new(wav), "reply").unwrap();
+    fn writes_odd_text_as_speech_to_a_wav() {
+        // Text that a shell would act on is just words to the synthesizer.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reply.wav");
+        write_wav(
+            "Timer set; rm -rf ~ $(reboot) -v <speak>\0",
+            &Voice::default(),
+            &path,
+        )
+        .unwrap();
+        let audio = crate::audio::wav::read(&path).unwrap();
         assert!(audio.seconds() > 1.0, "{} s", audio.seconds());
         let peak = audio.samples.iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.1, "silent reply");
@@ -227,14 +216,5 @@ mod tests {
         let err = speaker.say("Timer set.", control.epoch()).unwrap_err();
         assert!(err.to_string().contains("no such device"), "{err}");
         assert!(!control.is_speaking());
-    }
-
-    #[test]
-    fn decodes_what_espeak_writes() {
-        let wav = synthesize("Hello there", &Voice::default()).unwrap();
-        let (samples, rate) = decode(&wav).unwrap();
-        assert_eq!(rate, 22_050);
-        assert!(samples.len() as f32 / rate as f32 > 0.5);
-        assert!(samples.iter().any(|s| s.abs() > 0.1));
     }
 }
