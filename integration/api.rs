@@ -776,6 +776,56 @@ fn stages_that_panic_are_rebuilt_and_no_command_is_lost_or_duplicated() {
 }
 
 #[test]
+fn a_step_whose_child_panics_fails_alone_and_later_steps_run() {
+    // Every 2nd step's child panics.
+    let luna = start(&[("LUNA_DEBUG__FAULT_INJECTION", r#"["exec:2"]"#)]);
+    let outcome = |body: &Value| -> Vec<(String, bool, String)> {
+        body["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no results in {body}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["intent"].as_str().unwrap().to_owned(),
+                    r["ok"].as_bool().unwrap(),
+                    r["response"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let crashed = "Something went wrong doing that.";
+    let first = outcome(&say(luna.addr, "what time is it"));
+    assert!(first[0].1, "{first:?}");
+    let second = outcome(&say(luna.addr, "what's the date"));
+    assert_eq!(second, [("date.today".into(), false, crashed.into())]);
+    // Two steps in one parallel group: one child panics, its sibling still runs.
+    let both = outcome(&say(
+        luna.addr,
+        "set a timer for five minutes and add milk to the shopping list",
+    ));
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(
+        both.iter().filter(|(_, ok, _)| *ok).count(),
+        1,
+        "exactly one of the two steps crashed: {both:?}"
+    );
+    assert!(both.iter().any(|(_, _, said)| said == crashed), "{both:?}");
+    let after = outcome(&say(luna.addr, "tell me a joke"));
+    assert!(after[0].1, "a fresh child ran the next step: {after:?}");
+    let (_, history) = http(luna.addr, "GET", "/v1/history?limit=10", &[], b"");
+    assert_eq!(
+        history["commands"].as_array().unwrap().len(),
+        4,
+        "{history}"
+    );
+    let exec = |series: &str| metric(luna.metrics, &format!("{series}{{stage=\"exec\"}}"));
+    assert_eq!(exec("luna_stage_crashes_total"), 2.0);
+    assert_eq!(exec("luna_stage_restarts_total"), 2.0);
+    assert_eq!(exec("luna_stage_messages_handled_total"), 3.0);
+    stop(luna.child);
+}
+
+#[test]
 fn the_load_generator_holds_text_audio_and_streams_without_errors() {
     let luna = start(&[("LUNA_API__TOKEN", "load-token")]);
     let dir = tempfile::tempdir().unwrap();

@@ -162,6 +162,7 @@ pub const STAGES: &[&str] = &[
     "wake",
     "stt",
     "brain",
+    "exec",
     "store",
     "scheduler",
     "tts",

@@ -161,6 +161,23 @@ impl StageStats {
         }
     }
 
+    /// For supervisors outside `StageActor` (the executor's fan-out): one message
+    /// answered with an output.
+    pub fn count_handled(&self) {
+        self.handled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One message answered with an error.
+    pub fn count_failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One crash, after which a fresh worker takes the next message.
+    pub fn count_crash_and_restart(&self) {
+        self.crashed.fetch_add(1, Ordering::Relaxed);
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn enqueued(&self) {
         self.queued.fetch_add(1, Ordering::Relaxed);
     }

@@ -145,15 +145,16 @@ impl Daemon {
         let path = config.store_path();
         let store = Store::open(&path, &options)?;
         info!(path = %path.display(), version = store.schema_version()?, "database open");
-        let executor = {
+        let (executor, executor_stats) = {
             let settings = ExecSettings::from_config(config);
             let dry_run = settings.dry_run;
-            ExecutorActor::new(
+            let actor = ExecutorActor::new(
                 settings,
                 Effects::new(store.clone(), dry_run),
                 Duration::from_secs(10),
-            )
-            .start()
+            );
+            let stats = actor.stats_probe();
+            (actor.start(), stats)
         };
         let scheduler =
             start_scheduler(store.clone(), policy(false), supervisor.clone().recipient());
@@ -306,6 +307,7 @@ impl Daemon {
         }
         watch("store", Box::new(downstream.store.stats_probe()));
         watch("brain", Box::new(downstream.brain.stats_probe()));
+        watch("exec", Box::new(executor_stats));
         watch("stt", Box::new(downstream.stt.stats_probe()));
         if let Some(h) = &hearing {
             watch("audio", Box::new(h.audio.stats_probe()));

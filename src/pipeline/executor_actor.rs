@@ -5,13 +5,18 @@
 //! actions are not idempotent (a second "open firefox" opens a second window).
 //! `CancelRunning` ("stop", "cancel") cancels every plan in flight: steps still
 //! running are abandoned and groups not started are not started.
+//!
+//! Supervision is one-for-one with a fresh child per step: a child that panics fails
+//! its own step ("Something went wrong doing that.") and nothing else; the next step
+//! gets a new child. Its counts are the "exec" stage's in the metrics, and
+//! `[debug] fault_injection = ["exec:N"]` makes every Nth step's child panic.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
-use luna_actors::{ChildError, FanOut};
+use luna_actors::{ChildError, FanOut, StageStats, StatsSnapshot};
 use tokio::sync::watch;
 
 use crate::brain::{Plan, Step};
@@ -54,6 +59,9 @@ impl Handler<RunStep> for StepChild {
 
     fn handle(&mut self, msg: RunStep, _: &mut Context<Self>) -> Self::Result {
         let _span = tracing::debug_span!(parent: &msg.2, "exec.step", intent = %msg.0.intent, step = msg.0.id).entered();
+        if luna_actors::faults::due_next("exec") {
+            panic!("fault injected into stage exec ([debug] fault_injection)");
+        }
         MessageResult(self.executor.run_step(&msg.0, msg.1))
     }
 }
@@ -65,6 +73,7 @@ pub struct ExecutorActor {
     /// The cancel signal of each plan in flight, by a plan number.
     running: Arc<Mutex<HashMap<u64, watch::Sender<bool>>>>,
     next_plan: u64,
+    stats: Arc<StageStats>,
 }
 
 impl ExecutorActor {
@@ -75,7 +84,14 @@ impl ExecutorActor {
             step_timeout,
             running: Arc::default(),
             next_plan: 0,
+            stats: Arc::default(),
         }
+    }
+
+    /// Steps done, failed and crashed, for the metrics (stage "exec").
+    pub fn stats_probe(&self) -> impl Fn() -> StatsSnapshot + Send + Sync + 'static {
+        let stats = Arc::clone(&self.stats);
+        move || stats.snapshot()
     }
 }
 
@@ -128,6 +144,7 @@ impl Handler<RunPlan> for ExecutorActor {
         let fan_out = FanOut::new(self.step_timeout).cancel_on(cancelled.clone());
         let confirmed = msg.confirmed;
         let command = msg.span.clone();
+        let stats = Arc::clone(&self.stats);
         Box::pin(async move {
             let _guard = guard;
             let plan = msg.plan;
@@ -164,6 +181,14 @@ impl Handler<RunPlan> for ExecutorActor {
                     })
                     .await;
                 for (&s, outcome) in group.steps.iter().zip(outcomes) {
+                    match &outcome.result {
+                        Ok(result) if result.ok => stats.count_handled(),
+                        Err(ChildError::Crashed { child }) => {
+                            tracing::error!(step = %child, "a step's child crashed");
+                            stats.count_crash_and_restart();
+                        }
+                        Ok(_) | Err(_) => stats.count_failed(),
+                    }
                     let result = outcome.result.unwrap_or_else(|e| {
                         let why = match e {
                             ChildError::Timeout { after, .. } => {
