@@ -148,6 +148,7 @@ fn hey_luna_is_heard_soon_after_it_ends_with_or_without_a_pause_before_the_comma
         }
     }
     // Measured 12/15 with the committed head (2026-11-27).
+    eprintln!("heard {heard}/{total}");
     let rate = heard as f64 / total as f64;
     assert!(
         rate >= 0.75,
