@@ -286,7 +286,7 @@ impl Collector for Probes {
         let dropped = ConstCounter::new(crate::telemetry::spans_dropped());
         dropped.encode(encoder.encode_descriptor(
             "trace_spans_dropped",
-            "Spans whose export to the OTLP collector failed (collector down or slow)",
+            "Spans never delivered to the OTLP collector: failed batches and a full queue (collector down or slow)",
             None,
             dropped.metric_type(),
         )?)?;
