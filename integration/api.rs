@@ -33,20 +33,8 @@ fn start(extra_env: &[(&str, &str)]) -> Running {
     env.extend_from_slice(extra_env);
     let (child, rx) = start_daemon_with(home.path(), &env);
     let seen = wait_for(&rx, "API listening", 60);
-    let addr_in = |needle: &str| -> SocketAddr {
-        let line = seen
-            .iter()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no {needle:?} in {seen:#?}"));
-        line.split("addr=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .parse()
-            .unwrap()
-    };
-    let addr = addr_in("API listening");
-    let metrics = addr_in("metrics listening");
+    let addr = support::logged_addr(&seen, "API listening");
+    let metrics = support::logged_addr(&seen, "metrics listening");
     // Keep draining the log so the daemon never blocks on a full pipe.
     std::thread::spawn(move || while rx.recv().is_ok() {});
     Running {

@@ -590,12 +590,7 @@ fn a_speech_stage_that_panics_is_rebuilt_and_the_next_reply_sounds() {
         ],
     );
     let seen = support::wait_for(&rx, "API listening", 60);
-    let addr: std::net::SocketAddr = seen
-        .last()
-        .and_then(|l| l.split("addr=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no API address in {seen:#?}"));
+    let addr = support::logged_addr(&seen, "API listening");
     let mut api = luna::http_client::Connection::open(addr).unwrap();
     for text in [
         "what time is it",

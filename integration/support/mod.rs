@@ -297,6 +297,20 @@ pub fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, seconds: u
     }
 }
 
+/// The address a log line with `needle` gives as `addr=…` ("API listening",
+/// "metrics listening").
+pub fn logged_addr(seen: &[String], needle: &str) -> std::net::SocketAddr {
+    let line = seen
+        .iter()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} in {seen:#?}"));
+    line.split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+}
+
 /// A `luna run` started by a test: killed if the test ends without stopping it (a
 /// failed assertion must not leave daemons behind to load the machine).
 pub struct RunningDaemon {
