@@ -245,18 +245,22 @@ fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
     // cpal's first callback comes 0.8-2 s after the stream starts.
     std::thread::sleep(Duration::from_secs(3));
     // Whisper sometimes hears this voice's "timer" as "Tiber" (the STT tests measure
-    // accuracy); like a user, say it again then. Three tries at most.
+    // accuracy), and the wake word misses some takes (speech "not addressed to LUNA");
+    // like a user, say it again then. Four tries at most.
     let mut heard = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let played = Command::new("paplay")
             .args(["-d", "luna"])
             .arg(&speech)
             .status()
             .expect("paplay");
         assert!(played.success());
-        let seen = support::wait_for(&rx, " utterance ", 60);
+        let seen = support::wait_for(&rx, "start_s=", 60);
         let line = seen.last().unwrap().clone();
-        assert!(line.contains("wake=\"hey luna\""), "{seen:#?}");
+        assert!(
+            line.contains("wake=\"hey luna\"") || line.contains("not addressed"),
+            "{seen:#?}"
+        );
         let done = line.contains("timer.start duration_s=300");
         heard.push(line);
         if done {
@@ -267,6 +271,117 @@ fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
         heard.last().unwrap().contains("timer.start duration_s=300"),
         "{heard:#?}"
     );
+    support::stop(child);
+}
+
+/// CPU time (user + system) a process has used so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+/// The sound server goes away under a running LUNA and comes back: LUNA lets go of the
+/// dead devices at once (cpal's ALSA worker would otherwise spin on their errors: both
+/// cores, measured), then reopens the microphone, hears a command and speaks its reply.
+#[test]
+fn when_the_sound_server_restarts_luna_idles_then_hears_and_speaks_again() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("xdg");
+    let pulse = PulseAudio::start(&runtime);
+    let speech = dir.path().join("speech.wav");
+    speak(
+        "hey luna set a timer for five minutes",
+        "en-us",
+        160,
+        &speech,
+    );
+    let home = dir.path().join("home");
+    let model = support::model_path();
+    let wake = support::wake_models_dir();
+    let (child, rx) = support::start_daemon_with(
+        &home,
+        &[
+            ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
+            ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+            ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+            ("LUNA_EXEC__DRY_RUN", "true"),
+            ("LUNA_TTS__ENABLED", "true"),
+        ],
+    );
+    let seen = support::wait_for(&rx, "LUNA is running", 60);
+    let api = support::logged_addr(&seen, "API listening");
+    // Speech through the microphone reaches the VAD: an utterance, or speech "not
+    // addressed to LUNA" when the wake word misses the take (README, "Wake word").
+    let hears_speech = |rx: &std::sync::mpsc::Receiver<String>| {
+        let played = Command::new("paplay")
+            .args(["-d", "luna"])
+            .arg(&speech)
+            .status()
+            .expect("paplay");
+        assert!(played.success());
+        support::wait_for(rx, "start_s=", 60);
+    };
+    // A text command's reply sounds: its history row says when.
+    let reply_sounds = |text: &str| {
+        // A connection per request: the API closes idle keep-alive connections.
+        let mut client = luna::http_client::Connection::open(api).unwrap();
+        let body = format!(r#"{{"text": "{text}"}}"#);
+        let (status, answer) = client
+            .post_body("/v1/commands", "application/json", None, body.as_bytes())
+            .unwrap();
+        assert_eq!(status, 200);
+        let id = serde_json::from_slice::<serde_json::Value>(&answer).unwrap()["correlation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, body) = client.get("/v1/history?limit=5").unwrap();
+            let history: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let row = history["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["correlation_id"] == id.as_str())
+                .cloned()
+                .unwrap_or_default();
+            if row["latency_ms"]["reply_first_audio"].is_number() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the reply never sounded: {row}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    hears_speech(&rx);
+    reply_sounds("what time is it");
+    drop(pulse);
+    support::wait_for(&rx, "microphone lost", 15);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_time(child.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_time(child.id()) - before;
+    assert!(
+        used < Duration::from_millis(400),
+        "LUNA used {used:?} of CPU in 2 s with its sound server gone"
+    );
+    let _pulse = PulseAudio::start(&runtime);
+    support::wait_for(&rx, "microphone back", 20);
+    std::thread::sleep(Duration::from_secs(2));
+    hears_speech(&rx);
+    // The dead output is replaced for the next reply.
+    reply_sounds("tell me a joke");
     support::stop(child);
 }
 

@@ -12,7 +12,9 @@
 //! message envelope carries.
 
 use std::io::IsTerminal;
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -23,6 +25,7 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -201,9 +204,16 @@ pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     let filter = from_env
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(format!("{},whisper_rs=warn", config.log_level)));
+    // Logs go to a duplicate of stderr made now: while an audio device is opened, fd 2
+    // itself is pointed at /dev/null for a moment (`audio::capture::quiet_stderr`,
+    // ALSA's chatter), and log lines written by other threads then must not vanish.
+    let writer = match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => BoxMakeWriter::new(Arc::new(std::fs::File::from(fd))),
+        Err(_) => BoxMakeWriter::new(std::io::stderr),
+    };
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let fmt = if config.log_format == "json" {
         fmt.json().with_filter(filter).boxed()
     } else {

@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{FromSample, Sample, SizedSample};
 use serde::Serialize;
 
+use super::kept::KeptStream;
 use super::resample::StreamResampler;
 use super::PIPELINE_RATE;
 
@@ -59,18 +60,6 @@ pub(super) fn device_name(device: &cpal::Device) -> String {
         .id()
         .map(|id| id.id().to_owned())
         .unwrap_or_else(|_| device.to_string())
-}
-
-/// The stream's error callback: a device that went away errs on every poll, so it is
-/// reported once, then every 1000th time.
-pub(super) fn error_reporter(direction: &'static str, device: String) -> impl FnMut(cpal::Error) {
-    let mut errors = 0u64;
-    move |e| {
-        if errors % 1000 == 0 {
-            tracing::error!(%device, direction, error = %e, repeated = errors, "audio device error");
-        }
-        errors += 1;
-    }
 }
 
 /// `$build::<T>(args…)` with `T` the Rust sample type of the device's `$format`, or an
@@ -176,7 +165,7 @@ fn find_device_noisy(device: &str) -> Result<cpal::Device, CaptureError> {
 
 /// An open input stream and the reading end of its ring.
 pub struct Capture {
-    stream: cpal::Stream,
+    stream: Option<KeptStream>,
     consumer: rtrb::Consumer<f32>,
     resampler: StreamResampler,
     pub device: String,
@@ -184,12 +173,36 @@ pub struct Capture {
     pub channels: u16,
     pub stats: Arc<CaptureStats>,
     scratch: Vec<f32>,
+    /// What was asked for ("default" or a name), to reopen it after the device fails.
+    requested: String,
+    ring_seconds: f32,
+    /// When to try reopening a failed device next.
+    reopen_after: Option<Instant>,
+    /// The driver's callback count when last seen moving, and when.
+    progress: (u64, Instant),
 }
+
+/// A microphone whose driver stops calling back for this long is reopened (it can
+/// hang without an error when its sound server goes away); the first callback may
+/// take seconds, so a stream not yet started gets twice as long.
+const SILENT_FOR: Duration = Duration::from_secs(5);
+
+/// How often a failed microphone is tried again.
+const REOPEN_EVERY: Duration = Duration::from_secs(2);
 
 impl Capture {
     /// Opens `device` ("default" or a name from `luna audio devices`) with a ring
     /// holding `ring_seconds` of audio.
     pub fn open(device: &str, ring_seconds: f32) -> Result<Self, CaptureError> {
+        Self::open_counting(device, ring_seconds, Arc::default())
+    }
+
+    /// `open`, counting into `stats` (kept across a reopen).
+    fn open_counting(
+        device: &str,
+        ring_seconds: f32,
+        stats: Arc<CaptureStats>,
+    ) -> Result<Self, CaptureError> {
         let dev = find_device(device)?;
         let name = device_name(&dev);
         if name == "null" {
@@ -210,28 +223,26 @@ impl Capture {
         );
         let capacity = (rate as f32 * ring_seconds.max(0.5)) as usize;
         let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-        let stats = Arc::new(CaptureStats::default());
         let stream_config: cpal::StreamConfig = config.into();
-        let on_error = error_reporter("input", name.clone());
         let s = Arc::clone(&stats);
-        let stream = quiet_stderr(|| {
+        let stream = KeptStream::start("input", name.clone(), move |on_error| {
             with_sample_type!(
                 format,
                 "read",
                 build(&dev, &stream_config, channels, producer, s, on_error)
             )
         })
-        .map_err(|e| CaptureError::Device {
+        .map_err(|reason| CaptureError::Device {
             device: name.clone(),
-            reason: e.to_string(),
-        })?;
-        quiet_stderr(|| stream.play()).map_err(|e| CaptureError::Device {
-            device: name.clone(),
-            reason: e.to_string(),
+            reason,
         })?;
         tracing::info!(device = %name, rate, channels, format = ?format, "capturing");
         Ok(Self {
-            stream,
+            stream: Some(stream),
+            requested: device.to_owned(),
+            ring_seconds,
+            reopen_after: None,
+            progress: (stats.callbacks.load(Ordering::Relaxed), Instant::now()),
             consumer,
             resampler: StreamResampler::new(rate, PIPELINE_RATE).map_err(|e| {
                 CaptureError::Device {
@@ -259,8 +270,46 @@ impl Capture {
         false
     }
 
+    /// After the device failed under the stream (the sound server restarted, the
+    /// microphone was pulled): the stream is closed by its keeper, and the same device
+    /// is tried again every two seconds until it opens.
+    fn recover(&mut self) {
+        let callbacks = self.stats.callbacks.load(Ordering::Relaxed);
+        let (seen, since) = self.progress;
+        if callbacks != seen {
+            self.progress = (callbacks, Instant::now());
+        } else if self.stream.is_some() {
+            let allowed = if callbacks > 0 {
+                SILENT_FOR
+            } else {
+                SILENT_FOR * 2
+            };
+            if since.elapsed() > allowed {
+                tracing::error!(device = %self.device, silent_s = since.elapsed().as_secs(), "microphone lost: no audio from its driver; trying to reopen it");
+                self.stream = None;
+                self.reopen_after = Some(Instant::now());
+            }
+        }
+        if let Some(reason) = self.stream.as_ref().and_then(KeptStream::failed) {
+            tracing::error!(device = %self.device, %reason, "microphone lost; trying to reopen it");
+            self.stream = None;
+            self.reopen_after = Some(Instant::now());
+        }
+        if self.stream.is_some() || self.reopen_after.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        match Self::open_counting(&self.requested, self.ring_seconds, Arc::clone(&self.stats)) {
+            Ok(fresh) => {
+                tracing::info!(device = %fresh.device, "microphone back");
+                *self = fresh;
+            }
+            Err(_) => self.reopen_after = Some(Instant::now() + REOPEN_EVERY),
+        }
+    }
+
     /// Drains what the device captured, resampled to 16 kHz mono, into `out`.
     pub fn read(&mut self, out: &mut Vec<f32>) {
+        self.recover();
         let capacity = self.consumer.buffer().capacity();
         let available = self.consumer.slots();
         if available > capacity * 4 / 5 {
@@ -286,10 +335,6 @@ impl Capture {
             chunk.commit_all();
         }
         self.resampler.push(&self.scratch, out);
-    }
-
-    pub fn pause(&self) {
-        let _ = self.stream.pause();
     }
 }
 

@@ -1,6 +1,7 @@
 //! Audio sources and conversion to the pipeline's format: 16 kHz mono f32 in [-1, 1].
 
 pub mod capture;
+mod kept;
 pub mod playback;
 pub mod resample;
 pub mod source;

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{FromSample, Sample, SizedSample};
 
-use super::capture::{device_name, error_reporter, quiet_stderr, with_sample_type};
+use super::capture::{device_name, quiet_stderr, with_sample_type};
+use super::kept::KeptStream;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybackError {
@@ -56,7 +57,7 @@ const STALL: Duration = Duration::from_secs(3);
 /// within one device buffer (opening a PulseAudio stream through ALSA takes up to
 /// seconds). The callback pops from a lock-free ring (rtrb) the player thread fills.
 pub struct Output {
-    _stream: cpal::Stream,
+    stream: KeptStream,
     producer: rtrb::Producer<f32>,
     shared: Arc<Shared>,
     pub device: String,
@@ -84,20 +85,18 @@ impl Output {
         let (producer, consumer) = rtrb::RingBuffer::new((f64::from(rate) * AHEAD_S) as usize);
         let shared = Arc::new(Shared::default());
         let stream_config: cpal::StreamConfig = config.into();
-        let on_error = error_reporter("output", name.clone());
         let s = Arc::clone(&shared);
-        let stream = quiet_stderr(|| {
+        let stream = KeptStream::start("output", name.clone(), move |on_error| {
             with_sample_type!(
                 format,
                 "written",
                 build(&dev, &stream_config, channels, consumer, s, on_error)
             )
         })
-        .map_err(|e| device_error(e.to_string()))?;
-        quiet_stderr(|| stream.play()).map_err(|e| device_error(e.to_string()))?;
+        .map_err(device_error)?;
         tracing::info!(device = %name, rate, channels, format = ?format, "audio output open");
         Ok(Self {
-            _stream: stream,
+            stream,
             producer,
             shared,
             device: name,
@@ -126,6 +125,12 @@ impl Output {
         rate: u32,
         stop: &dyn Fn() -> bool,
     ) -> Result<Played, PlaybackError> {
+        if let Some(reason) = self.failed() {
+            return Err(PlaybackError::Device {
+                device: self.device.clone(),
+                reason,
+            });
+        }
         let samples = super::resample::resample(mono, rate, self.device_rate).map_err(|e| {
             PlaybackError::Device {
                 device: self.device.clone(),
@@ -187,6 +192,11 @@ impl Output {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// Why the device failed under this stream (it is closed then; open a new one).
+    pub fn failed(&self) -> Option<String> {
+        self.stream.failed()
     }
 
     fn consumed(&self) -> u64 {

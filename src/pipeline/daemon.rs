@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use luna_actors::{Envelope, Escalation, StageAddr};
+use luna_actors::{Envelope, Escalation, StageAddr, StageError};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
@@ -549,6 +549,11 @@ async fn pump(
         tick.tick().await;
         let mut frames = match audio.call(Envelope::entering(Tick)).await {
             Ok(frames) => frames,
+            // The audio stage has stopped (shutdown): so does the pump.
+            Err(StageError::Unreachable { .. }) => {
+                info!("the audio stage has stopped: the pump stops");
+                break;
+            }
             Err(e) => {
                 warn!(error = %e, "no audio this tick");
                 if audio.stats().escalated {

@@ -142,6 +142,10 @@ impl Speaker {
     /// Opens the output device now rather than at the first reply, so that the first
     /// reply sounds at once (a PulseAudio stream can take a second or two to start).
     pub fn open(&mut self) -> Result<&mut Output, TtsError> {
+        if let Some(reason) = self.output.as_ref().and_then(Output::failed) {
+            tracing::info!(%reason, "reopening the audio output for this reply");
+            self.output = None;
+        }
         if self.output.is_none() {
             self.output = Some(Output::open(&self.device)?);
         }
