@@ -89,7 +89,7 @@ fn doctor_reports_every_check_as_json() {
         "database",
         "microphone",
         "speech model",
-        "espeak-ng",
+        "speech",
     ] {
         assert!(names.contains(&expected), "{names:?}");
     }
