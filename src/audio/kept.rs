@@ -77,7 +77,8 @@ pub struct KeptStream {
 }
 
 /// Errors after which a stream still works: a glitch, a reroute to the new default
-/// device, no real-time priority. Anything else means the device is gone.
+/// device, no real-time priority. Any other error may mean the device is gone (see
+/// `Burst`).
 fn survivable(kind: ErrorKind) -> bool {
     matches!(
         kind,
