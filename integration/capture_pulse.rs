@@ -7,6 +7,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -214,34 +215,47 @@ fn captures_speech_played_into_a_pulseaudio_null_sink() {
     );
 }
 
-#[test]
-fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
-    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = dir.path().join("xdg");
-    let _pulse = PulseAudio::start(&runtime);
-    let speech = dir.path().join("speech.wav");
+/// `luna run` hearing the PulseAudio at `runtime` through ALSA's default (dry run, plus
+/// `extra` settings), and a spoken command to play to it ("hey luna set a timer for
+/// five minutes", written under `dir`). Returns when LUNA is running, with its log so far.
+fn luna_on_pulse(
+    dir: &Path,
+    runtime: &Path,
+    extra: &[(&str, &str)],
+) -> (
+    support::RunningDaemon,
+    Receiver<String>,
+    Vec<String>,
+    PathBuf,
+) {
+    let speech = dir.join("speech.wav");
     speak(
         "hey luna set a timer for five minutes",
         "en-us",
         160,
         &speech,
     );
-    let home = dir.path().join("home");
-    let runtime_dir = runtime.to_str().unwrap();
     let model = support::model_path();
     let wake = support::wake_models_dir();
-    let (child, rx) = support::start_daemon_with(
-        &home,
-        &[
-            // The daemon reaches the PulseAudio started here through ALSA's default.
-            ("XDG_RUNTIME_DIR", runtime_dir),
-            ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
-            ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
-            ("LUNA_EXEC__DRY_RUN", "true"),
-        ],
-    );
-    support::wait_for(&rx, "LUNA is running", 60);
+    let mut env = vec![
+        ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
+        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+        ("LUNA_EXEC__DRY_RUN", "true"),
+    ];
+    env.extend_from_slice(extra);
+    let (child, rx) = support::start_daemon_with(&dir.join("home"), &env);
+    let seen = support::wait_for(&rx, "LUNA is running", 60);
+    (child, rx, seen, speech)
+}
+
+#[test]
+fn luna_run_hears_a_command_through_the_microphone_and_does_it() {
+    let _one = PULSE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("xdg");
+    let _pulse = PulseAudio::start(&runtime);
+    let (child, rx, _, speech) = luna_on_pulse(dir.path(), &runtime, &[]);
     // cpal's first callback comes 0.8-2 s after the stream starts.
     std::thread::sleep(Duration::from_secs(3));
     // Whisper sometimes hears this voice's "timer" as "Tiber" (the STT tests measure
@@ -299,31 +313,12 @@ fn when_the_sound_server_restarts_luna_idles_then_hears_and_speaks_again() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("xdg");
     let pulse = PulseAudio::start(&runtime);
-    let speech = dir.path().join("speech.wav");
-    speak(
-        "hey luna set a timer for five minutes",
-        "en-us",
-        160,
-        &speech,
-    );
-    let home = dir.path().join("home");
-    let model = support::model_path();
-    let wake = support::wake_models_dir();
-    let (child, rx) = support::start_daemon_with(
-        &home,
-        &[
-            ("XDG_RUNTIME_DIR", runtime.to_str().unwrap()),
-            ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
-            ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
-            ("LUNA_EXEC__DRY_RUN", "true"),
-            ("LUNA_TTS__ENABLED", "true"),
-        ],
-    );
-    let seen = support::wait_for(&rx, "LUNA is running", 60);
+    let (child, rx, seen, speech) =
+        luna_on_pulse(dir.path(), &runtime, &[("LUNA_TTS__ENABLED", "true")]);
     let api = support::logged_addr(&seen, "API listening");
     // Speech through the microphone reaches the VAD: an utterance, or speech "not
     // addressed to LUNA" when the wake word misses the take (README, "Wake word").
-    let hears_speech = |rx: &std::sync::mpsc::Receiver<String>| {
+    let hears_speech = |rx: &Receiver<String>| {
         let played = Command::new("paplay")
             .args(["-d", "luna"])
             .arg(&speech)

@@ -441,18 +441,7 @@ fn the_daemon_killed_mid_stream_loses_no_acknowledged_command_nor_its_timer() {
         eprintln!("after the kills: {}", seen.last().unwrap());
     }
     stop(child);
-    let db = home.path().join("data/luna/luna.db");
-    let store = luna::store::Store::open(&db, &luna::store::StoreOptions::default()).unwrap();
-    assert_eq!(store.integrity_check().unwrap(), "ok");
-    let stored: Vec<String> = store
-        .connection()
-        .unwrap()
-        .prepare("SELECT correlation_id FROM commands")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored = support::stored_ids(&home.path().join("data/luna/luna.db"));
     let unique: std::collections::BTreeSet<String> = stored.iter().cloned().collect();
     assert_eq!(unique.len(), stored.len(), "a command was stored twice");
     let lost: Vec<_> = acknowledged.difference(&unique).collect();

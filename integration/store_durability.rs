@@ -1,5 +1,7 @@
 //! The store on a real file: migrations, concurrent readers, and crashes mid-write.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -177,17 +179,8 @@ fn every_acknowledged_write_survives_kill_9() {
         );
     }
 
+    let stored: BTreeSet<String> = support::stored_ids(&db).into_iter().collect();
     let store = Store::open(&db, &StoreOptions::default()).unwrap();
-    assert_eq!(store.integrity_check().unwrap(), "ok");
-    let stored: BTreeSet<String> = store
-        .connection()
-        .unwrap()
-        .prepare("SELECT correlation_id FROM commands")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
     let lost: Vec<_> = acknowledged.difference(&stored).collect();
     assert!(
         lost.is_empty(),

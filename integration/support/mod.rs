@@ -311,6 +311,23 @@ pub fn logged_addr(seen: &[String], needle: &str) -> std::net::SocketAddr {
         .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
+/// Every command in the database at `db`, once per stored row (a duplicate shows
+/// twice), after checking the database's integrity.
+pub fn stored_ids(db: &Path) -> Vec<String> {
+    let store = luna::store::Store::open(db, &luna::store::StoreOptions::default()).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let ids = store
+        .connection()
+        .unwrap()
+        .prepare("SELECT correlation_id FROM commands")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    ids
+}
+
 /// A `luna run` started by a test: killed if the test ends without stopping it (a
 /// failed assertion must not leave daemons behind to load the machine).
 pub struct RunningDaemon {
