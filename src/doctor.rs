@@ -217,7 +217,6 @@ fn check_model(path: &Path) -> Check {
     }
 }
 
-/// The wake-word front end loads and every configured phrase is available.
 /// Replies are synthesized by libespeak-ng with the configured voice.
 fn check_speech(config: &config::Config) -> Check {
     const NAME: &str = "speech";
@@ -267,6 +266,7 @@ fn check_media() -> Check {
     }
 }
 
+/// The wake-word front end loads and every configured phrase is available.
 fn check_wake(config: &config::Config) -> Check {
     const NAME: &str = "wake word";
     let fix = "luna model install (or make model); enroll custom phrases with `luna wake enroll`";

@@ -75,8 +75,8 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn new(capacity: usize) -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self {
+    fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
             spans: AtomicU64::new(0),
             capacity: capacity as u64,
         })
@@ -109,7 +109,7 @@ impl InFlight {
 #[derive(Debug)]
 struct Bounded<P> {
     inner: P,
-    in_flight: std::sync::Arc<InFlight>,
+    in_flight: Arc<InFlight>,
 }
 
 impl<P: SpanProcessor> SpanProcessor for Bounded<P> {
@@ -142,7 +142,7 @@ impl<P: SpanProcessor> SpanProcessor for Bounded<P> {
 #[derive(Debug)]
 struct CountingDrops<E> {
     inner: E,
-    in_flight: std::sync::Arc<InFlight>,
+    in_flight: Arc<InFlight>,
 }
 
 impl<E: SpanExporter> SpanExporter for CountingDrops<E> {
@@ -152,7 +152,7 @@ impl<E: SpanExporter> SpanExporter for CountingDrops<E> {
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let spans = batch.len() as u64;
         let exported = self.inner.export(batch);
-        let in_flight = std::sync::Arc::clone(&self.in_flight);
+        let in_flight = Arc::clone(&self.in_flight);
         async move {
             let result = exported.await;
             in_flight.release(spans);
@@ -187,7 +187,7 @@ fn bounded_batch_processor(
         .build();
     let inner = BatchSpanProcessor::builder(CountingDrops {
         inner: exporter,
-        in_flight: std::sync::Arc::clone(&in_flight),
+        in_flight: Arc::clone(&in_flight),
     })
     .with_batch_config(config)
     .build();

@@ -278,19 +278,23 @@ impl Capture {
         let (seen, since) = self.progress;
         if callbacks != seen {
             self.progress = (callbacks, Instant::now());
-        } else if self.stream.is_some() {
-            let allowed = if callbacks > 0 {
-                SILENT_FOR
-            } else {
-                SILENT_FOR * 2
-            };
-            if since.elapsed() > allowed {
-                tracing::error!(device = %self.device, silent_s = since.elapsed().as_secs(), "microphone lost: no audio from its driver; trying to reopen it");
-                self.stream = None;
-                self.reopen_after = Some(Instant::now());
-            }
         }
-        if let Some(reason) = self.stream.as_ref().and_then(KeptStream::failed) {
+        let allowed = if callbacks > 0 {
+            SILENT_FOR
+        } else {
+            SILENT_FOR * 2
+        };
+        let lost = self.stream.as_ref().and_then(|stream| {
+            stream.failed().or_else(|| {
+                (callbacks == seen && since.elapsed() > allowed).then(|| {
+                    format!(
+                        "no audio from its driver for {} s",
+                        since.elapsed().as_secs()
+                    )
+                })
+            })
+        });
+        if let Some(reason) = lost {
             tracing::error!(device = %self.device, %reason, "microphone lost; trying to reopen it");
             self.stream = None;
             self.reopen_after = Some(Instant::now());
