@@ -575,7 +575,6 @@ def init_worker(paths, texts, work, kokoro_held_out):
     random.seed(os.getpid())
 
 
-MEMBERS = 3
 KINDS = ["positive", "negative", "near", "noise", "partial", "heyx"]
 
 
@@ -607,6 +606,10 @@ def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False,
 
 
 # ---------------------------------------------------------------- head
+
+
+# MLPs in the head, differing only in their seed; the head's score is their mean.
+MEMBERS = 3
 
 
 def standardize(x):
