@@ -31,10 +31,9 @@ import time
 import wave
 
 import numpy as np
-from scipy.signal import resample_poly
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import SR, colored_noise, read_wav, trim  # noqa: E402
+from train import SR, colored_noise, read_wav, to_16k, trim  # noqa: E402
 
 VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
 COMMANDS = [
@@ -108,7 +107,7 @@ def meeting_speech(work):
             if "/tests/data/" in m.name and m.name.endswith(".wav") and not m.name.endswith("empty.wav"):
                 rate, x = wavfile.read(io.BytesIO(tar.extractfile(m).read()))
                 x = x.astype(np.float32) / (32768.0 if x.dtype == np.int16 else 1.0)
-                pieces.append(x if rate == SR else resample_poly(x, SR, rate).astype(np.float32))
+                pieces.append(to_16k(x, rate))
     return np.concatenate(pieces)
 
 
