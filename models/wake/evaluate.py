@@ -14,7 +14,10 @@ slt, awb, rms) and festival's kal, at several speeds and pitches, clean and in n
 Reports false rejects, false accepts per hour, detection latency after the phrase ends
 (p50/p95) and CPU per second of audio.
 
-Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json]
+With --sweep, also every `[wake] sensitivity` from 0 to 1: heard against false accepts at
+each, so two heads can be compared at equal false accepts, not only at their thresholds.
+
+Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json] [--sweep]
 Needs: apt-get install flite festival festvox-kallpc16k sox; numpy, scipy; pip and PyPI
 (for the meeting recordings)
 """
@@ -111,41 +114,28 @@ def meeting_speech(work):
     return np.concatenate(pieces)
 
 
-def detect(luna, path):
+def detect(luna, path, config=None):
     t0 = time.time()
-    out = subprocess.run([luna, "wake", "detect", "--json", path], check=True, capture_output=True, text=True)
+    args = [luna] + (["--config", config] if config else []) + ["wake", "detect", "--json", path]
+    out = subprocess.run(args, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)["detections"], time.time() - t0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--luna", default="target/release/luna")
-    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "luna-wake-eval"))
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    rng = random.Random(args.seed)
+def write_streams(work, seed):
+    """Synthesizes the evaluation streams once: [(kind, wav path, seconds, phrase ends)],
+    kind "positives" (ends: (end_s, what) per wake phrase), "confusable" or "meetings"."""
+    rng = random.Random(seed)
     settings = [(1.0, None), (0.85, None), (1.2, None), (1.0, 95), (1.0, 140)]
-    snrs = [None, 20, 10]
+    streams = []
+
+    def save(kind, x, name, ends=()):
+        x = x / np.abs(x).max() * 0.5
+        path = os.path.join(work, name)
+        write(path, x)
+        streams.append((kind, path, len(x) / SR, list(ends)))
 
     # Positives, one long stream per SNR.
-    results = {}
-    latencies, hits, total = [], 0, 0
-    cost = {"cpu_s": 0.0, "audio_s": 0.0}
-    misses = []
-
-    def stream(x, name):
-        """Normalizes, writes and runs `luna wake detect` on one stream."""
-        x = x / np.abs(x).max() * 0.5
-        path = os.path.join(args.work, name)
-        write(path, x)
-        found, took = detect(args.luna, path)
-        cost["cpu_s"] += took
-        cost["audio_s"] += len(x) / SR
-        return found, len(x) / SR
-
-    for snr in snrs:
+    for snr in [None, 20, 10]:
         pieces, ends = [np.zeros(SR, np.float32)], []
         for voice in VOICES:
             for stretch, pitch in settings:
@@ -156,47 +146,59 @@ def main():
                 wake = synth(voice, "hey luna", stretch, pitch)
                 rest = synth(voice, command, stretch, pitch)
                 pieces.append(wake)
-                ends.append((sum(len(p) for p in pieces) / SR, f"{voice} x{stretch} f0={pitch} +{command}"))
+                ends.append((sum(len(p) for p in pieces) / SR, f"snr={snr}: {voice} x{stretch} f0={pitch} +{command}"))
                 pieces += [np.zeros(int(gap * SR), np.float32), rest, np.zeros(int(2.0 * SR), np.float32)]
-        found, _ = stream(noisy(np.concatenate(pieces), snr, rng), f"positives_{snr or 'clean'}.wav")
-        used = set()
-        heard_here = 0
-        for end, what in ends:
-            total += 1
-            match = [i for i, d in enumerate(found) if end - 0.1 <= d["end_s"] <= end + 0.5 and i not in used]
-            if match:
-                hits += 1
-                heard_here += 1
-                used.add(match[0])
-                latencies.append(found[match[0]]["end_s"] - end)
-            else:
-                misses.append(f"snr={snr}: {what}")
-        results[f"positives_{snr or 'clean'}"] = {"heard": heard_here, "of": len(ends),
-                                                  "extra_detections": len(found) - len(used)}
+        save(f"positives_{snr or 'clean'}", noisy(np.concatenate(pieces), snr, rng), f"positives_{snr or 'clean'}.wav", ends)
 
     # Confusable speech, one long stream per voice.
-    false_accepts, confusable_s = [], 0.0
     for voice in VOICES:
         pieces = [np.zeros(SR // 2, np.float32)]
         for stretch, pitch in settings[:3]:
             for line in CONFUSABLE:
                 pieces += [synth(voice, line, stretch, pitch), np.zeros(int(0.3 * SR), np.float32)]
-        x = noisy(np.concatenate(pieces), rng.choice([None, 20]), rng)
-        found, seconds = stream(x, f"confusable_{voice.replace(':', '_')}.wav")
-        confusable_s += seconds
-        false_accepts += [f"{voice} at {d['end_s']:.2f} s ({d['score']:.2f})" for d in found]
+        save("confusable", noisy(np.concatenate(pieces), rng.choice([None, 20]), rng),
+             f"confusable_{voice.replace(':', '_')}.wav")
 
     # Real people talking: nobody says the phrase.
-    meetings = meeting_speech(args.work)
-    real = None
+    meetings = meeting_speech(work)
     if meetings is not None:
-        found, seconds = stream(meetings, "meetings.wav")
-        real = {"minutes": round(seconds / 60, 2), "false_accepts": len(found),
-                "false_accepts_per_hour": round(len(found) / (seconds / 3600), 2),
-                "at": [f"{d['end_s']:.2f} s ({d['score']:.2f})" for d in found]}
+        save("meetings", meetings, "meetings.wav")
+    return streams
 
+
+def evaluate(luna, streams, config=None):
+    """Runs the detector on every stream; the report of one operating point."""
+    results = {}
+    latencies, hits, total, misses = [], 0, 0, []
+    false_accepts, confusable_s = [], 0.0
+    cpu_s = audio_s = 0.0
+    real = None
+    for kind, path, seconds, ends in streams:
+        found, took = detect(luna, path, config)
+        cpu_s += took
+        audio_s += seconds
+        if kind.startswith("positives"):
+            used = set()
+            for end, what in ends:
+                total += 1
+                match = [i for i, d in enumerate(found) if end - 0.1 <= d["end_s"] <= end + 0.5 and i not in used]
+                if match:
+                    hits += 1
+                    used.add(match[0])
+                    latencies.append(found[match[0]]["end_s"] - end)
+                else:
+                    misses.append(what)
+            results[kind] = {"heard": len(used), "of": len(ends), "extra_detections": len(found) - len(used)}
+        elif kind == "confusable":
+            confusable_s += seconds
+            name = os.path.basename(path)[len("confusable_"):-len(".wav")]
+            false_accepts += [f"{name} at {d['end_s']:.2f} s ({d['score']:.2f})" for d in found]
+        else:
+            real = {"minutes": round(seconds / 60, 2), "false_accepts": len(found),
+                    "false_accepts_per_hour": round(len(found) / (seconds / 3600), 2),
+                    "at": [f"{d['end_s']:.2f} s ({d['score']:.2f})" for d in found]}
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
-    report = {
+    return {
         "false_reject_rate": round(1 - hits / total, 4),
         "heard": hits,
         "of": total,
@@ -206,10 +208,41 @@ def main():
         "false_accepts_per_hour": round(len(false_accepts) / (confusable_s / 3600), 2),
         "real_meeting_speech": real,
         "latency_ms_after_phrase_end": {"p50": round(float(np.percentile(lat, 50))), "p95": round(float(np.percentile(lat, 95)))},
-        "process_seconds_per_audio_second": round(cost["cpu_s"] / cost["audio_s"], 4),
+        "process_seconds_per_audio_second": round(cpu_s / audio_s, 4),
         "misses": misses,
         "false_accept_list": false_accepts,
     }
+
+
+# Sensitivities of the sweep: `[wake] sensitivity` moves the head's threshold by up to
+# two logits either way (0.5 is the threshold as trained).
+SWEEP = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--luna", default="target/release/luna")
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "luna-wake-eval"))
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--sweep", action="store_true",
+                    help="also run every `[wake] sensitivity` of the sweep: heard vs false accepts, "
+                         "to compare heads at equal false accepts rather than at their own thresholds")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    streams = write_streams(args.work, args.seed)
+    report = evaluate(args.luna, streams)
+    if args.sweep:
+        curve = []
+        for sensitivity in SWEEP:
+            config = os.path.join(args.work, f"sensitivity_{sensitivity}.toml")
+            open(config, "w").write(f"[wake]\nsensitivity = {sensitivity}\n")
+            r = evaluate(args.luna, streams, config)
+            curve.append({"sensitivity": sensitivity, "heard": r["heard"], "false_accepts": r["false_accepts"],
+                          "false_accepts_per_hour": r["false_accepts_per_hour"],
+                          "meeting_false_accepts": (r["real_meeting_speech"] or {}).get("false_accepts"),
+                          "latency_ms_p50": r["latency_ms_after_phrase_end"]["p50"]})
+        report["sweep"] = curve
     print(json.dumps(report, indent=None if args.json else 1))
 
 
