@@ -17,7 +17,14 @@ Reports false rejects, false accepts per hour, detection latency after the phras
 With --sweep, also every `[wake] sensitivity` from 0 to 1: heard against false accepts at
 each, so two heads can be compared at equal false accepts, not only at their thresholds.
 
+With --heads A.json B.json ..., no detector binary: each head (train.py's output) scores
+the same streams through train.py's front end (the Rust detector's features, within
+1e-5, as src/wake's reference test checks) with the detector's rule (fire at or over the
+threshold, then rest [wake] refractory_ms), at every threshold of a fine grid: heard
+against false accepts in a minute or two, to screen heads before one is built in.
+
 Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json] [--sweep]
+       python3 models/wake/evaluate.py --heads A.json [B.json ...] [--work DIR]
 Needs: apt-get install flite festival festvox-kallpc16k sox; numpy, scipy; pip and PyPI
 (for the meeting recordings)
 """
@@ -123,7 +130,8 @@ def detect(luna, path, config=None):
 
 def write_streams(work, seed):
     """Synthesizes the evaluation streams once: [(kind, wav path, seconds, phrase ends)],
-    kind "positives" (ends: (end_s, what) per wake phrase), "confusable" or "meetings"."""
+    kind "positives" (ends: (end_s, what) per wake phrase), "confusable" (ends: (end_s, line)
+    per line, its pause included) or "meetings"."""
     rng = random.Random(seed)
     settings = [(1.0, None), (0.85, None), (1.2, None), (1.0, 95), (1.0, 140)]
     streams = []
@@ -152,12 +160,13 @@ def write_streams(work, seed):
 
     # Confusable speech, one long stream per voice.
     for voice in VOICES:
-        pieces = [np.zeros(SR // 2, np.float32)]
+        pieces, ends = [np.zeros(SR // 2, np.float32)], []
         for stretch, pitch in settings[:3]:
             for line in CONFUSABLE:
                 pieces += [synth(voice, line, stretch, pitch), np.zeros(int(0.3 * SR), np.float32)]
+                ends.append((sum(len(p) for p in pieces) / SR, line))
         save("confusable", noisy(np.concatenate(pieces), rng.choice([None, 20]), rng),
-             f"confusable_{voice.replace(':', '_')}.wav")
+             f"confusable_{voice.replace(':', '_')}.wav", ends)
 
     # Real people talking: nobody says the phrase.
     meetings = meeting_speech(work)
@@ -217,6 +226,90 @@ def evaluate(luna, streams, config=None):
 # Sensitivities of the sweep: `[wake] sensitivity` moves the head's threshold by up to
 # two logits either way (0.5 is the threshold as trained).
 SWEEP = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+# config/default.toml's [wake] refractory_ms, in hops of 1280 samples (80 ms)
+REFRACTORY_S = 1.5
+
+
+def stream_windows(streams, work):
+    """Each stream's head windows (hops, 16, 96) through train.py's streaming front end,
+    cached beside the streams."""
+    from train import StreamingFeatures, front_end_models
+
+    features = None
+    out = []
+    for kind, path, seconds, ends in streams:
+        cache = path[:-4] + ".windows.npy"
+        if not os.path.exists(cache):
+            features = features or StreamingFeatures(front_end_models(work))
+            x = np.frombuffer(open(path, "rb").read()[44:], "<i2")
+            np.save(cache, features.clip(x).astype(np.float16))
+        out.append(np.load(cache))
+    return out
+
+
+def load_head(path):
+    import base64
+
+    def f(b64):
+        return np.frombuffer(base64.b64decode(b64), "<f4")
+
+    m = json.load(open(path))
+    return {"threshold": m["threshold"], "mean": f(m["mean"]), "std": f(m["std"]),
+            "members": [{"w1": f(k["w1"]).reshape(-1, k["hidden"]), "b1": f(k["b1"]), "w2": f(k["w2"]),
+                         "b2": np.float32(k["b2"])} for k in m["members"]]}
+
+
+def detections(scores, threshold):
+    """The detector's rule on one stream's hop scores: the end times (s) of its detections."""
+    found, last = [], None
+    for k in np.flatnonzero(scores >= threshold):
+        end = (k + 1) * 1280 / SR
+        if last is None or end >= last + REFRACTORY_S:
+            found.append(end)
+            last = end
+    return found
+
+
+def fired_on(found, ends):
+    """The confusable lines the detections fell in."""
+    return [next((line for end, line in ends if d <= end + 0.1), ends[-1][1]) for d in found]
+
+
+def screen(head_path, streams, windows):
+    """Heard / false accepts / meeting false accepts at thresholds across the head's range,
+    and at the head's own threshold, which lines fired."""
+    from train import head_scores
+
+    head = load_head(head_path)
+    scores = [head_scores(head, w) for w in windows]
+    # Thresholds: the head's own, and ±2 logits around it in steps of 0.25 (the sweep's span).
+    t0 = np.log(head["threshold"] / (1 - head["threshold"]))
+    curve = []
+    for shift in np.arange(-3.0, 3.01, 0.25):
+        t = 1 / (1 + np.exp(-(t0 + shift)))
+        heard = total = fa = meet = 0
+        latencies, lines = [], []
+        for (kind, _path, _seconds, ends), s in zip(streams, scores):
+            found = detections(s, t)
+            if kind.startswith("positives"):
+                used = set()
+                for end, _what in ends:
+                    total += 1
+                    match = [i for i, d in enumerate(found) if end - 0.1 <= d <= end + 0.5 and i not in used]
+                    if match:
+                        used.add(match[0])
+                        latencies.append(found[match[0]] - end)
+                heard += len(used)
+            elif kind == "confusable":
+                fa += len(found)
+                lines += fired_on(found, ends)
+            else:
+                meet += len(found)
+        curve.append({"threshold": round(float(t), 4), "logit_shift": round(float(shift), 2), "heard": heard,
+                      "of": total, "false_accepts": fa, "meeting_false_accepts": meet,
+                      "latency_ms_p50": round(float(np.median(latencies)) * 1000) if latencies else None,
+                      "fired_on": sorted(((lines.count(x), x) for x in set(lines)), reverse=True)})
+    return curve
 
 
 def main():
@@ -225,12 +318,25 @@ def main():
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "luna-wake-eval"))
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--heads", nargs="+", metavar="HEAD.json",
+                    help="screen these heads without the detector binary (see above)")
     ap.add_argument("--sweep", action="store_true",
                     help="also run every `[wake] sensitivity` of the sweep: heard vs false accepts, "
                          "to compare heads at equal false accepts rather than at their own thresholds")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     streams = write_streams(args.work, args.seed)
+    if args.heads:
+        windows = stream_windows(streams, args.work)
+        for head in args.heads:
+            print(head)
+            for p in screen(head, streams, windows):
+                print(f"  threshold {p['threshold']:.4f} ({p['logit_shift']:+.2f}): heard {p['heard']}/{p['of']}, "
+                      f"false accepts {p['false_accepts']} confusable, {p['meeting_false_accepts']} meetings, "
+                      f"latency p50 {p['latency_ms_p50']} ms")
+                if p["logit_shift"] == 0:
+                    print("    fired on: " + ", ".join(f"{line!r} x{n}" for n, line in p["fired_on"]))
+        return
     report = evaluate(args.luna, streams)
     if args.sweep:
         curve = []
