@@ -21,7 +21,8 @@ With --heads A.json B.json ..., no detector binary: each head (train.py's output
 the same streams through train.py's front end (the Rust detector's features, within
 1e-5, as src/wake's reference test checks) with the detector's rule (fire at or over the
 threshold, then rest [wake] refractory_ms), at every threshold of a fine grid: heard
-against false accepts in a minute or two, to screen heads before one is built in.
+against false accepts, to screen heads before one is built in (the features take ~8
+minutes once, cached beside the streams; then seconds per head).
 
 Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json] [--sweep]
        python3 models/wake/evaluate.py --heads A.json [B.json ...] [--work DIR]
@@ -43,7 +44,7 @@ import wave
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import SR, colored_noise, read_wav, to_16k, trim  # noqa: E402
+from train import HOP, SR, colored_noise, read_wav, to_16k, trim  # noqa: E402
 
 VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
 COMMANDS = [
@@ -175,6 +176,20 @@ def write_streams(work, seed):
     return streams
 
 
+def match_phrases(ends, found):
+    """Pairs each wake phrase's end with the first unused detection time in [end - 0.1 s,
+    end + 0.5 s]: (hits, latencies in s, what each missed phrase was)."""
+    used, latencies, misses = set(), [], []
+    for end, what in ends:
+        match = [i for i, d in enumerate(found) if end - 0.1 <= d <= end + 0.5 and i not in used]
+        if match:
+            used.add(match[0])
+            latencies.append(found[match[0]] - end)
+        else:
+            misses.append(what)
+    return len(used), latencies, misses
+
+
 def evaluate(luna, streams, config=None):
     """Runs the detector on every stream; the report of one operating point."""
     results = {}
@@ -187,17 +202,11 @@ def evaluate(luna, streams, config=None):
         cpu_s += took
         audio_s += seconds
         if kind.startswith("positives"):
-            used = set()
-            for end, what in ends:
-                total += 1
-                match = [i for i, d in enumerate(found) if end - 0.1 <= d["end_s"] <= end + 0.5 and i not in used]
-                if match:
-                    hits += 1
-                    used.add(match[0])
-                    latencies.append(found[match[0]]["end_s"] - end)
-                else:
-                    misses.append(what)
-            results[kind] = {"heard": len(used), "of": len(ends), "extra_detections": len(found) - len(used)}
+            heard, lat, missed = match_phrases(ends, [d["end_s"] for d in found])
+            hits, total = hits + heard, total + len(ends)
+            latencies += lat
+            misses += missed
+            results[kind] = {"heard": heard, "of": len(ends), "extra_detections": len(found) - heard}
         elif kind == "confusable":
             confusable_s += seconds
             name = os.path.basename(path)[len("confusable_"):-len(".wav")]
@@ -226,7 +235,7 @@ def evaluate(luna, streams, config=None):
 # Sensitivities of the sweep: `[wake] sensitivity` moves the head's threshold by up to
 # two logits either way (0.5 is the threshold as trained).
 SWEEP = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-# config/default.toml's [wake] refractory_ms, in hops of 1280 samples (80 ms)
+# config/default.toml's [wake] refractory_ms, in seconds
 REFRACTORY_S = 1.5
 
 
@@ -263,7 +272,7 @@ def detections(scores, threshold):
     """The detector's rule on one stream's hop scores: the end times (s) of its detections."""
     found, last = [], None
     for k in np.flatnonzero(scores >= threshold):
-        end = (k + 1) * 1280 / SR
+        end = (k + 1) * HOP / SR
         if last is None or end >= last + REFRACTORY_S:
             found.append(end)
             last = end
@@ -282,7 +291,8 @@ def screen(head_path, streams, windows):
 
     head = load_head(head_path)
     scores = [head_scores(head, w) for w in windows]
-    # Thresholds: the head's own, and ±2 logits around it in steps of 0.25 (the sweep's span).
+    # Thresholds: the head's own, and ±3 logits around it in steps of 0.25 (the sweep's ±2
+    # and a little more).
     t0 = np.log(head["threshold"] / (1 - head["threshold"]))
     curve = []
     for shift in np.arange(-3.0, 3.01, 0.25):
@@ -292,14 +302,9 @@ def screen(head_path, streams, windows):
         for (kind, _path, _seconds, ends), s in zip(streams, scores):
             found = detections(s, t)
             if kind.startswith("positives"):
-                used = set()
-                for end, _what in ends:
-                    total += 1
-                    match = [i for i, d in enumerate(found) if end - 0.1 <= d <= end + 0.5 and i not in used]
-                    if match:
-                        used.add(match[0])
-                        latencies.append(found[match[0]] - end)
-                heard += len(used)
+                hits, lat, _missed = match_phrases(ends, found)
+                heard, total = heard + hits, total + len(ends)
+                latencies += lat
             elif kind == "confusable":
                 fa += len(found)
                 lines += fired_on(found, ends)
