@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{info, warn};
 
+use super::downstream::GatedCuts;
 use super::{CommandRequest, Downstream, UtteranceCut, VoiceReport};
 use crate::audio::PIPELINE_RATE;
 use crate::config::Config;
@@ -659,7 +660,7 @@ enum Heard {
 /// One satellite's hearing: its own VAD and wake detector on its own stream clock.
 struct StreamHearing {
     endpointer: Endpointer,
-    wake: Option<(WakeDetector, WakeGate)>,
+    wake: Option<(WakeDetector, GatedCuts)>,
 }
 
 impl StreamHearing {
@@ -672,7 +673,10 @@ impl StreamHearing {
             })?;
             let detector =
                 WakeDetector::new(Arc::clone(models), settings).map_err(|e| e.to_string())?;
-            Some((detector, WakeGate::new(settings.follow_up_ms)))
+            Some((
+                detector,
+                GatedCuts::new(WakeGate::new(settings.follow_up_ms)),
+            ))
         };
         Ok(Self {
             endpointer: Endpointer::new(state.vad.clone()),
@@ -699,22 +703,33 @@ impl StreamHearing {
             utterances.extend(self.endpointer.finish());
         }
         let position = self.endpointer.position();
-        for u in utterances {
-            let behind = position.saturating_sub(u.end_sample) as f64 / f64::from(PIPELINE_RATE);
-            let mut cut = UtteranceCut {
-                utterance: u,
-                t_speech_end: t_now - Duration::from_secs_f64(behind),
-            };
-            match &mut self.wake {
-                None => heard.push(Heard::Command(cut, None)),
-                Some((_, gate)) => match super::downstream::admit(gate, &mut cut) {
-                    Admission::Command { wake, .. } => heard.push(Heard::Command(cut, wake)),
-                    Admission::WakeOnly(_) => {}
-                    Admission::Ignore => heard.push(Heard::Ignored {
-                        start_s: cut.utterance.start_s(),
-                        end_s: cut.utterance.end_s(),
-                    }),
-                },
+        let cuts: Vec<_> = utterances
+            .into_iter()
+            .map(|u| {
+                let behind =
+                    position.saturating_sub(u.end_sample) as f64 / f64::from(PIPELINE_RATE);
+                UtteranceCut {
+                    utterance: u,
+                    t_speech_end: t_now - Duration::from_secs_f64(behind),
+                }
+            })
+            .collect();
+        match &mut self.wake {
+            None => heard.extend(cuts.into_iter().map(|cut| Heard::Command(cut, None))),
+            Some((_, gate)) => {
+                // The detector has heard up to `position` (all of it once the stream ended).
+                let heard_until = if ended { u64::MAX } else { position };
+                for (cut, admission) in gate.decide(cuts, heard_until) {
+                    match admission {
+                        Admission::Command { wake, .. } => heard.push(Heard::Command(cut, wake)),
+                        Admission::WakeOnly(_) => {}
+                        // (`decide` keeps the undecided ones.)
+                        Admission::Ignore | Admission::Undecided => heard.push(Heard::Ignored {
+                            start_s: cut.utterance.start_s(),
+                            end_s: cut.utterance.end_s(),
+                        }),
+                    }
+                }
             }
         }
         heard

@@ -16,6 +16,7 @@ use luna_actors::{Envelope, Escalation, StageAddr, StageError};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
+use super::downstream::GatedCuts;
 use super::{
     restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
     start_vad, start_wake, AudioStage, Downstream, ExecutorActor, Reply, RunPlan, SchedulerStage,
@@ -76,7 +77,7 @@ impl Handler<Escalation> for PipelineSupervisor {
 /// The wake detector and the gate it feeds (absent with `--no-wake`).
 struct Wake {
     stage: StageAddr<WakeStage>,
-    gate: WakeGate,
+    gate: GatedCuts,
 }
 
 struct Hearing {
@@ -256,7 +257,7 @@ impl Daemon {
                         info!(phrase, threshold, "listening for wake phrase");
                     }
                     Some(Wake {
-                        gate: WakeGate::new(settings.follow_up_ms),
+                        gate: GatedCuts::new(WakeGate::new(settings.follow_up_ms)),
                         stage: start_wake(
                             models,
                             settings,
@@ -618,17 +619,23 @@ async fn pump(
             }
             match vad.call(frames).await {
                 Ok(cuts) => {
-                    for mut cut in cuts.payload {
-                        let wake_detection = match wake.as_mut() {
-                            None => None,
-                            Some(w) => match super::downstream::admit(&mut w.gate, &mut cut) {
-                                Admission::Command { wake, .. } => wake,
+                    // The detector has heard up to `position` (all of it once the source ended).
+                    let heard_until = if source_ended { u64::MAX } else { position };
+                    let commands: Vec<_> = match wake.as_mut() {
+                        None => cuts.payload.into_iter().map(|cut| (cut, None)).collect(),
+                        Some(w) => w
+                            .gate
+                            .decide(cuts.payload, heard_until)
+                            .into_iter()
+                            .filter_map(|(cut, admission)| match admission {
+                                Admission::Command { wake, .. } => Some((cut, wake)),
                                 Admission::WakeOnly(d) => {
                                     to.downstream.metrics.wake_alone();
                                     info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");
-                                    continue;
+                                    None
                                 }
-                                Admission::Ignore => {
+                                // (`decide` keeps the undecided ones.)
+                                Admission::Ignore | Admission::Undecided => {
                                     to.downstream.metrics.utterance_ignored();
                                     let u = &cut.utterance;
                                     info!(
@@ -636,10 +643,12 @@ async fn pump(
                                         end_s = u.end_s(),
                                         "speech not addressed to LUNA"
                                     );
-                                    continue;
+                                    None
                                 }
-                            },
-                        };
+                            })
+                            .collect(),
+                    };
+                    for (cut, wake_detection) in commands {
                         let (downstream, reports) = (to.downstream.clone(), to.reports.clone());
                         in_flight.push(actix::spawn(async move {
                             let heard =

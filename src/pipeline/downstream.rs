@@ -3,6 +3,7 @@
 //! stage actors. The audio pump, `luna replay` and the HTTP API all come through here,
 //! so a command is understood and done the same way whichever door it came in by.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -356,15 +357,51 @@ fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
-/// Whether an utterance is addressed to LUNA; a command's audio is trimmed to start
-/// where the gate says it does.
-pub(super) fn admit(gate: &mut WakeGate, cut: &mut UtteranceCut) -> Admission {
-    let u = &mut cut.utterance;
-    let admission = gate.admit(u.start_sample, u.end_sample);
-    if let Admission::Command { from_sample, .. } = &admission {
-        let skip = from_sample.saturating_sub(u.start_sample) as usize;
-        u.samples.drain(..skip.min(u.samples.len()));
-        u.start_sample += skip as u64;
+/// The wake gate with the utterances it has not decided on yet (no wake phrase so far,
+/// and the detector has not heard far enough past them to know there is none).
+pub(super) struct GatedCuts {
+    gate: WakeGate,
+    waiting: VecDeque<UtteranceCut>,
+}
+
+impl GatedCuts {
+    pub(super) fn new(gate: WakeGate) -> Self {
+        Self {
+            gate,
+            waiting: VecDeque::new(),
+        }
     }
-    admission
+
+    pub(super) fn detected(&mut self, d: Detection) {
+        self.gate.detected(d);
+    }
+
+    /// The utterances decided now, in the order they were said, with the gate's verdict;
+    /// the detector has heard the stream up to `heard_until` (`u64::MAX` once the
+    /// stream has ended). A command's audio is trimmed to start where the gate says.
+    pub(super) fn decide(
+        &mut self,
+        cuts: impl IntoIterator<Item = UtteranceCut>,
+        heard_until: u64,
+    ) -> Vec<(UtteranceCut, Admission)> {
+        self.waiting.extend(cuts);
+        let mut decided = Vec::new();
+        while let Some(cut) = self.waiting.front_mut() {
+            let u = &mut cut.utterance;
+            let admission = self.gate.admit(u.start_sample, u.end_sample, heard_until);
+            match &admission {
+                Admission::Undecided => break,
+                Admission::Command { from_sample, .. } => {
+                    let skip = from_sample.saturating_sub(u.start_sample) as usize;
+                    u.samples.drain(..skip.min(u.samples.len()));
+                    u.start_sample += skip as u64;
+                }
+                Admission::WakeOnly(_) | Admission::Ignore => {}
+            }
+            if let Some(cut) = self.waiting.pop_front() {
+                decided.push((cut, admission));
+            }
+        }
+        decided
+    }
 }

@@ -13,7 +13,10 @@
 //! - it starts within `follow_up` of a wake phrase said on its own ("hey luna" …
 //!   "what time is it"): the whole utterance is the command.
 //!
-//! Anything else was not said to LUNA and is dropped.
+//! Anything else was not said to LUNA and is dropped: but only once the detector has
+//! heard `LATE` past the utterance's end, since the head's score can peak on the
+//! silence after "luna", after the VAD has already cut the utterance. Only that
+//! verdict waits: a command is passed on as soon as its detection is known.
 
 use std::collections::VecDeque;
 
@@ -23,6 +26,11 @@ use crate::audio::PIPELINE_RATE;
 
 /// Shortest speech after a wake phrase that counts as a command in the same breath.
 const MIN_COMMAND: u64 = PIPELINE_RATE as u64 * 3 / 10;
+
+/// How long after the VAD's end of speech a detection may still land and belong to the
+/// utterance: four hops (measured: "hey luna" said alone detected 200 ms after the VAD's
+/// end, 50 ms after the VAD had cut it).
+pub const LATE: u64 = 4 * HOP as u64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Admission {
@@ -35,6 +43,9 @@ pub enum Admission {
     WakeOnly(Detection),
     /// Not addressed to LUNA.
     Ignore,
+    /// No wake phrase yet, and the detector has not heard `LATE` past the end: ask
+    /// again when it has heard more.
+    Undecided,
 }
 
 pub struct WakeGate {
@@ -42,6 +53,8 @@ pub struct WakeGate {
     pending: VecDeque<Detection>,
     /// A wake phrase said alone arms the gate until this sample.
     armed_until: Option<(u64, Detection)>,
+    /// Detections ending here or earlier fall in utterances already decided.
+    decided_until: u64,
 }
 
 impl WakeGate {
@@ -50,10 +63,14 @@ impl WakeGate {
             follow_up: u64::from(follow_up_ms) * u64::from(PIPELINE_RATE) / 1000,
             pending: VecDeque::new(),
             armed_until: None,
+            decided_until: 0,
         }
     }
 
     pub fn detected(&mut self, d: Detection) {
+        if d.end_sample <= self.decided_until {
+            return;
+        }
         self.pending.push_back(d);
         // Bounded: detections older than any utterance still to come are of no use.
         while self.pending.len() > 16 {
@@ -61,13 +78,15 @@ impl WakeGate {
         }
     }
 
-    /// Decides for the utterance spanning stream samples `start..end`.
-    pub fn admit(&mut self, start: u64, end: u64) -> Admission {
-        // A detection lands on a hop boundary, up to a hop after the speech it ends.
-        let inside = |d: &Detection| d.end_sample > start && d.end_sample <= end + HOP as u64;
-        let wake = self.pending.iter().rev().find(|d| inside(d)).cloned();
-        self.pending.retain(|d| d.end_sample > end + HOP as u64);
-        if let Some(d) = wake {
+    /// Decides for the utterance spanning stream samples `start..end`, the detector
+    /// having heard the stream up to `heard_until` (`u64::MAX` once it has ended).
+    pub fn admit(&mut self, start: u64, end: u64, heard_until: u64) -> Admission {
+        // A detection lands on a hop boundary, from just before the phrase's end to a
+        // few hops after it.
+        let until = end + LATE;
+        let inside = |d: &Detection| d.end_sample > start && d.end_sample <= until;
+        if let Some(d) = self.pending.iter().rev().find(|d| inside(d)).cloned() {
+            self.decided(until);
             if end.saturating_sub(d.end_sample) >= MIN_COMMAND {
                 self.armed_until = None;
                 return Admission::Command {
@@ -78,13 +97,25 @@ impl WakeGate {
             self.armed_until = Some((d.end_sample + self.follow_up, d.clone()));
             return Admission::WakeOnly(d);
         }
-        match self.armed_until.take() {
-            Some((until, d)) if start <= until => Admission::Command {
-                from_sample: start,
-                wake: Some(d),
-            },
-            _ => Admission::Ignore,
+        if let Some((armed, d)) = self.armed_until.take() {
+            if start <= armed {
+                self.decided(until);
+                return Admission::Command {
+                    from_sample: start,
+                    wake: Some(d),
+                };
+            }
         }
+        if heard_until < until {
+            return Admission::Undecided;
+        }
+        self.decided(until);
+        Admission::Ignore
+    }
+
+    fn decided(&mut self, until: u64) {
+        self.pending.retain(|d| d.end_sample > until);
+        self.decided_until = self.decided_until.max(until);
     }
 }
 
@@ -195,7 +226,7 @@ mod tests {
     fn a_command_in_the_same_breath_is_the_whole_utterance() {
         let mut gate = WakeGate::new(6000);
         gate.detected(detection(S));
-        let got = gate.admit(S / 4, 3 * S);
+        let got = gate.admit(S / 4, 3 * S, u64::MAX);
         assert_eq!(
             got,
             Admission::Command {
@@ -204,7 +235,7 @@ mod tests {
             }
         );
         // Used up: the next utterance without a wake phrase is ignored.
-        assert_eq!(gate.admit(4 * S, 5 * S), Admission::Ignore);
+        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Admission::Ignore);
     }
 
     #[test]
@@ -212,17 +243,17 @@ mod tests {
         let mut gate = WakeGate::new(6000);
         gate.detected(detection(S));
         assert_eq!(
-            gate.admit(S / 4, S + 1000),
+            gate.admit(S / 4, S + 1000, u64::MAX),
             Admission::WakeOnly(detection(S))
         );
         assert_eq!(
-            gate.admit(3 * S, 4 * S),
+            gate.admit(3 * S, 4 * S, u64::MAX),
             Admission::Command {
                 from_sample: 3 * S,
                 wake: Some(detection(S))
             }
         );
-        assert_eq!(gate.admit(5 * S, 6 * S), Admission::Ignore);
+        assert_eq!(gate.admit(5 * S, 6 * S, u64::MAX), Admission::Ignore);
     }
 
     #[test]
@@ -239,19 +270,72 @@ mod tests {
     }
 
     #[test]
+    fn a_detection_after_the_speech_ends_is_waited_for() {
+        // "hey luna" said alone: speech ends at 1 s, the VAD cuts at 1.15 s, and the
+        // head's score peaks on the silence 200 ms after the end.
+        let mut gate = WakeGate::new(6000);
+        let heard_at_cut = S + 3 * S / 20;
+        assert_eq!(gate.admit(S / 4, S, heard_at_cut), Admission::Undecided);
+        let late = detection(S + S / 5);
+        gate.detected(late.clone());
+        assert_eq!(
+            gate.admit(S / 4, S, S + S / 5),
+            Admission::WakeOnly(late.clone())
+        );
+        assert_eq!(
+            gate.admit(2 * S, 3 * S, 3 * S),
+            Admission::Command {
+                from_sample: 2 * S,
+                wake: Some(late)
+            }
+        );
+        // Once the detector has heard `LATE` past the end, no wake phrase means none.
+        let mut gate = WakeGate::new(6000);
+        assert_eq!(gate.admit(S / 4, S, S + LATE - 1), Admission::Undecided);
+        assert_eq!(gate.admit(S / 4, S, S + LATE), Admission::Ignore);
+        // A detection in an utterance already decided is not the next one's.
+        gate.detected(detection(S + LATE));
+        assert_eq!(
+            gate.admit(S + LATE - 100, 3 * S, 3 * S + LATE),
+            Admission::Ignore
+        );
+    }
+
+    #[test]
+    fn a_command_is_not_held_back_to_wait_for_late_detections() {
+        let mut gate = WakeGate::new(6000);
+        gate.detected(detection(S));
+        // Heard only up to the end: the command in the same breath goes on at once.
+        assert!(matches!(
+            gate.admit(S / 4, 3 * S, 3 * S),
+            Admission::Command { .. }
+        ));
+        // So does the follow-up of a wake phrase said alone.
+        gate.detected(detection(4 * S));
+        assert_eq!(
+            gate.admit(3 * S + S / 2, 4 * S, 4 * S),
+            Admission::WakeOnly(detection(4 * S))
+        );
+        assert!(matches!(
+            gate.admit(5 * S, 6 * S, 6 * S),
+            Admission::Command { .. }
+        ));
+    }
+
+    #[test]
     fn the_follow_up_window_expires() {
         let mut gate = WakeGate::new(2000);
         gate.detected(detection(S));
-        gate.admit(S / 4, S);
-        assert_eq!(gate.admit(4 * S, 5 * S), Admission::Ignore);
+        gate.admit(S / 4, S, u64::MAX);
+        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Admission::Ignore);
     }
 
     #[test]
     fn speech_without_a_wake_phrase_is_ignored_and_old_detections_do_not_leak() {
         let mut gate = WakeGate::new(6000);
-        assert_eq!(gate.admit(0, 2 * S), Admission::Ignore);
+        assert_eq!(gate.admit(0, 2 * S, u64::MAX), Admission::Ignore);
         gate.detected(detection(S));
         // An utterance after the detection's one does not claim it.
-        assert_eq!(gate.admit(10 * S, 12 * S), Admission::Ignore);
+        assert_eq!(gate.admit(10 * S, 12 * S, u64::MAX), Admission::Ignore);
     }
 }
