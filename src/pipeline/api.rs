@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::store::{CommandSource, Store};
 use crate::vad::{Endpointer, Utterance, VadSettings};
 use crate::wake::features::FrontEndModels;
-use crate::wake::gate::{Admission, WakeGate};
+use crate::wake::gate::Admission;
 use crate::wake::{WakeDetector, WakeSettings};
 
 /// Largest JSON body (a text command and its options).
@@ -673,10 +673,7 @@ impl StreamHearing {
             })?;
             let detector =
                 WakeDetector::new(Arc::clone(models), settings).map_err(|e| e.to_string())?;
-            Some((
-                detector,
-                GatedCuts::new(WakeGate::new(settings.follow_up_ms)),
-            ))
+            Some((detector, GatedCuts::new(settings.follow_up_ms)))
         };
         Ok(Self {
             endpointer: Endpointer::new(state.vad.clone()),
@@ -723,8 +720,7 @@ impl StreamHearing {
                     match admission {
                         Admission::Command { wake, .. } => heard.push(Heard::Command(cut, wake)),
                         Admission::WakeOnly(_) => {}
-                        // (`decide` keeps the undecided ones.)
-                        Admission::Ignore | Admission::Undecided => heard.push(Heard::Ignored {
+                        Admission::Ignore => heard.push(Heard::Ignored {
                             start_s: cut.utterance.start_s(),
                             end_s: cut.utterance.end_s(),
                         }),

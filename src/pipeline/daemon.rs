@@ -4,8 +4,9 @@
 //!
 //! With an audio input: AudioActor → VadActor + WakeActor → SttActor → BrainActor →
 //! ExecutorActor → StoreActor. The pump hands each chunk of audio to the wake detector
-//! and the VAD; `wake::gate::WakeGate` passes on only the utterances addressed to LUNA
-//! (every utterance with `--no-wake`, for push-to-talk setups and recordings).
+//! and the VAD; `wake::gate::WakeGate` (through `downstream::GatedCuts`) passes on only
+//! the utterances addressed to LUNA (every utterance with `--no-wake`, for push-to-talk
+//! setups and recordings).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use crate::store::CommandSource;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::stt::SttSettings;
 use crate::vad::VadSettings;
-use crate::wake::gate::{Admission, RecentAudio, WakeGate, BARGE_IN_WINDOW, MIN_BARGE_IN_DBFS};
+use crate::wake::gate::{Admission, RecentAudio, BARGE_IN_WINDOW, MIN_BARGE_IN_DBFS};
 use crate::wake::{WakeError, WakeSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -257,7 +258,7 @@ impl Daemon {
                         info!(phrase, threshold, "listening for wake phrase");
                     }
                     Some(Wake {
-                        gate: GatedCuts::new(WakeGate::new(settings.follow_up_ms)),
+                        gate: GatedCuts::new(settings.follow_up_ms),
                         stage: start_wake(
                             models,
                             settings,
@@ -634,8 +635,7 @@ async fn pump(
                                     info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");
                                     None
                                 }
-                                // (`decide` keeps the undecided ones.)
-                                Admission::Ignore | Admission::Undecided => {
+                                Admission::Ignore => {
                                     to.downstream.metrics.utterance_ignored();
                                     let u = &cut.utterance;
                                     info!(

@@ -365,9 +365,9 @@ pub(super) struct GatedCuts {
 }
 
 impl GatedCuts {
-    pub(super) fn new(gate: WakeGate) -> Self {
+    pub(super) fn new(follow_up_ms: u32) -> Self {
         Self {
-            gate,
+            gate: WakeGate::new(follow_up_ms),
             waiting: VecDeque::new(),
         }
     }
@@ -388,9 +388,10 @@ impl GatedCuts {
         let mut decided = Vec::new();
         while let Some(cut) = self.waiting.front_mut() {
             let u = &mut cut.utterance;
-            let admission = self.gate.admit(u.start_sample, u.end_sample, heard_until);
+            let Some(admission) = self.gate.admit(u.start_sample, u.end_sample, heard_until) else {
+                break;
+            };
             match &admission {
-                Admission::Undecided => break,
                 Admission::Command { from_sample, .. } => {
                     let skip = from_sample.saturating_sub(u.start_sample) as usize;
                     u.samples.drain(..skip.min(u.samples.len()));

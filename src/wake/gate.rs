@@ -43,9 +43,6 @@ pub enum Admission {
     WakeOnly(Detection),
     /// Not addressed to LUNA.
     Ignore,
-    /// No wake phrase yet, and the detector has not heard `LATE` past the end: ask
-    /// again when it has heard more.
-    Undecided,
 }
 
 pub struct WakeGate {
@@ -79,8 +76,10 @@ impl WakeGate {
     }
 
     /// Decides for the utterance spanning stream samples `start..end`, the detector
-    /// having heard the stream up to `heard_until` (`u64::MAX` once it has ended).
-    pub fn admit(&mut self, start: u64, end: u64, heard_until: u64) -> Admission {
+    /// having heard the stream up to `heard_until` (`u64::MAX` once it has ended); `None`
+    /// while there is no wake phrase yet and the detector has not heard `LATE` past the
+    /// end: ask again when it has heard more.
+    pub fn admit(&mut self, start: u64, end: u64, heard_until: u64) -> Option<Admission> {
         // A detection lands on a hop boundary, from just before the phrase's end to a
         // few hops after it.
         let until = end + LATE;
@@ -89,28 +88,28 @@ impl WakeGate {
             self.decided(until);
             if end.saturating_sub(d.end_sample) >= MIN_COMMAND {
                 self.armed_until = None;
-                return Admission::Command {
+                return Some(Admission::Command {
                     from_sample: start,
                     wake: Some(d),
-                };
+                });
             }
             self.armed_until = Some((d.end_sample + self.follow_up, d.clone()));
-            return Admission::WakeOnly(d);
+            return Some(Admission::WakeOnly(d));
         }
         if let Some((armed, d)) = self.armed_until.take() {
             if start <= armed {
                 self.decided(until);
-                return Admission::Command {
+                return Some(Admission::Command {
                     from_sample: start,
                     wake: Some(d),
-                };
+                });
             }
         }
         if heard_until < until {
-            return Admission::Undecided;
+            return None;
         }
         self.decided(until);
-        Admission::Ignore
+        Some(Admission::Ignore)
     }
 
     fn decided(&mut self, until: u64) {
@@ -229,13 +228,13 @@ mod tests {
         let got = gate.admit(S / 4, 3 * S, u64::MAX);
         assert_eq!(
             got,
-            Admission::Command {
+            Some(Admission::Command {
                 from_sample: S / 4,
                 wake: Some(detection(S))
-            }
+            })
         );
         // Used up: the next utterance without a wake phrase is ignored.
-        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Admission::Ignore);
+        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Some(Admission::Ignore));
     }
 
     #[test]
@@ -244,16 +243,16 @@ mod tests {
         gate.detected(detection(S));
         assert_eq!(
             gate.admit(S / 4, S + 1000, u64::MAX),
-            Admission::WakeOnly(detection(S))
+            Some(Admission::WakeOnly(detection(S)))
         );
         assert_eq!(
             gate.admit(3 * S, 4 * S, u64::MAX),
-            Admission::Command {
+            Some(Admission::Command {
                 from_sample: 3 * S,
                 wake: Some(detection(S))
-            }
+            })
         );
-        assert_eq!(gate.admit(5 * S, 6 * S, u64::MAX), Admission::Ignore);
+        assert_eq!(gate.admit(5 * S, 6 * S, u64::MAX), Some(Admission::Ignore));
     }
 
     #[test]
@@ -275,29 +274,29 @@ mod tests {
         // head's score peaks on the silence 200 ms after the end.
         let mut gate = WakeGate::new(6000);
         let heard_at_cut = S + 3 * S / 20;
-        assert_eq!(gate.admit(S / 4, S, heard_at_cut), Admission::Undecided);
+        assert_eq!(gate.admit(S / 4, S, heard_at_cut), None);
         let late = detection(S + S / 5);
         gate.detected(late.clone());
         assert_eq!(
             gate.admit(S / 4, S, S + S / 5),
-            Admission::WakeOnly(late.clone())
+            Some(Admission::WakeOnly(late.clone()))
         );
         assert_eq!(
             gate.admit(2 * S, 3 * S, 3 * S),
-            Admission::Command {
+            Some(Admission::Command {
                 from_sample: 2 * S,
                 wake: Some(late)
-            }
+            })
         );
         // Once the detector has heard `LATE` past the end, no wake phrase means none.
         let mut gate = WakeGate::new(6000);
-        assert_eq!(gate.admit(S / 4, S, S + LATE - 1), Admission::Undecided);
-        assert_eq!(gate.admit(S / 4, S, S + LATE), Admission::Ignore);
+        assert_eq!(gate.admit(S / 4, S, S + LATE - 1), None);
+        assert_eq!(gate.admit(S / 4, S, S + LATE), Some(Admission::Ignore));
         // A detection in an utterance already decided is not the next one's.
         gate.detected(detection(S + LATE));
         assert_eq!(
             gate.admit(S + LATE - 100, 3 * S, 3 * S + LATE),
-            Admission::Ignore
+            Some(Admission::Ignore)
         );
     }
 
@@ -308,17 +307,17 @@ mod tests {
         // Heard only up to the end: the command in the same breath goes on at once.
         assert!(matches!(
             gate.admit(S / 4, 3 * S, 3 * S),
-            Admission::Command { .. }
+            Some(Admission::Command { .. })
         ));
         // So does the follow-up of a wake phrase said alone.
         gate.detected(detection(4 * S));
         assert_eq!(
             gate.admit(3 * S + S / 2, 4 * S, 4 * S),
-            Admission::WakeOnly(detection(4 * S))
+            Some(Admission::WakeOnly(detection(4 * S)))
         );
         assert!(matches!(
             gate.admit(5 * S, 6 * S, 6 * S),
-            Admission::Command { .. }
+            Some(Admission::Command { .. })
         ));
     }
 
@@ -327,15 +326,18 @@ mod tests {
         let mut gate = WakeGate::new(2000);
         gate.detected(detection(S));
         gate.admit(S / 4, S, u64::MAX);
-        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Admission::Ignore);
+        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Some(Admission::Ignore));
     }
 
     #[test]
     fn speech_without_a_wake_phrase_is_ignored_and_old_detections_do_not_leak() {
         let mut gate = WakeGate::new(6000);
-        assert_eq!(gate.admit(0, 2 * S, u64::MAX), Admission::Ignore);
+        assert_eq!(gate.admit(0, 2 * S, u64::MAX), Some(Admission::Ignore));
         gate.detected(detection(S));
         // An utterance after the detection's one does not claim it.
-        assert_eq!(gate.admit(10 * S, 12 * S, u64::MAX), Admission::Ignore);
+        assert_eq!(
+            gate.admit(10 * S, 12 * S, u64::MAX),
+            Some(Admission::Ignore)
+        );
     }
 }
