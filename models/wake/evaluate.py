@@ -44,7 +44,8 @@ import wave
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from train import HOP, SR, colored_noise, read_wav, to_16k, trim  # noqa: E402
 
 VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
@@ -236,10 +237,11 @@ def evaluate(luna, streams, config=None):
 # Sensitivities of the sweep: `[wake] sensitivity` moves the head's threshold by up to
 # two logits either way (0.5 is the threshold as trained).
 SWEEP = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-# The detector's rest after a detection, in seconds: config/default.toml's [wake]
-# refractory_ms, read from there so that --heads screens with the rule the detector runs.
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config", "default.toml"), "rb") as f:
-    REFRACTORY_S = tomllib.load(f)["wake"]["refractory_ms"] / 1000
+# The detector's defaults (config/default.toml's [wake]): --heads screens with its
+# refractory period, and the sweep reuses the default run at its sensitivity.
+with open(os.path.join(HERE, "..", "..", "config", "default.toml"), "rb") as f:
+    WAKE_DEFAULTS = tomllib.load(f)["wake"]
+REFRACTORY_S = WAKE_DEFAULTS["refractory_ms"] / 1000
 
 
 def stream_windows(streams, work):
@@ -349,8 +351,8 @@ def main():
     if args.sweep:
         curve = []
         for sensitivity in SWEEP:
-            if sensitivity == 0.5:
-                r = report  # the default run above: the threshold as trained
+            if sensitivity == WAKE_DEFAULTS["sensitivity"]:
+                r = report  # the default run above
             else:
                 config = os.path.join(args.work, f"sensitivity_{sensitivity}.toml")
                 open(config, "w").write(f"[wake]\nsensitivity = {sensitivity}\n")
