@@ -17,6 +17,16 @@ Reports false rejects, false accepts per hour, detection latency after the phras
 With --sweep, also every `[wake] sensitivity` from 0 to 1: heard against false accepts at
 each, so two heads can be compared at equal false accepts, not only at their thresholds.
 
+With --recordings DIR, the same report on recordings of real people instead of the
+synthesized streams: the acceptance set this issue asks for, which the synthesizers cannot
+give. DIR/positive/*.wav: each file one person saying the wake phrase (alone, or followed
+by a command); DIR/negative/*.wav (any length, optional): speech in which nobody says it,
+every detection a false accept. Any WAV the detector reads (8/16/24/32-bit or float, any
+rate, any channels). The phrase's end, which hits and latency are measured from, is
+DIR/positive/phrase_ends.tsv's "FILE<TAB>SECONDS" line for the file if there is one, else
+the end of the speech in the file (so record the phrase alone or label it). Works with
+--sweep and --heads as well.
+
 With --heads A.json B.json ..., no detector binary: each head (train.py's output) scores
 the same streams through train.py's front end (the Rust detector's features, within
 1e-5, as src/wake's reference test checks) with the detector's rule (fire at or over the
@@ -25,6 +35,7 @@ against false accepts, to screen heads before one is built in (the features take
 minutes once, cached beside the streams; then seconds per head).
 
 Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json] [--sweep]
+                                       [--recordings DIR]
        python3 models/wake/evaluate.py --heads A.json [B.json ...] [--work DIR]
 Needs: apt-get install flite festival festvox-kallpc16k sox; numpy, scipy; pip and PyPI
 (for the meeting recordings)
@@ -178,6 +189,94 @@ def write_streams(work, seed):
     return streams
 
 
+def read_recording(path):
+    """Any PCM or float WAV as 16 kHz mono float32; a clear error for anything else."""
+    from scipy.io import wavfile
+
+    try:
+        rate, x = wavfile.read(path)
+    except (ValueError, OSError, EOFError) as e:
+        sys.exit(f"{path}: not a WAV file this script reads: {e}")
+    if x.dtype.kind in "iu":
+        bits = x.dtype.itemsize * 8
+        x = (x.astype(np.float64) - (2 ** (bits - 1) if x.dtype.kind == "u" else 0)) / 2 ** (bits - 1)
+    x = x.astype(np.float32)
+    if x.ndim > 1:
+        x = x.mean(axis=1)
+    if len(x) < rate // 10:
+        sys.exit(f"{path}: {len(x)} samples, shorter than 0.1 s")
+    return to_16k(x, rate)
+
+
+def speech_end(x):
+    """Where the speech in a recording ends (s): the last 10 ms frame over both 35 dB under
+    the loudest and 10 dB over the recording's noise floor (its 10th-percentile frame)."""
+    frame = SR // 100
+    n = len(x) // frame
+    db = 10 * np.log10(np.mean(x[:n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(db > max(db.max() - 35, np.percentile(db, 10) + 10))
+    return (loud[-1] + 1) * frame / SR if len(loud) else n * frame / SR
+
+
+def recording_streams(directory, work):
+    """Recordings of real people as evaluation streams (the synthesized streams' shape):
+    the positives back to back with 2 s of silence between them (ends: each phrase's end),
+    the negatives back to back as "confusable" speech (ends: each file's end, so a false
+    accept names its file). Each stream's file name carries a hash of its content, so the
+    cached windows of --heads never outlive a change to the recordings."""
+    import hashlib
+
+    pos_dir, neg_dir = os.path.join(directory, "positive"), os.path.join(directory, "negative")
+    positives = sorted(f for f in os.listdir(pos_dir) if f.lower().endswith(".wav")) if os.path.isdir(pos_dir) else []
+    if not positives:
+        sys.exit(f"{pos_dir}: no .wav recordings of the wake phrase")
+    labels = {}
+    tsv = os.path.join(pos_dir, "phrase_ends.tsv")
+    if os.path.exists(tsv):
+        for number, line in enumerate(open(tsv), 1):
+            if line.strip() and not line.startswith("#"):
+                try:
+                    name, end = line.rstrip("\n").split("\t")
+                    labels[name] = float(end)
+                except ValueError:
+                    sys.exit(f"{tsv}:{number}: expected FILE<TAB>SECONDS, got {line.strip()!r}")
+        unknown = sorted(set(labels) - set(positives))
+        if unknown:
+            sys.exit(f"{tsv}: no such recordings in {pos_dir}: {', '.join(unknown)}")
+    streams = []
+
+    def save(kind, pieces, ends):
+        x = np.concatenate(pieces)
+        pcm = np.clip(x * 32767, -32768, 32767).astype("<i2")
+        path = os.path.join(work, f"{kind}_recorded_{hashlib.sha256(pcm.tobytes()).hexdigest()[:12]}.wav")
+        if not os.path.exists(path):
+            write(path, x)
+        streams.append((kind, path, len(x) / SR, ends))
+
+    pieces, ends, at = [np.zeros(SR, np.float32)], [], SR
+    for name in positives:
+        x = read_recording(os.path.join(pos_dir, name))
+        end = labels.get(name, speech_end(x))
+        if not 0 < end <= len(x) / SR + 1e-3:
+            sys.exit(f"{tsv}: {name} ends at {end} s, outside its {len(x) / SR:.2f} s")
+        ends.append((at / SR + end, name))
+        pieces += [x, np.zeros(2 * SR, np.float32)]
+        at += len(x) + 2 * SR
+    save("positives", pieces, ends)
+    negatives = sorted(f for f in os.listdir(neg_dir) if f.lower().endswith(".wav")) if os.path.isdir(neg_dir) else []
+    if negatives:
+        pieces, ends, at = [], [], 0
+        for name in negatives:
+            x = read_recording(os.path.join(neg_dir, name))
+            pieces += [x, np.zeros(SR // 2, np.float32)]
+            at += len(x) + SR // 2
+            ends.append((at / SR, name))
+        save("confusable", pieces, ends)
+    else:
+        print(f"{neg_dir}: no negative recordings, so no false accepts are counted", file=sys.stderr)
+    return streams
+
+
 def match_phrases(ends, found):
     """Pairs each wake phrase's end with the first unused detection time in [end - 0.1 s,
     end + 0.5 s]: (hits, latencies in s, what each missed phrase was)."""
@@ -212,7 +311,8 @@ def evaluate(luna, streams, config=None):
         elif kind == "confusable":
             confusable_s += seconds
             name = os.path.basename(path)[len("confusable_"):-len(".wav")]
-            false_accepts += [f"{name} at {d['end_s']:.2f} s ({d['score']:.2f})" for d in found]
+            false_accepts += [f"{name} at {d['end_s']:.2f} s ({d['score']:.2f}): {where(d['end_s'], ends)}"
+                              for d in found]
         else:
             real = {"minutes": round(seconds / 60, 2), "false_accepts": len(found),
                     "false_accepts_per_hour": round(len(found) / (seconds / 3600), 2),
@@ -225,7 +325,7 @@ def evaluate(luna, streams, config=None):
         "by_snr": results,
         "false_accepts": len(false_accepts),
         "confusable_minutes": round(confusable_s / 60, 2),
-        "false_accepts_per_hour": round(len(false_accepts) / (confusable_s / 3600), 2),
+        "false_accepts_per_hour": round(len(false_accepts) / (confusable_s / 3600), 2) if confusable_s else None,
         "real_meeting_speech": real,
         "latency_ms_after_phrase_end": {"p50": round(float(np.percentile(lat, 50))), "p95": round(float(np.percentile(lat, 95)))},
         "process_seconds_per_audio_second": round(cpu_s / audio_s, 4),
@@ -284,6 +384,16 @@ def detections(scores, threshold):
     return found
 
 
+def where(t, ends):
+    """Which line (or recording) of a confusable stream time t falls in, and how far into it."""
+    start = 0.0
+    for end, line in ends:
+        if t <= end + 0.1:
+            return f"{line!r}, {t - start:.2f} s into it"
+        start = end
+    return "after the last line"
+
+
 def fired_on(found, ends):
     """The confusable lines the detections fell in."""
     return [next((line for end, line in ends if d <= end + 0.1), ends[-1][1]) for d in found]
@@ -333,9 +443,11 @@ def main():
     ap.add_argument("--sweep", action="store_true",
                     help="also run every `[wake] sensitivity` of the sweep: heard vs false accepts, "
                          "to compare heads at equal false accepts rather than at their own thresholds")
+    ap.add_argument("--recordings", metavar="DIR",
+                    help="evaluate on recordings of real people instead (DIR/positive, DIR/negative; see above)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    streams = write_streams(args.work, args.seed)
+    streams = recording_streams(args.recordings, args.work) if args.recordings else write_streams(args.work, args.seed)
     if args.heads:
         windows = stream_windows(streams, args.work)
         for head in args.heads:
