@@ -247,8 +247,7 @@ def recording_streams(directory, work):
 
     def save(kind, pieces, ends):
         x = np.concatenate(pieces)
-        pcm = np.clip(x * 32767, -32768, 32767).astype("<i2")
-        path = os.path.join(work, f"{kind}_recorded_{hashlib.sha256(pcm.tobytes()).hexdigest()[:12]}.wav")
+        path = os.path.join(work, f"{kind}_recorded_{hashlib.sha256(x.tobytes()).hexdigest()[:12]}.wav")
         if not os.path.exists(path):
             write(path, x)
         streams.append((kind, path, len(x) / SR, ends))
@@ -384,19 +383,25 @@ def detections(scores, threshold):
     return found
 
 
-def where(t, ends):
-    """Which line (or recording) of a confusable stream time t falls in, and how far into it."""
+def line_at(t, ends):
+    """The line (or recording) of a confusable stream that time t falls in (the last one
+    past the end), and where it starts."""
     start = 0.0
     for end, line in ends:
         if t <= end + 0.1:
-            return f"{line!r}, {t - start:.2f} s into it"
+            return line, start
         start = end
-    return "after the last line"
+    return ends[-1][1], ends[-2][0] if len(ends) > 1 else 0.0
+
+
+def where(t, ends):
+    line, start = line_at(t, ends)
+    return f"{line!r}, {t - start:.2f} s into it"
 
 
 def fired_on(found, ends):
     """The confusable lines the detections fell in."""
-    return [next((line for end, line in ends if d <= end + 0.1), ends[-1][1]) for d in found]
+    return [line_at(d, ends)[0] for d in found]
 
 
 def screen(head_path, streams, windows):
