@@ -46,6 +46,7 @@ Needs: apt-get install flite festival festvox-kallpc16k sox; numpy, scipy; pip a
 """
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -228,8 +229,6 @@ def recording_streams(directory, work):
     the negatives back to back as "confusable" speech (ends: each file's end, so a false
     accept names its file). Each stream's file name carries a hash of its content, so the
     cached windows of --heads never outlive a change to the recordings."""
-    import hashlib
-
     pos_dir, neg_dir = os.path.join(directory, "positive"), os.path.join(directory, "negative")
     positives = sorted(f for f in os.listdir(pos_dir) if f.lower().endswith(".wav")) if os.path.isdir(pos_dir) else []
     if not positives:
@@ -259,9 +258,12 @@ def recording_streams(directory, work):
     pieces, ends, at = [np.zeros(SR, np.float32)], [], SR
     for name in positives:
         x = read_recording(os.path.join(pos_dir, name))
-        end = labels.get(name, speech_end(x))
-        if not 0 < end <= len(x) / SR + 1e-3:
-            sys.exit(f"{tsv}: {name} ends at {end} s, outside its {len(x) / SR:.2f} s")
+        if name in labels:
+            end = labels[name]
+            if not 0 < end <= len(x) / SR + 1e-3:
+                sys.exit(f"{tsv}: {name} ends at {end} s, outside its {len(x) / SR:.2f} s")
+        else:
+            end = speech_end(x)
         ends.append((at / SR + end, name))
         pieces += [x, np.zeros(2 * SR, np.float32)]
         at += len(x) + 2 * SR
@@ -283,8 +285,6 @@ def recording_streams(directory, work):
 def denoised(streams):
     """The streams through RNNoise (pyrnnoise), cached beside them under a hash of what
     they were made from (so are the windows --heads caches for them)."""
-    import hashlib
-
     from pyrnnoise import RNNoise
 
     out = []
