@@ -74,6 +74,117 @@ fn timers_lists_notes_and_math_work_and_are_remembered() {
 }
 
 #[test]
+fn calendar_world_clock_dates_lists_and_timers_people_ask_for() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let response = |text: &str| say(h, &[text])["response"].as_str().unwrap().to_owned();
+
+    // The calendar: stored, listed, moved, cancelled.
+    let v = say(
+        h,
+        &["put lunch with sarah on my calendar for the day after tomorrow at noon"],
+    );
+    assert_eq!(v["intents"][0]["intent"], "calendar.create");
+    assert_eq!(v["intents"][0]["slots"]["with"], "sarah");
+    assert_eq!(v["intents"][0]["slots"]["time"], "12:00");
+    let added = v["response"].as_str().unwrap();
+    assert!(
+        added.starts_with("Added lunch on ") && added.contains("12:00 PM"),
+        "{added}"
+    );
+    let listed = response("what do i have coming up");
+    assert!(
+        listed.contains("lunch on") && listed.contains("12:00 PM"),
+        "{listed}"
+    );
+    let moved = response("move lunch to 1:30 pm");
+    assert!(
+        moved.starts_with("Moved lunch") && moved.contains("1:30 PM"),
+        "{moved}"
+    );
+    assert!(response("cancel lunch").starts_with("Cancelled lunch"));
+    assert_eq!(
+        response("what's on my calendar"),
+        "Nothing coming up on your calendar."
+    );
+
+    // Clearing a whole day asks first.
+    let v = say(h, &["clear my calendar for tomorrow"]);
+    assert_eq!(v["results"][0]["needs_confirmation"], true, "{v}");
+
+    // The time elsewhere is that place's, never the local time.
+    let v = say(h, &["what time is it in tokyo"]);
+    assert_eq!(v["intents"][0]["slots"]["location"], "tokyo");
+    let tokyo = v["response"].as_str().unwrap();
+    let now_in_tokyo = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .format("%-I:%M %p")
+        .to_string();
+    assert!(tokyo.starts_with("In Tokyo it's"), "{tokyo}");
+    let said_time = tokyo
+        .trim_start_matches("In Tokyo it's ")
+        .split(' ')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let a_minute_ago = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .format("%-I:%M %p")
+        .to_string();
+    assert!(
+        said_time == now_in_tokyo || said_time == a_minute_ago,
+        "{tokyo} vs {now_in_tokyo}"
+    );
+    let v = say(h, &["what time is it in narnia"]);
+    assert!(
+        v["intents"][0]["intent"] == "unknown" || v["results"][0]["ok"] == false,
+        "{v}"
+    );
+
+    // Days and holidays.
+    let christmas = response("how many days until christmas");
+    assert!(
+        christmas.contains("Christmas") && christmas.contains("December 25"),
+        "{christmas}"
+    );
+    let weekday = response("what day of the week is july 4th 2030");
+    assert!(weekday.contains("Thursday, July 4, 2030"), "{weekday}");
+
+    // Lists made, emptied after a yes, items ticked off.
+    assert_eq!(
+        response("make a new list called camping"),
+        "Made a new camping list."
+    );
+    say(h, &["add tent to my camping list"]);
+    say(h, &["add stove to my camping list"]);
+    assert_eq!(
+        response("check off tent on my camping list"),
+        "Removed tent from your camping list."
+    );
+    let v = say(h, &["empty my camping list"]);
+    assert_eq!(v["results"][0]["needs_confirmation"], true, "{v}");
+    let v = say(h, &["yes"]);
+    assert_eq!(v["response"], "Emptied your camping list (1 item).", "{v}");
+
+    // Every timer at once.
+    say(h, &["set a pasta timer for 10 minutes"]);
+    say(h, &["set an egg timer for 5 minutes"]);
+    let left = response("how much time is left on all my timers");
+    assert!(
+        left.contains("pasta timer") && left.contains("egg timer"),
+        "{left}"
+    );
+    assert_eq!(response("cancel all timers"), "Cancelled 2 timers.");
+
+    // Weather is understood with its place and day, and answered honestly offline.
+    let v = say(h, &["is it going to rain in boston tomorrow"]);
+    assert_eq!(v["intents"][0]["slots"]["location"], "boston");
+    assert_eq!(v["intents"][0]["slots"]["date"], "tomorrow");
+    assert_eq!(v["intents"][0]["slots"]["condition"], "rain");
+    assert!(v["response"].as_str().unwrap().contains("offline"), "{v}");
+}
+
+#[test]
 fn dry_run_reports_what_would_run_and_changes_nothing() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();

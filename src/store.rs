@@ -135,6 +135,21 @@ pub const MIGRATIONS: &[&str] = &[
         asked_at_ms INTEGER NOT NULL
     );
     "#,
+    // 5: the calendar: events with a day, maybe a time, a place and people.
+    r#"
+    CREATE TABLE events (
+        id            INTEGER PRIMARY KEY,
+        title         TEXT NOT NULL,
+        day           TEXT NOT NULL,
+        time          TEXT,
+        place         TEXT,
+        with_whom     TEXT,
+        created_at_ms INTEGER NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'planned'
+            CHECK (state IN ('planned','cancelled'))
+    );
+    CREATE INDEX events_day ON events (state, day, time);
+    "#,
 ];
 
 /// An "Are you sure?" left open by one `luna say` for the next to answer.

@@ -12,6 +12,10 @@ use super::catalogue::{is_known_intent, UNKNOWN};
 
 pub const DEFAULT_EXAMPLES: &str = include_str!("../../config/brain_examples.toml");
 
+/// CLINC150's crowd-written sentences mapped onto our intents (`models/brain/clinc.py`;
+/// Larson et al., EMNLP 2019, CC BY 3.0): always trained on, beside the examples file.
+pub const CLINC_EXAMPLES: &str = include_str!("../../config/brain_examples_clinc.toml");
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExamplesError {
     #[error("training examples {origin}: invalid TOML: {message}")]

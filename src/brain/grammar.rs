@@ -30,6 +30,15 @@ pub const SLOT_GROUPS: &[&str] = &[
     "query",
     "folder",
     "location",
+    "zone",
+    "date",
+    "range",
+    "holiday",
+    "day",
+    "event",
+    "evt",
+    "target",
+    "all",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -16,14 +16,18 @@ pub mod apps;
 pub mod catalogue;
 pub mod classifier;
 pub mod context;
+pub mod dates;
 pub mod grammar;
 pub mod normalize;
 pub mod numbers;
+pub mod places;
 pub mod plan;
 pub mod slots;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -191,11 +195,15 @@ impl BrainModel {
         examples_origin: &str,
         apps: AppCatalog,
     ) -> Result<Self, BrainError> {
-        let examples: Vec<(String, String)> =
-            classifier::parse_examples(examples_toml, examples_origin)?
-                .into_iter()
-                .map(|(class, text)| (class, normalize(&text)))
-                .collect();
+        let mut examples = classifier::parse_examples(examples_toml, examples_origin)?;
+        examples.extend(classifier::parse_examples(
+            classifier::CLINC_EXAMPLES,
+            "config/brain_examples_clinc.toml",
+        )?);
+        let examples: Vec<(String, String)> = examples
+            .into_iter()
+            .map(|(class, text)| (class, normalize(&text)))
+            .collect();
         let classifier = Classifier::train(&examples, &TrainOptions::default());
         Ok(Self {
             grammar,
@@ -216,7 +224,7 @@ pub struct BrainSettings {
 impl Default for BrainSettings {
     fn default() -> Self {
         Self {
-            confidence_threshold: 0.7,
+            confidence_threshold: 0.75,
             cache_size: 1000,
             max_context_history: 100,
         }
@@ -287,7 +295,17 @@ const CONNECTORS: &[(&str, Link)] = &[
 
 /// Intents too consequential to take from the fallback's guess: only a grammar
 /// pattern (the exact path) may produce them.
-const EXACT_ONLY: &[&str] = &["system.shutdown", "system.restart", "system.sleep"];
+const EXACT_ONLY: &[&str] = &[
+    "system.shutdown",
+    "system.restart",
+    "system.sleep",
+    // Whisper hears "Thank you for watching." and "you" in silence; a yes or no means
+    // something only as the answer to a question, which the grammar knows.
+    "assistant.greet",
+    "assistant.thanks",
+    "assistant.confirm",
+    "assistant.deny",
+];
 
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
@@ -542,7 +560,30 @@ impl Brain {
         }
     }
 
+    /// One part, with a room or device named at its end or start ("pause the music in
+    /// the kitchen", "on the bedroom tv turn it down") taken out as the `room` slot of
+    /// the intents that take one.
     fn parse_simple(&self, text: &str) -> (Intent, Source) {
+        if let Some((rest, room)) = split_room(text) {
+            let (mut intent, source) = self.parse_part(rest);
+            let family = intent.intent.split('.').next().unwrap_or("");
+            if matches!(family, "volume" | "media" | "timer") {
+                intent.slots.insert("room".into(), Value::from(room));
+                return (intent, source);
+            }
+        }
+        self.parse_part(text)
+    }
+
+    fn parse_part(&self, text: &str) -> (Intent, Source) {
+        let (mut intent, source) = self.parse_pattern_or_fallback(text);
+        if !intent.is_unknown() {
+            slots::enrich(&intent.intent, text, &mut intent.slots);
+        }
+        (intent, source)
+    }
+
+    fn parse_pattern_or_fallback(&self, text: &str) -> (Intent, Source) {
         if text.is_empty() {
             return (Intent::unknown(1.0), Source::FastPath);
         }
@@ -598,6 +639,32 @@ impl Brain {
             _ => Intent::unknown(1.0 - p * 0.5),
         }
     }
+}
+
+/// Rooms and devices people name with a media, volume or timer command.
+const ROOMS: &str = r"(?:kitchen|living room|livingroom|lounge|bedroom|master bedroom|main bedroom|bathroom|office|home office|study|den|dining room|garage|basement|attic|hallway|hall|nursery|kids room|kids' room|playroom|guest room|family room|upstairs|downstairs|patio|porch|backyard|back yard|garden|laundry room|game room|[a-z]+'s room|[a-z]+s room)";
+const DEVICES: &str = r"(?:speaker|speakers|tv|television|telly|display|stereo|soundbar|sound bar|radio|echo|smart speaker|device|screen|hifi|hi fi)";
+
+static ROOM_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"^(?P<rest>.+?) (?:on|in|through|from|at|for|to|in the|over) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES})$"
+    ))
+    .expect("room regex")
+});
+static ROOM_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"^(?:in|on|for) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES}) (?P<rest>.+)$"
+    ))
+    .expect("room regex")
+});
+
+/// "play jazz in the kitchen" → ("play jazz", "kitchen").
+fn split_room(text: &str) -> Option<(&str, String)> {
+    let c = ROOM_TAIL
+        .captures(text)
+        .or_else(|| ROOM_HEAD.captures(text))?;
+    let rest = c.name("rest")?;
+    Some((&text[rest.start()..rest.end()], c["room"].to_owned()))
 }
 
 /// "mute in 10 minutes" → ("mute", 600); "in 5 minutes turn off the music" likewise.

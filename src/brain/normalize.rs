@@ -14,7 +14,7 @@ pub const MAX_INPUT_CHARS: usize = 500;
 static WAKE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         // Whisper tiny.en hears "hey luna" as these too ("Hey, you know, set a timer").
-        r"^(?:(?:hey|hi|hello|ok|okay|yo|oh|a) )?(?:luna|lunar|luner|loona|lunah|luna's|lunas|looney|lune|lorna|moon) |^(?:hey|hi) you(?: know)? ",
+        r"^(?:(?:hey|hi|hello|ok|okay|yo|oh|a) )?(?:luna|lunar|luner|loona|lunah|luna's|lunas|looney|lune|lorna|moon|lina|leena|luda|lunna) |^(?:hey|hi) you(?: know)? |^(?:alluna|aluna|helluna|hayluna|heyluna) |^(?:hey|hi) (?:look|lou now|lou|lu|loo|luke)(?: now)? ",
     )
     .expect("wake regex")
 });
@@ -35,6 +35,10 @@ static ANNOTATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|♪[^♪]*♪?").expect("annotation regex")
 });
 
+/// "7am", "6:30pm" → "7 am", "6:30 pm" (Whisper writes both ways).
+static GLUED_MERIDIEM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2}(?::\d{2})?)(am|pm)\b").expect("meridiem regex"));
+
 static INNER_FILLER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r" (?:um+|uh+|uhm|erm|er) ").expect("inner filler regex"));
 
@@ -45,6 +49,7 @@ pub fn normalize(text: &str) -> String {
     // Whisper's sound annotations ("[Music]", "(applause)", "*laughs*") are not words.
     let text = ANNOTATION.replace_all(text, " ");
     let cleaned = clean_chars(&text.to_lowercase());
+    let cleaned = GLUED_MERIDIEM.replace_all(&cleaned, "$1 $2");
     // "twenty-five" is two number words; "lo-fi" stays one word.
     let words: Vec<&str> = cleaned
         .split_whitespace()
@@ -191,6 +196,11 @@ mod tests {
     #[test]
     fn keeps_what_numbers_need() {
         assert_eq!(normalize("Alarm for 6:45 p.m."), "alarm for 6:45 pm");
+        assert_eq!(normalize("Wake me at 7am."), "wake me at 7 am");
+        assert_eq!(
+            normalize("set an alarm for 6:30PM"),
+            "set an alarm for 6:30 pm"
+        );
         assert_eq!(normalize("Set it to 1.5 hours"), "set it to 1.5 hours");
         assert_eq!(normalize("Volume 20%."), "volume 20%");
         assert_eq!(normalize("What's 3+4?"), "what's 3 + 4");

@@ -328,8 +328,17 @@ pub fn parse_clock_time(phrase: &str) -> Option<String> {
             60 - relative_minutes(rel)?,
             rest,
         ),
+        // British "half six" is half past six.
+        ["half", h, rest @ ..] => (hour_word(h)?, 30, rest),
         [hm, rest @ ..] if hm.contains(':') || hm.contains('.') => {
             let (h, m) = hm.split_once(':').or_else(|| hm.split_once('.'))?;
+            (h.parse().ok()?, minute_word(m)?, rest)
+        }
+        // Whisper writes "six thirty" as "630" and "ten fifteen" as "1015".
+        [hm, rest @ ..]
+            if (hm.len() == 3 || hm.len() == 4) && hm.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let (h, m) = hm.split_at(hm.len() - 2);
             (h.parse().ok()?, minute_word(m)?, rest)
         }
         [h, m, rest @ ..]
@@ -498,10 +507,16 @@ mod tests {
             ("5:15 in the morning", "05:15"),
             ("6 30", "06:30"),
             ("a quarter to 1 pm", "12:45"),
+            ("630", "06:30"),
+            ("630 pm", "18:30"),
+            ("1015", "10:15"),
+            ("half 6", "06:30"),
         ] {
             assert_eq!(parse_clock_time(text).as_deref(), Some(hhmm), "{text}");
         }
-        for bad in ["", "25", "7:75", "tomorrow", "13 pm", "7 apples"] {
+        for bad in [
+            "", "25", "7:75", "tomorrow", "13 pm", "7 apples", "675", "2500",
+        ] {
             assert_eq!(parse_clock_time(bad), None, "{bad}");
         }
     }

@@ -136,10 +136,52 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 "themselves",
                 "itself",
             ];
+            // "play the piano", "play tennis", "play catch": not something to put on.
+            const NOT_MEDIA: &[&str] = &[
+                "piano",
+                "guitar",
+                "violin",
+                "drums",
+                "cello",
+                "flute",
+                "trumpet",
+                "tennis",
+                "catch",
+                "chess",
+                "cards",
+                "game",
+                "games",
+                "golf",
+                "soccer",
+                "football",
+                "basketball",
+                "baseball",
+                "hockey",
+                "poker",
+                "fetch",
+                "ball",
+                "pretend",
+                "hide",
+                "tag",
+                "match",
+                "video",
+                "videogames",
+                "instrument",
+                "ukulele",
+                "saxophone",
+                "harmonica",
+                "hooky",
+                "fair",
+                "nice",
+                "rough",
+                "dumb",
+                "dead",
+            ];
             if raw
                 .split_whitespace()
                 .next()
                 .is_some_and(|w| NOT_OBJECTS.contains(&w))
+                || raw.split_whitespace().any(|w| NOT_MEDIA.contains(&w))
             {
                 return None;
             }
@@ -154,6 +196,72 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 _ => folder,
             };
             slots.insert("folder".into(), Value::from(folder));
+        }
+        // A place whose time zone LUNA knows (the world clock): "tokyo", "paris france".
+        "zone" => {
+            super::places::find(raw)?;
+            slots.insert("location".into(), Value::from(raw));
+        }
+        "date" => {
+            slots.insert("date".into(), Value::from(super::dates::parse_date(raw)?));
+        }
+        // "what's planned next" / "today" / "this week".
+        "range" => {
+            let raw = raw
+                .trim_start_matches("for ")
+                .trim_start_matches("on ")
+                .trim_start_matches("in ");
+            let value = match raw {
+                "next" | "coming up" | "up next" | "upcoming" | "soon" => "next".to_owned(),
+                _ => super::dates::parse_date(raw)?,
+            };
+            slots.insert("date".into(), Value::from(value));
+        }
+        "holiday" => {
+            slots.insert("holiday".into(), Value::from(super::dates::holiday(raw)?));
+        }
+        // A day or a holiday: "until christmas", "until march 3rd".
+        "day" => {
+            let raw = raw.strip_prefix("the day ").unwrap_or(raw);
+            if let Some(h) = super::dates::holiday(raw) {
+                slots.insert("holiday".into(), Value::from(h));
+            } else {
+                let date = super::dates::parse_date(raw)?;
+                // "what day is today" is date.today's.
+                if date == "today" {
+                    return None;
+                }
+                slots.insert("date".into(), Value::from(date));
+            }
+        }
+        "event" => event(raw, slots)?,
+        // An event to cancel or move: the title may be missing ("cancel everything on
+        // friday"), a date alone is enough.
+        "evt" => {
+            let mut found = Slots::new();
+            if event(raw, &mut found).is_none() && !found.contains_key("date") {
+                return None;
+            }
+            for (k, v) in found {
+                slots.entry(k).or_insert(v);
+            }
+        }
+        // Where an event moves to: a day, a time or both.
+        "target" => {
+            let mut found = Slots::new();
+            let _ = event(&format!("x {raw}"), &mut found);
+            let title_left = found.get("title").and_then(Value::as_str) != Some("x");
+            if title_left || !(found.contains_key("date") || found.contains_key("time")) {
+                return None;
+            }
+            for key in ["date", "time"] {
+                if let Some(v) = found.remove(key) {
+                    slots.insert(key.into(), v);
+                }
+            }
+        }
+        "all" => {
+            slots.insert("all".into(), Value::from(true));
         }
         "location" => {
             const NOT_PLACES: &[&str] = &[
@@ -244,6 +352,12 @@ fn metric(raw: &str) -> Option<&'static str> {
 
 fn list_name(raw: &str) -> Option<String> {
     let name = noun_phrase(raw)?;
+    if matches!(
+        name.as_str(),
+        "the" | "my" | "our" | "a" | "this" | "that" | "your"
+    ) {
+        return None;
+    }
     let name = name.strip_suffix(" list").unwrap_or(&name).to_owned();
     Some(match name.as_str() {
         "grocery" | "groceries" | "grocery shopping" => "groceries".into(),
@@ -424,12 +538,73 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
                 .filter(|s| !s.is_empty())
         })
     };
+    // Appliances and instruments have timers and play buttons LUNA does not control.
+    const NOT_OURS: &[&str] = &[
+        "microwave",
+        "oven",
+        "stove",
+        "dishwasher",
+        "washer",
+        "dryer",
+        "washing",
+        "lawn",
+        "sprinkler",
+        "sprinklers",
+        "sprinkles",
+        "vacuum",
+        "roomba",
+        "thermostat",
+        "heater",
+        "ac",
+        "fan",
+        "lights",
+        "light",
+        "lamp",
+        "car",
+        "piano",
+        "guitar",
+        "violin",
+        "drums",
+        "tennis",
+        "catch",
+        "chess",
+        "cards",
+        "golf",
+        "game",
+        "games",
+        "coffee",
+        "kettle",
+    ];
+    let family = intent.split('.').next().unwrap_or("");
+    if matches!(family, "timer" | "media" | "volume") && words.iter().any(|w| NOT_OURS.contains(w))
+    {
+        return None;
+    }
     match intent {
         "app.open" | "app.close" => {
             if let Some(app) = apps.find_in(text) {
                 slots.insert("app".into(), Value::from(app.name.clone()));
             } else if words.iter().any(|w| matches!(*w, "it" | "that" | "this")) {
                 slots.insert("app".into(), Value::from(PRONOUN_MARKER));
+            }
+        }
+        // "what time is it in tokyo": that place's time, or nothing (never the local
+        // time for a place LUNA does not know).
+        "time.now" => {
+            if let Some(p) = words
+                .iter()
+                .rposition(|w| matches!(*w, "in" | "at" | "for"))
+            {
+                let place = words[p + 1..].join(" ");
+                let place = place
+                    .trim_end_matches(" right now")
+                    .trim_end_matches(" now");
+                if !place.is_empty()
+                    && !matches!(place, "the moment" | "the morning" | "the evening")
+                {
+                    super::places::find(place)?;
+                    slots.insert("location".into(), Value::from(place));
+                }
             }
         }
         "timer.start" => {
@@ -486,6 +661,9 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
             if let Some(q) =
                 after(&["play", "listen to", "hear", "put on"]).and_then(|q| noun_phrase(&q))
             {
+                // "play it cool", "play along with it": figures of speech.
+                let mut probe = Slots::new();
+                convert("query", &q, apps, &mut probe)?;
                 const GENERIC: &[&str] = &[
                     "music",
                     "something",
@@ -609,6 +787,473 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
         _ => {}
     }
     Some(slots)
+}
+
+/// Words that name an event (a calendar entry, not a timer or a list).
+pub const EVENT_WORDS: &[&str] = &[
+    "meeting",
+    "meetings",
+    "appointment",
+    "appointments",
+    "event",
+    "events",
+    "call",
+    "lunch",
+    "dinner",
+    "breakfast",
+    "brunch",
+    "party",
+    "interview",
+    "class",
+    "lesson",
+    "lessons",
+    "practice",
+    "game",
+    "session",
+    "conference",
+    "haircut",
+    "checkup",
+    "check-up",
+    "visit",
+    "dentist",
+    "doctor",
+    "doctor's",
+    "dentist's",
+    "reservation",
+    "coffee",
+    "drinks",
+    "workout",
+    "rehearsal",
+    "concert",
+    "recital",
+    "flight",
+    "trip",
+    "date",
+    "playdate",
+    "sync",
+    "standup",
+    "stand-up",
+    "review",
+    "presentation",
+    "webinar",
+    "seminar",
+    "shift",
+    "exam",
+    "test",
+    "ceremony",
+    "wedding",
+    "birthday",
+    "anniversary",
+    "match",
+    "tournament",
+    "training",
+    "therapy",
+    "vet",
+    "appt",
+    "gathering",
+    "get-together",
+    "barbecue",
+    "bbq",
+    "picnic",
+    "movie",
+    "show",
+    "service",
+    "pickup",
+    "drop-off",
+];
+
+/// Words that end a "with …" or "at …" part of an event.
+fn is_event_marker(w: &str) -> bool {
+    matches!(
+        w,
+        "at" | "on"
+            | "in"
+            | "for"
+            | "from"
+            | "with"
+            | "about"
+            | "to"
+            | "this"
+            | "next"
+            | "tomorrow"
+            | "today"
+            | "tonight"
+            | "the"
+    ) || super::numbers::WEEKDAYS.contains(&w)
+}
+
+/// A time inside an event: "at 3", "at 3 pm", "3:30", "noon". Returns (HH:MM, first
+/// word, word after), preferring the longest reading.
+fn find_time(words: &[&str]) -> Option<(String, usize, usize)> {
+    for i in 0..words.len() {
+        let marker = matches!(words[i], "at" | "from" | "around" | "by");
+        let start = if marker { i + 1 } else { i };
+        for n in (1..=4.min(words.len().saturating_sub(start))).rev() {
+            let phrase = words[start..start + n].join(" ");
+            let Some(t) = parse_clock_time(&phrase) else {
+                continue;
+            };
+            let explicit = marker
+                || phrase.contains(':')
+                || phrase.ends_with("am")
+                || phrase.ends_with("pm")
+                || matches!(words[start], "noon" | "midnight" | "midday");
+            if explicit {
+                return Some((t, i, start + n));
+            }
+        }
+    }
+    None
+}
+
+/// An event as said: "lunch with sarah at noon on friday at the cafe" → title "lunch",
+/// with "sarah", time "12:00", date "friday", place "the cafe".
+static CALENDAR_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:to|on|in|into|onto|from|off|off of|out of) (?:the |my |our |your )?(?:[a-z']+ )?(?:calendar|schedule|agenda|diary|planner)\b")
+        .expect("calendar regex")
+});
+
+fn event(raw: &str, slots: &mut Slots) -> Option<()> {
+    let stripped = CALENDAR_PHRASE.replace_all(raw, " ");
+    let mut words: Vec<&str> = stripped.split_whitespace().collect();
+    // Timers, alarms, reminders and lists have intents of their own; bookings and
+    // orders are other people's business.
+    if words.iter().any(|w| {
+        matches!(
+            *w,
+            "reservation"
+                | "reservations"
+                | "booking"
+                | "flight"
+                | "flights"
+                | "subscription"
+                | "order"
+                | "hotel"
+                | "ticket"
+                | "tickets"
+                | "table"
+        )
+    }) {
+        return None;
+    }
+    if words.iter().any(|w| {
+        matches!(
+            *w,
+            "timer"
+                | "timers"
+                | "alarm"
+                | "alarms"
+                | "reminder"
+                | "reminders"
+                | "list"
+                | "volume"
+                | "brightness"
+                | "music"
+                | "song"
+                | "playlist"
+                | "file"
+                | "folder"
+                | "app"
+        )
+    }) {
+        return None;
+    }
+    if let Some((date, a, b)) = super::dates::find_date(&words.join(" ")) {
+        slots.insert("date".into(), Value::from(date));
+        // "on friday", "for the day after tomorrow": the lead-in goes too.
+        let mut a = a;
+        while a > 0 && matches!(words[a - 1], "on" | "for" | "this" | "the" | "by" | "next") {
+            a -= 1;
+        }
+        words.drain(a..b);
+    }
+    if let Some((time, a, b)) = find_time(&words) {
+        slots.insert("time".into(), Value::from(time));
+        words.drain(a..b);
+    }
+    let mut take_after = |marker: &str, key: &str, words: &mut Vec<&str>| {
+        if let Some(p) = words.iter().position(|w| *w == marker) {
+            let end = (p + 1..words.len())
+                .find(|&j| j > p + 1 && is_event_marker(words[j]))
+                .unwrap_or(words.len());
+            if end > p + 1 {
+                let value = words[p + 1..end].join(" ");
+                slots.insert(key.into(), Value::from(value));
+                words.drain(p..end);
+            }
+        }
+    };
+    take_after("with", "with", &mut words);
+    take_after("at", "place", &mut words);
+    take_after("in", "place", &mut words);
+    // What is left is the title, without leading articles or trailing prepositions.
+    while words
+        .last()
+        .is_some_and(|w| matches!(*w, "at" | "on" | "for" | "in" | "from" | "to"))
+    {
+        words.pop();
+    }
+    let title = noun_phrase(&words.join(" ")).unwrap_or_default();
+    let title = title
+        .strip_prefix("new ")
+        .unwrap_or(&title)
+        .trim()
+        .to_owned();
+    if title.is_empty() {
+        return None;
+    }
+    slots.insert("title".into(), Value::from(title));
+    Some(())
+}
+
+/// Genres people ask music by (a query made only of these is a genre).
+const GENRES: &[&str] = &[
+    "jazz",
+    "rock",
+    "pop",
+    "classical",
+    "hip hop",
+    "hip-hop",
+    "rap",
+    "country",
+    "blues",
+    "reggae",
+    "metal",
+    "heavy metal",
+    "punk",
+    "folk",
+    "soul",
+    "funk",
+    "disco",
+    "techno",
+    "house",
+    "edm",
+    "electronic",
+    "dance",
+    "lo-fi",
+    "lofi",
+    "lo fi",
+    "ambient",
+    "indie",
+    "r&b",
+    "r and b",
+    "gospel",
+    "latin",
+    "salsa",
+    "k-pop",
+    "kpop",
+    "opera",
+    "swing",
+    "bluegrass",
+    "grunge",
+    "alternative",
+    "alternative rock",
+    "classic rock",
+    "soft rock",
+    "christmas music",
+    "christmas songs",
+    "oldies",
+    "80s",
+    "90s",
+    "70s",
+    "60s",
+    "2000s",
+    "chill",
+    "chillout",
+    "relaxing music",
+    "study music",
+    "piano",
+    "acoustic",
+    "instrumental",
+    "smooth jazz",
+    "trap",
+    "dubstep",
+    "trance",
+    "new age",
+    "world music",
+    "show tunes",
+];
+
+/// Slots the words say beyond what a pattern or the fallback found: the kind of media
+/// asked for, the day and condition of a weather question.
+pub fn enrich(intent: &str, text: &str, slots: &mut Slots) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let has = |w: &str| words.contains(&w);
+    match intent {
+        "media.play" => {
+            let kind = if has("radio") || has("station") || has("fm") || has("am") && has("radio") {
+                Some("radio")
+            } else if has("podcast") || has("podcasts") || has("episode") {
+                Some("podcast")
+            } else if has("audiobook") || has("audio") && has("book") || has("audiobooks") {
+                Some("audiobook")
+            } else if has("playlist") || has("mix") {
+                Some("playlist")
+            } else if has("album") || has("record") {
+                Some("album")
+            } else if text.contains(" by ") || has("artist") || has("band") {
+                Some("artist")
+            } else if has("song") || has("track") {
+                Some("song")
+            } else {
+                None
+            };
+            let query = slots
+                .get("query")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let genre = query.as_deref().is_some_and(|q| {
+                let q = q.trim_end_matches(" music").trim_end_matches(" songs");
+                GENRES.contains(&q)
+            });
+            if let Some(kind) = kind.or(genre.then_some("genre")) {
+                slots.insert("kind".into(), Value::from(kind));
+            }
+        }
+        "weather.get" => {
+            if !slots.contains_key("date") {
+                if let Some((date, _, _)) = super::dates::find_date(text) {
+                    slots.insert("date".into(), Value::from(date));
+                }
+            }
+            let condition = if has("rain")
+                || has("raining")
+                || has("rainy")
+                || has("umbrella")
+                || has("showers")
+                || has("drizzle")
+                || has("storm")
+                || has("storms")
+                || has("thunderstorms")
+            {
+                Some("rain")
+            } else if has("snow") || has("snowing") || has("snowy") || has("blizzard") {
+                Some("snow")
+            } else if has("wind") || has("windy") || has("breezy") {
+                Some("wind")
+            } else if has("humid") || has("humidity") || has("muggy") {
+                Some("humidity")
+            } else if has("wear") || has("jacket") || has("coat") || has("sweater") || has("shorts")
+            {
+                Some("clothing")
+            } else if has("sunny") || has("sun") || has("sunscreen") || has("uv") {
+                Some("sun")
+            } else if has("temperature")
+                || has("hot")
+                || has("cold")
+                || has("warm")
+                || has("degrees")
+                || has("freezing")
+                || has("chilly")
+            {
+                Some("temperature")
+            } else {
+                None
+            };
+            if let Some(c) = condition {
+                slots.insert("condition".into(), Value::from(c));
+            }
+            if !slots.contains_key("location") {
+                if let Some(place) = place_after_in(&words) {
+                    slots.insert("location".into(), Value::from(place));
+                }
+            }
+        }
+        "date.query" => {
+            let ask = if text.contains("how many")
+                || text.contains("how long")
+                || text.contains("until")
+                || text.contains("till")
+                || text.contains("how far")
+            {
+                "until"
+            } else if text.contains("what day")
+                || text.contains("which day")
+                || text.contains("weekday")
+                || text.contains("weekend")
+            {
+                "weekday"
+            } else {
+                "when"
+            };
+            slots.insert("ask".into(), Value::from(ask));
+        }
+        "list.add" | "list.remove" | "list.show" if !slots.contains_key("list") => {
+            let todo = [
+                "done",
+                "complete",
+                "completed",
+                "finished",
+                "task",
+                "tasks",
+                "chore",
+                "chores",
+                "did",
+            ];
+            let list = if words.iter().any(|w| todo.contains(w)) {
+                "todo"
+            } else {
+                "shopping"
+            };
+            slots.insert("list".into(), Value::from(list));
+        }
+        _ => {}
+    }
+}
+
+/// "… in springfield illinois tomorrow" → "springfield illinois": the words after the
+/// last "in"/"for"/"at" that are not a day, a time or a filler.
+fn place_after_in(words: &[&str]) -> Option<String> {
+    let p = words
+        .iter()
+        .rposition(|w| matches!(*w, "in" | "near" | "around"))?;
+    let mut rest: Vec<&str> = words[p + 1..].to_vec();
+    if let Some((_, a, _)) = super::dates::find_date(&rest.join(" ")) {
+        rest.truncate(a);
+    }
+    while rest.last().is_some_and(|w| {
+        matches!(
+            *w,
+            "today"
+                | "now"
+                | "right"
+                | "outside"
+                | "later"
+                | "tonight"
+                | "like"
+                | "be"
+                | "going"
+                | "gonna"
+                | "this"
+                | "morning"
+                | "afternoon"
+                | "evening"
+                | "week"
+                | "the"
+                | "on"
+                | "at"
+                | "for"
+        )
+    }) {
+        rest.pop();
+    }
+    const NOT_PLACES: &[&str] = &[
+        "the area",
+        "here",
+        "my area",
+        "the morning",
+        "the afternoon",
+        "the evening",
+        "a bit",
+        "an hour",
+        "the next hour",
+        "general",
+    ];
+    let place = rest.join(" ");
+    (!place.is_empty()
+        && !NOT_PLACES.contains(&place.as_str())
+        && !place.chars().any(|c| c.is_ascii_digit()))
+    .then_some(place)
 }
 
 /// The longest run of words that `parse` accepts.

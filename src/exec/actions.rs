@@ -77,16 +77,45 @@ fn first_available<'a>(programs: &[&'a str]) -> Option<&'a str> {
 
 pub fn run(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings) -> StepResult {
     let family = intent.split('.').next().unwrap_or("");
+    let mut result = run_family(family, intent, step, fx, settings);
+    // "turn it up in the kitchen": LUNA's sound and players are this computer's.
+    if let (Some(room), "volume" | "media") = (slot(step, "room"), family) {
+        if result.ok {
+            result.response = format!(
+                "{} (I can only reach this computer's sound, not the {room}.)",
+                result.response
+            )
+            .trim_start()
+            .to_owned();
+        }
+    }
+    result
+}
+
+fn run_family(
+    family: &str,
+    intent: &str,
+    step: &Step,
+    fx: &mut Effects,
+    settings: &ExecSettings,
+) -> StepResult {
     match family {
-        "time" | "date" => time_and_date(intent),
+        "time" | "date" => time_and_date(intent, step),
+        "calendar" => calendar(intent, step, fx),
         "timer" | "alarm" | "reminder" => schedules(intent, step, fx),
         "note" | "list" => memory(intent, step, fx),
         "calc" => calc(step),
         "joke" => StepResult::ok(intent, JOKES[(now_ms() / 1000) as usize % JOKES.len()]),
-        "weather" => StepResult::failed(
-            intent,
-            "I can't check the weather: LUNA works offline and no weather provider is configured.",
-        ),
+        "weather" => {
+            let place = slot(step, "location").map(|p| format!(" in {p}")).unwrap_or_default();
+            let when = slot(step, "date")
+                .map(|d| format!(" for {}", say_date_slot(d)))
+                .unwrap_or_default();
+            StepResult::failed(
+                intent,
+                format!("I can't check the weather{place}{when}: LUNA works offline and no weather source is configured."),
+            )
+        }
         "web" => web_search(step, fx, settings),
         "app" => apps(intent, step, fx),
         "folder" | "file" => files(intent, step, fx, settings),
@@ -112,15 +141,303 @@ pub fn run(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings)
     }
 }
 
-fn time_and_date(intent: &str) -> StepResult {
+fn time_and_date(intent: &str, step: &Step) -> StepResult {
     let now = Local::now();
-    if intent == "time.now" {
-        StepResult::ok(intent, format!("It's {}.", say_clock(now)))
-    } else {
-        StepResult::ok(
+    match intent {
+        "time.now" => match slot(step, "location") {
+            None => StepResult::ok(intent, format!("It's {}.", say_clock(now))),
+            Some(said) => world_clock(intent, said, now),
+        },
+        "date.query" => date_query(intent, step, now.date_naive()),
+        _ => StepResult::ok(
             intent,
             format!("Today is {}.", now.format("%A, %B %-d, %Y")),
-        )
+        ),
+    }
+}
+
+/// "It's 3:42 AM on Sunday in Tokyo."
+fn world_clock(intent: &str, said: &str, now: chrono::DateTime<Local>) -> StepResult {
+    let Some(place) = crate::brain::places::find(said) else {
+        return StepResult::failed(intent, format!("I don't know the time zone of {said}."));
+    };
+    let Ok(zone) = place.zone.parse::<chrono_tz::Tz>() else {
+        return StepResult::failed(intent, format!("I don't know the time zone of {said}."));
+    };
+    let there = now.with_timezone(&zone);
+    let day = if there.date_naive() == now.date_naive() {
+        String::new()
+    } else {
+        format!(" on {}", there.format("%A"))
+    };
+    let name = capitalize_words(&place.name);
+    let approximate = if place.approximate {
+        format!(" (in the {} time zone; {name} has several)", place.zone)
+    } else {
+        String::new()
+    };
+    StepResult::ok(
+        intent,
+        format!(
+            "In {name} it's {}{day}{approximate}.",
+            there.format("%-I:%M %p")
+        ),
+    )
+}
+
+/// A date slot as LUNA says it: "tomorrow", "Friday", "March 3".
+pub fn say_date_slot(value: &str) -> String {
+    let today = Local::now().date_naive();
+    match value {
+        "today" | "tomorrow" | "weekend" | "next weekend" | "this week" | "next week" => {
+            if value == "weekend" {
+                "the weekend".to_owned()
+            } else {
+                value.to_owned()
+            }
+        }
+        v => match crate::brain::dates::resolve(v, today) {
+            Some((day, _)) => day.format("%A, %B %-d").to_string(),
+            None => v.to_owned(),
+        },
+    }
+}
+
+fn date_query(intent: &str, step: &Step, today: chrono::NaiveDate) -> StepResult {
+    use crate::brain::dates;
+    let (name, day) = match (slot(step, "holiday"), slot(step, "date")) {
+        (Some(h), _) => match dates::holiday_date(h, today) {
+            Some(d) => (capitalize_words(h), d),
+            None => {
+                return StepResult::failed(intent, format!("I don't know when {h} is."));
+            }
+        },
+        (None, Some(d)) => match dates::resolve(d, today) {
+            Some((first, _)) => (first.format("%B %-d").to_string(), first),
+            None => return StepResult::failed(intent, "I couldn't work out which day that is."),
+        },
+        (None, None) => return StepResult::failed(intent, "Which day do you mean?"),
+    };
+    let until = (day - today).num_days();
+    let date = day.format("%A, %B %-d, %Y");
+    let response = match slot(step, "ask") {
+        Some("until") => match until {
+            0 => format!("{name} is today."),
+            1 => format!("{name} is tomorrow, {date}."),
+            n => format!("{n} days until {name}, {date}."),
+        },
+        _ if until == 0 => format!("{name} is today, {date}."),
+        _ => format!(
+            "{name} is {date}, in {until} day{}.",
+            if until == 1 { "" } else { "s" }
+        ),
+    };
+    StepResult::ok(intent, response)
+}
+
+/// "18:30" → "6:30 PM".
+fn say_hhmm(hhmm: &str) -> String {
+    NaiveTime::parse_from_str(hhmm, "%H:%M")
+        .map(|t| t.format("%-I:%M %p").to_string())
+        .unwrap_or_else(|_| hhmm.to_owned())
+}
+
+fn capitalize_words(s: &str) -> String {
+    s.split(' ').map(capitalize).collect::<Vec<_>>().join(" ")
+}
+
+/// The calendar: events in SQLite, each with a day and maybe a time, place and people.
+fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
+    use crate::brain::dates;
+    let today = Local::now().date_naive();
+    let title = slot(step, "title");
+    let range = slot(step, "date").and_then(|d| dates::resolve(d, today));
+    let events = |fx: &Effects,
+                  from: &str,
+                  to: &str|
+     -> Vec<(i64, String, String, Option<String>)> {
+        let Ok(conn) = fx.store.connection() else {
+            return Vec::new();
+        };
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT id, title, day, time FROM events WHERE state = 'planned' AND day >= ?1 AND day <= ?2 ORDER BY day, time",
+        ) else {
+            return Vec::new();
+        };
+        stmt.query_map([from, to], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map(|rows| rows.filter_map(Result::ok).collect())
+        .unwrap_or_default()
+    };
+    let describe = |(_, title, day, time): &(i64, String, String, Option<String>)| {
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(|d| d.format("%A %B %-d").to_string())
+            .unwrap_or_else(|_| day.clone());
+        match time {
+            Some(t) => format!("{title} on {day} at {}", say_hhmm(t)),
+            None => format!("{title} on {day}"),
+        }
+    };
+    let far = "9999-12-31";
+    let today_s = today.format("%Y-%m-%d").to_string();
+    let result: Result<String, EffectError> = match intent {
+        "calendar.create" => {
+            let Some(title) = title else {
+                return StepResult::failed(intent, "What should I call the event?");
+            };
+            let Some((day, _)) = range else {
+                return StepResult::failed(intent, format!("Which day is {title}?"));
+            };
+            let time = slot(step, "time");
+            let day_s = day.format("%Y-%m-%d").to_string();
+            let opt = |k: &str| slot(step, k).map_or(SqlValue::Null, |v| SqlValue::Text(v.into()));
+            fx.write(
+                "INSERT INTO events (title, day, time, place, with_whom, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                vec![
+                    SqlValue::Text(title.into()),
+                    SqlValue::Text(day_s.clone()),
+                    opt("time"),
+                    opt("place"),
+                    opt("with"),
+                    SqlValue::Integer(now_ms()),
+                ],
+            )
+            .and_then(|_| {
+                // A reminder 10 minutes before a timed event, through the scheduler.
+                let start = time
+                    .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())
+                    .and_then(|t| Local.from_local_datetime(&day.and_time(t)).earliest());
+                match start {
+                    Some(start) if start - ChronoDuration::minutes(10) > Local::now() => fx
+                        .write(
+                            "INSERT INTO schedules (kind, name, text, due_at_ms, created_at_ms, state) VALUES ('reminder', NULL, ?1, ?2, ?3, 'pending')",
+                            vec![
+                                SqlValue::Text(format!("{title} in 10 minutes")),
+                                SqlValue::Integer((start - ChronoDuration::minutes(10)).timestamp_millis()),
+                                SqlValue::Integer(now_ms()),
+                            ],
+                        )
+                        .map(|_| ()),
+                    _ => Ok(()),
+                }
+            })
+            .map(|_| {
+                let mut said = format!("Added {title} on {}", day.format("%A, %B %-d"));
+                if let Some(t) = time {
+                    said.push_str(&format!(" at {}", say_hhmm(t)));
+                }
+                if let Some(w) = slot(step, "with") {
+                    said.push_str(&format!(" with {w}"));
+                }
+                if let Some(p) = slot(step, "place") {
+                    said.push_str(&format!(" at {p}"));
+                }
+                said.push('.');
+                said
+            })
+        }
+        "calendar.list" => {
+            let found = match (slot(step, "date"), range) {
+                (Some("next") | None, _) => events(fx, &today_s, far).into_iter().take(3).collect(),
+                (_, Some((a, b))) => events(
+                    fx,
+                    &a.format("%Y-%m-%d").to_string(),
+                    &b.format("%Y-%m-%d").to_string(),
+                ),
+                (Some(_), None) => {
+                    return StepResult::failed(intent, "I couldn't work out which day that is.")
+                }
+            };
+            Ok(if found.is_empty() {
+                match slot(step, "date") {
+                    Some(d) if d != "next" => {
+                        format!("Nothing on your calendar for {}.", say_date_slot(d))
+                    }
+                    _ => "Nothing coming up on your calendar.".to_owned(),
+                }
+            } else {
+                format!(
+                    "On your calendar: {}.",
+                    found.iter().map(describe).collect::<Vec<_>>().join("; ")
+                )
+            })
+        }
+        "calendar.cancel" | "calendar.move" => {
+            let (from, to) = match (range, intent) {
+                (Some((a, b)), "calendar.cancel") => (
+                    a.format("%Y-%m-%d").to_string(),
+                    b.format("%Y-%m-%d").to_string(),
+                ),
+                _ => (today_s.clone(), far.to_owned()),
+            };
+            let candidates = events(fx, &from, &to);
+            let matching: Vec<_> = candidates
+                .iter()
+                .filter(|e| title.is_none_or(|t| e.1.contains(t) || t.contains(e.1.as_str())))
+                .collect();
+            match (intent, matching.as_slice()) {
+                (_, []) => Ok("I couldn't find that on your calendar.".to_owned()),
+                ("calendar.cancel", found) if title.is_none() || found.len() == 1 => found
+                    .iter()
+                    .try_fold(0, |n, e| {
+                        fx.write(
+                            "UPDATE events SET state = 'cancelled' WHERE id = ?1",
+                            vec![SqlValue::Integer(e.0)],
+                        )
+                        .map(|k| n + k)
+                    })
+                    .map(|n| {
+                        if n == 1 {
+                            format!("Cancelled {}.", describe(found[0]))
+                        } else {
+                            format!("Cancelled {n} events.")
+                        }
+                    }),
+                ("calendar.cancel", found) => Ok(format!(
+                    "Which one? {}.",
+                    found
+                        .iter()
+                        .map(|e| describe(e))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+                (_, [event, ..]) => {
+                    let new_day = slot(step, "date")
+                        .and_then(|d| dates::resolve(d, today))
+                        .map(|(d, _)| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_else(|| event.2.clone());
+                    let new_time = slot(step, "time")
+                        .map(str::to_owned)
+                        .or_else(|| event.3.clone());
+                    if slot(step, "date").is_none() && slot(step, "time").is_none() {
+                        return StepResult::failed(
+                            intent,
+                            format!("To when should I move {}?", event.1),
+                        );
+                    }
+                    fx.write(
+                        "UPDATE events SET day = ?2, time = ?3 WHERE id = ?1",
+                        vec![
+                            SqlValue::Integer(event.0),
+                            SqlValue::Text(new_day.clone()),
+                            new_time.clone().map_or(SqlValue::Null, SqlValue::Text),
+                        ],
+                    )
+                    .map(|_| {
+                        format!(
+                            "Moved {}.",
+                            describe(&(event.0, event.1.clone(), new_day, new_time))
+                        )
+                    })
+                }
+            }
+        }
+        _ => return StepResult::failed(intent, "I don't know how to do that yet."),
+    };
+    match result {
+        Ok(response) => StepResult::ok(intent, response),
+        Err(e) => failure(intent, e),
     }
 }
 
@@ -202,6 +519,30 @@ fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                 let label = capitalize(&label);
                 format!("{label} set for {}.", say_duration(seconds))
             })
+        }
+        "timer.cancel" | "timer.status" if step.slots.get("all") == Some(&Value::Bool(true)) => {
+            let timers = pending(fx, "timer");
+            if timers.is_empty() {
+                Ok("There's no timer running.".into())
+            } else if intent == "timer.cancel" {
+                timers
+                    .iter()
+                    .try_fold(0, |n, t| cancel(fx, t.0).map(|_| n + 1))
+                    .map(|n| format!("Cancelled {n} timer{}.", if n == 1 { "" } else { "s" }))
+            } else {
+                let said: Vec<String> = timers
+                    .iter()
+                    .map(|t| {
+                        let left = ((t.3 - now_ms()).max(0) / 1000) as u64;
+                        let label =
+                            t.1.as_ref()
+                                .map(|n| format!("{n} timer"))
+                                .unwrap_or("timer".into());
+                        format!("{} left on the {label}", say_duration(left))
+                    })
+                    .collect();
+                Ok(format!("{}.", capitalize(&said.join(", "))))
+            }
         }
         "timer.cancel" | "timer.status" => {
             let timers = pending(fx, "timer");
@@ -353,10 +694,20 @@ fn memory(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                 format!("Your latest notes: {}.", notes.join("; "))
             })
         })(),
-        "list.add" | "list.remove" | "list.show" => {
+        "list.add" | "list.remove" | "list.show" | "list.create" => {
             let list = slot(step, "list").unwrap_or("shopping");
             let item = slot(step, "item");
             match (intent, item) {
+                ("list.create", _) => fx
+                    .write("INSERT INTO lists (name, created_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", vec![SqlValue::Text(list.into()), SqlValue::Integer(now_ms())])
+                    .map(|n| if n > 0 { format!("Made a new {list} list.") } else { format!("You already have a {list} list.") }),
+                // Confirmed by the executor's "Are you sure?" first.
+                ("list.remove", None) => fx
+                    .write(
+                        "DELETE FROM list_items WHERE list_id = (SELECT id FROM lists WHERE name = ?1)",
+                        vec![SqlValue::Text(list.into())],
+                    )
+                    .map(|n| format!("Emptied your {list} list ({n} item{}).", if n == 1 { "" } else { "s" })),
                 ("list.add", Some(item)) => fx
                     .write("INSERT INTO lists (name, created_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", vec![SqlValue::Text(list.into()), SqlValue::Integer(now_ms())])
                     .and_then(|_| {

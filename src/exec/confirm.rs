@@ -131,7 +131,7 @@ mod tests {
         plan.steps
             .iter()
             .map(|s| StepResult {
-                needs_confirmation: super::super::DESTRUCTIVE.contains(&s.intent.as_str()),
+                needs_confirmation: super::super::needs_confirmation(s),
                 ..StepResult::ok(&s.intent, "")
             })
             .collect()

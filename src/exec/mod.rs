@@ -22,6 +22,15 @@ pub use effects::{DryRunRecord, Effects};
 /// Intents that change or end the user's session: they run only after a "yes".
 pub const DESTRUCTIVE: &[&str] = &["system.shutdown", "system.restart", "system.sleep"];
 
+/// Whether a step runs only after a "yes": the destructive intents, and emptying a
+/// whole list or clearing a day's calendar (a step that names no one item).
+pub fn needs_confirmation(step: &Step) -> bool {
+    let intent = step.intent.as_str();
+    DESTRUCTIVE.contains(&intent)
+        || (intent == "list.remove" && !step.slots.contains_key("item"))
+        || (intent == "calendar.cancel" && !step.slots.contains_key("title"))
+}
+
 /// What happened to one step.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StepResult {
@@ -139,11 +148,20 @@ impl Executor {
         if !self.settings.permits(intent) {
             return StepResult::failed(intent, "That action is turned off in my settings.");
         }
-        if DESTRUCTIVE.contains(&intent) && !confirmed {
+        if needs_confirmation(step) && !confirmed {
+            let slot = |k: &str| step.slots.get(k).and_then(serde_json::Value::as_str);
             let what = match intent {
-                "system.shutdown" => "shut down the computer",
-                "system.restart" => "restart the computer",
-                _ => "put the computer to sleep",
+                "system.shutdown" => "shut down the computer".to_owned(),
+                "system.restart" => "restart the computer".to_owned(),
+                "list.remove" => format!("empty your {} list", slot("list").unwrap_or("shopping")),
+                "calendar.cancel" => match slot("date") {
+                    Some(d) => format!(
+                        "cancel everything on your calendar for {}",
+                        actions::say_date_slot(d)
+                    ),
+                    None => "cancel every event on your calendar".to_owned(),
+                },
+                _ => "put the computer to sleep".to_owned(),
             };
             return StepResult {
                 needs_confirmation: true,

@@ -1,0 +1,605 @@
+//! Days as people say them ("next tuesday", "march the 3rd", "the 19th", "this weekend")
+//! and holidays ("easter", "thanksgiving"), in two steps:
+//!
+//! - [`parse_date`] / [`find_date`] / [`holiday`]: words → a context-free canonical slot
+//!   value (the brain caches parses, so "tomorrow" stays "tomorrow", never a date);
+//! - [`resolve`] / [`holiday_date`]: a slot value and today → the days it means, when
+//!   the step runs.
+//!
+//! Canonical values: "today", "tomorrow", "+N" (in N days), "monday".."sunday",
+//! "next monday".., "weekend", "next weekend", "this week", "next week", "MM-DD",
+//! "YYYY-MM-DD", "---DD" (a day of this or next month), "next" (whatever comes next).
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+use super::numbers::WEEKDAYS;
+
+const MONTHS: &[(&str, u32)] = &[
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
+];
+
+fn month(w: &str) -> Option<u32> {
+    MONTHS.iter().find(|(n, _)| *n == w).map(|(_, m)| *m)
+}
+
+fn ordinal_word(w: &str) -> Option<u32> {
+    Some(match w {
+        "first" => 1,
+        "second" => 2,
+        "third" => 3,
+        "fourth" => 4,
+        "fifth" => 5,
+        "sixth" => 6,
+        "seventh" => 7,
+        "eighth" => 8,
+        "ninth" => 9,
+        "tenth" => 10,
+        "eleventh" => 11,
+        "twelfth" => 12,
+        "thirteenth" => 13,
+        "fourteenth" => 14,
+        "fifteenth" => 15,
+        "sixteenth" => 16,
+        "seventeenth" => 17,
+        "eighteenth" => 18,
+        "nineteenth" => 19,
+        "twentieth" => 20,
+        "thirtieth" => 30,
+        _ => return None,
+    })
+}
+
+/// A day of the month at `words[i..]`: "3", "3rd", "third", "20 first" (the number words
+/// were already digits), "twenty first". Returns the day and how many words it took.
+fn day_of_month(words: &[&str], i: usize) -> Option<(u32, usize)> {
+    let w = *words.get(i)?;
+    let digits = w
+        .trim_end_matches("st")
+        .trim_end_matches("nd")
+        .trim_end_matches("rd")
+        .trim_end_matches("th");
+    if let Ok(tens @ (20 | 30)) = digits.parse::<u32>() {
+        if let Some(unit) = words
+            .get(i + 1)
+            .and_then(|n| ordinal_word(n).or_else(|| small_ordinal(n)))
+            .filter(|u| *u < 10)
+        {
+            return Some((tens + unit, 2));
+        }
+    }
+    let day = digits.parse::<u32>().ok().or_else(|| ordinal_word(w))?;
+    (1..=31).contains(&day).then_some((day, 1))
+}
+
+fn small_ordinal(w: &str) -> Option<u32> {
+    let d = w
+        .trim_end_matches("st")
+        .trim_end_matches("nd")
+        .trim_end_matches("rd")
+        .trim_end_matches("th");
+    (d != w).then(|| d.parse().ok()).flatten()
+}
+
+fn year(w: &str) -> Option<i32> {
+    w.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y))
+}
+
+/// Words that carry no date meaning around a date: "on the 3rd", "for tomorrow".
+fn is_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "on" | "for" | "the" | "of" | "this" | "coming" | "upcoming" | "by" | "at"
+    )
+}
+
+/// A whole phrase as a canonical date, or `None` when some word is not part of one.
+pub fn parse_date(raw: &str) -> Option<String> {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    let (value, used) = date_at(&words, 0)?;
+    (used == words.len()).then_some(value)
+}
+
+/// The first date phrase inside `text`: (canonical value, first word, word after it).
+pub fn find_date(text: &str) -> Option<(String, usize, usize)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (0..words.len()).find_map(|i| {
+        // A filler alone is not a date; a date starting at a filler is found one later.
+        if is_filler(words[i]) && words[i] != "this" {
+            return None;
+        }
+        date_at(&words, i).map(|(v, used)| (v, i, used))
+    })
+}
+
+/// A date starting at `words[start]` (after optional fillers): the canonical value and
+/// the index after the last word used.
+fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
+    let mut i = start;
+    let mut this = false;
+    while i < words.len() && is_filler(words[i]) {
+        this |= words[i] == "this" || words[i] == "coming" || words[i] == "upcoming";
+        i += 1;
+    }
+    let w = *words.get(i)?;
+    let next = words.get(i + 1).copied();
+    let day_part = |n: Option<&str>| {
+        matches!(
+            n,
+            Some("morning" | "afternoon" | "evening" | "night" | "noon" | "lunchtime")
+        )
+    };
+    let plain = |v: &str, used: usize| {
+        let end = if day_part(words.get(used).copied()) {
+            used + 1
+        } else {
+            used
+        };
+        Some((v.to_owned(), end))
+    };
+    match w {
+        "today" | "tonight" => return plain("today", i + 1),
+        "morning" | "afternoon" | "evening" if this => return Some(("today".into(), i + 1)),
+        "tomorrow" | "tmrw" | "tomorrows" => return plain("tomorrow", i + 1),
+        "day" if next == Some("after") && words.get(i + 2) == Some(&"tomorrow") => {
+            return plain("+2", i + 3)
+        }
+        "weekend" => return Some(("weekend".into(), i + 1)),
+        "week" if this => return Some(("this week".into(), i + 1)),
+        "next" => {
+            return match next {
+                Some("week") => Some(("next week".into(), i + 2)),
+                Some("weekend") => Some(("next weekend".into(), i + 2)),
+                Some(d) if WEEKDAYS.contains(&d) => plain(&format!("next {d}"), i + 2),
+                _ => None,
+            }
+        }
+        "in" => {
+            let (n, used) = match (next, words.get(i + 2).copied()) {
+                (Some("a" | "1"), Some("week")) => (7, 3),
+                (Some(n), Some("days" | "day")) => (n.parse::<i64>().ok()?, 3),
+                (Some(n), Some("weeks" | "week")) => (n.parse::<i64>().ok()? * 7, 3),
+                _ => return None,
+            };
+            return (1..=366).contains(&n).then(|| (format!("+{n}"), i + used));
+        }
+        d if WEEKDAYS.contains(&d) => return plain(d, i + 1),
+        _ => {}
+    }
+    // "march 3rd", "march the 3rd", "3rd of march", "the 3rd of march", "march 3 2027".
+    if let Some(m) = month(w) {
+        let mut j = i + 1;
+        if words.get(j) == Some(&"the") {
+            j += 1;
+        }
+        let (d, used) = day_of_month(words, j)?;
+        return Some(with_year(words, m, d, j + used));
+    }
+    if let Some((d, used)) = day_of_month(words, i) {
+        let mut j = i + used;
+        if words.get(j) == Some(&"of") {
+            j += 1;
+        }
+        if let Some(m) = words.get(j).and_then(|w| month(w)) {
+            return Some(with_year(words, m, d, j + 1));
+        }
+        // "the 19th" alone: an ordinal is needed ("the 3" is not a date).
+        let ordinal = small_ordinal(words[i]).is_some() || ordinal_word(words[i]).is_some();
+        if ordinal && i > start && words[i - 1] == "the" {
+            return Some((format!("---{d:02}"), i + used));
+        }
+    }
+    None
+}
+
+fn with_year(words: &[&str], m: u32, d: u32, at: usize) -> (String, usize) {
+    let mut at = at;
+    if words.get(at) == Some(&"of") || words.get(at) == Some(&"in") {
+        if let Some(y) = words.get(at + 1).and_then(|w| year(w)) {
+            return (format!("{y:04}-{m:02}-{d:02}"), at + 2);
+        }
+    }
+    if let Some(y) = words.get(at).and_then(|w| year(w)) {
+        at += 1;
+        return (format!("{y:04}-{m:02}-{d:02}"), at);
+    }
+    (format!("{m:02}-{d:02}"), at)
+}
+
+/// The first and last day a canonical date means, seen from `today`.
+pub fn resolve(value: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let one = |d: NaiveDate| Some((d, d));
+    let weekday_from = |name: &str, skip_this_week: bool| -> Option<NaiveDate> {
+        let target = WEEKDAYS.iter().position(|d| *d == name)? as i64;
+        let current = today.weekday().num_days_from_monday() as i64;
+        let mut ahead = (target - current).rem_euclid(7);
+        if skip_this_week && ahead == 0 {
+            ahead = 7;
+        }
+        Some(today + Duration::days(ahead))
+    };
+    let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
+    match value {
+        "today" | "next" => one(today),
+        "tomorrow" => one(today + Duration::days(1)),
+        "weekend" => {
+            let saturday = weekday_from("saturday", false)?;
+            let saturday = if today.weekday() == Weekday::Sun {
+                today - Duration::days(1)
+            } else {
+                saturday
+            };
+            Some((saturday.max(today), saturday + Duration::days(1)))
+        }
+        "next weekend" => {
+            let saturday = monday + Duration::days(12);
+            Some((saturday, saturday + Duration::days(1)))
+        }
+        "this week" => Some((today, monday + Duration::days(6))),
+        "next week" => Some((monday + Duration::days(7), monday + Duration::days(13))),
+        v if v.starts_with('+') => one(today + Duration::days(v[1..].parse().ok()?)),
+        v if v.starts_with("next ") => {
+            // "next friday" said on a Wednesday is usually the one 9 days away by some
+            // and 2 days away by others; we take the nearest one after this one's week
+            // only when it is the same weekday as today.
+            one(weekday_from(&v[5..], true)?)
+        }
+        v if WEEKDAYS.contains(&v) => one(weekday_from(v, false)?),
+        v if v.starts_with("---") => {
+            let d: u32 = v[3..].parse().ok()?;
+            let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), d);
+            match this_month {
+                Some(date) if date >= today => one(date),
+                _ => {
+                    let (y, m) = if today.month() == 12 {
+                        (today.year() + 1, 1)
+                    } else {
+                        (today.year(), today.month() + 1)
+                    };
+                    one(NaiveDate::from_ymd_opt(y, m, d)?)
+                }
+            }
+        }
+        v if v.len() == 10 => one(NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?),
+        v if v.len() == 5 => {
+            let (m, d) = v.split_once('-')?;
+            let (m, d) = (m.parse().ok()?, d.parse().ok()?);
+            let this_year = NaiveDate::from_ymd_opt(today.year(), m, d);
+            match this_year {
+                Some(date) if date >= today => one(date),
+                _ => one(NaiveDate::from_ymd_opt(today.year() + 1, m, d)?),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Holidays LUNA can place on the calendar: (canonical name, what people call it).
+const HOLIDAYS: &[(&str, &[&str])] = &[
+    (
+        "new year's day",
+        &[
+            "new year's day",
+            "new years day",
+            "new year",
+            "new years",
+            "new year's",
+        ],
+    ),
+    ("new year's eve", &["new year's eve", "new years eve"]),
+    (
+        "martin luther king day",
+        &[
+            "martin luther king day",
+            "martin luther king jr day",
+            "mlk day",
+        ],
+    ),
+    (
+        "valentine's day",
+        &[
+            "valentine's day",
+            "valentines day",
+            "valentine's",
+            "valentines",
+        ],
+    ),
+    (
+        "presidents' day",
+        &["presidents day", "president's day", "presidents' day"],
+    ),
+    (
+        "st patrick's day",
+        &[
+            "st patrick's day",
+            "saint patrick's day",
+            "st patricks day",
+            "saint patricks day",
+            "st paddy's day",
+            "paddy's day",
+        ],
+    ),
+    (
+        "mardi gras",
+        &["mardi gras", "fat tuesday", "shrove tuesday", "pancake day"],
+    ),
+    ("ash wednesday", &["ash wednesday"]),
+    ("palm sunday", &["palm sunday"]),
+    ("good friday", &["good friday"]),
+    ("easter", &["easter", "easter sunday", "easter day"]),
+    ("easter monday", &["easter monday"]),
+    ("earth day", &["earth day"]),
+    (
+        "mother's day",
+        &["mother's day", "mothers day", "mom's day", "moms day"],
+    ),
+    ("memorial day", &["memorial day"]),
+    ("pentecost", &["pentecost", "whitsun", "whit sunday"]),
+    (
+        "father's day",
+        &["father's day", "fathers day", "dad's day"],
+    ),
+    ("juneteenth", &["juneteenth"]),
+    (
+        "independence day",
+        &[
+            "independence day",
+            "4th of july",
+            "fourth of july",
+            "july 4th",
+            "july fourth",
+            "the 4th of july",
+            "the fourth of july",
+        ],
+    ),
+    ("labor day", &["labor day", "labour day"]),
+    (
+        "columbus day",
+        &[
+            "columbus day",
+            "indigenous peoples day",
+            "indigenous peoples' day",
+        ],
+    ),
+    ("halloween", &["halloween"]),
+    (
+        "veterans day",
+        &[
+            "veterans day",
+            "veteran's day",
+            "veterans' day",
+            "remembrance day",
+            "armistice day",
+        ],
+    ),
+    ("thanksgiving", &["thanksgiving", "thanksgiving day"]),
+    ("black friday", &["black friday"]),
+    ("christmas eve", &["christmas eve"]),
+    ("christmas", &["christmas", "christmas day", "xmas"]),
+    ("boxing day", &["boxing day"]),
+    ("groundhog day", &["groundhog day"]),
+    ("cinco de mayo", &["cinco de mayo"]),
+];
+
+/// The canonical name of the holiday `raw` names ("the 4th of july" → "independence day").
+pub fn holiday(raw: &str) -> Option<&'static str> {
+    let raw = raw.trim();
+    let raw = raw.strip_prefix("the ").unwrap_or(raw);
+    HOLIDAYS
+        .iter()
+        .find(|(_, names)| {
+            names
+                .iter()
+                .any(|n| *n == raw || n.strip_prefix("the ") == Some(raw))
+        })
+        .map(|(name, _)| *name)
+}
+
+/// The first holiday named inside `text` (longest name first).
+pub fn find_holiday(text: &str) -> Option<&'static str> {
+    let padded = format!(" {text} ");
+    let mut best: Option<(&'static str, usize)> = None;
+    for (name, names) in HOLIDAYS {
+        for n in *names {
+            if padded.contains(&format!(" {n} ")) && best.is_none_or(|(_, len)| n.len() > len) {
+                best = Some((name, n.len()));
+            }
+        }
+    }
+    best.map(|(name, _)| name)
+}
+
+/// Easter Sunday (the Gregorian computus, Anonymous algorithm).
+pub fn easter(year: i32) -> Option<NaiveDate> {
+    let a = year % 19;
+    let b = year / 100;
+    let c = year % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32)
+}
+
+/// The `n`th `weekday` of a month (n = -1: the last).
+fn nth_weekday(year: i32, month: u32, weekday: Weekday, n: i32) -> Option<NaiveDate> {
+    if n > 0 {
+        NaiveDate::from_weekday_of_month_opt(year, month, weekday, n as u8)
+    } else {
+        let (ny, nm) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        let mut d = NaiveDate::from_ymd_opt(ny, nm, 1)? - Duration::days(1);
+        while d.weekday() != weekday {
+            d -= Duration::days(1);
+        }
+        Some(d)
+    }
+}
+
+/// The date of a canonical holiday in `year` (US dates where countries differ).
+pub fn holiday_in(name: &str, year: i32) -> Option<NaiveDate> {
+    let ymd = |m, d| NaiveDate::from_ymd_opt(year, m, d);
+    let easter_plus = |days: i64| easter(year).map(|e| e + Duration::days(days));
+    match name {
+        "new year's day" => ymd(1, 1),
+        "new year's eve" => ymd(12, 31),
+        "martin luther king day" => nth_weekday(year, 1, Weekday::Mon, 3),
+        "valentine's day" => ymd(2, 14),
+        "groundhog day" => ymd(2, 2),
+        "presidents' day" => nth_weekday(year, 2, Weekday::Mon, 3),
+        "st patrick's day" => ymd(3, 17),
+        "mardi gras" => easter_plus(-47),
+        "ash wednesday" => easter_plus(-46),
+        "palm sunday" => easter_plus(-7),
+        "good friday" => easter_plus(-2),
+        "easter" => easter(year),
+        "easter monday" => easter_plus(1),
+        "pentecost" => easter_plus(49),
+        "earth day" => ymd(4, 22),
+        "cinco de mayo" => ymd(5, 5),
+        "mother's day" => nth_weekday(year, 5, Weekday::Sun, 2),
+        "memorial day" => nth_weekday(year, 5, Weekday::Mon, -1),
+        "father's day" => nth_weekday(year, 6, Weekday::Sun, 3),
+        "juneteenth" => ymd(6, 19),
+        "independence day" => ymd(7, 4),
+        "labor day" => nth_weekday(year, 9, Weekday::Mon, 1),
+        "columbus day" => nth_weekday(year, 10, Weekday::Mon, 2),
+        "halloween" => ymd(10, 31),
+        "veterans day" => ymd(11, 11),
+        "thanksgiving" => nth_weekday(year, 11, Weekday::Thu, 4),
+        "black friday" => nth_weekday(year, 11, Weekday::Thu, 4).map(|d| d + Duration::days(1)),
+        "christmas eve" => ymd(12, 24),
+        "christmas" => ymd(12, 25),
+        "boxing day" => ymd(12, 26),
+        _ => None,
+    }
+}
+
+/// The next time a holiday comes, today included.
+pub fn holiday_date(name: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let this_year = holiday_in(name, today.year())?;
+    if this_year >= today {
+        Some(this_year)
+    } else {
+        holiday_in(name, today.year() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn dates_as_people_say_them() {
+        for (said, canonical) in [
+            ("tomorrow", "tomorrow"),
+            ("on friday", "friday"),
+            ("this friday", "friday"),
+            ("next tuesday", "next tuesday"),
+            ("tomorrow morning", "tomorrow"),
+            ("march 3rd", "03-03"),
+            ("march the 3rd", "03-03"),
+            ("the 3rd of march", "03-03"),
+            ("3 march 2027", "2027-03-03"),
+            ("feb 4", "02-04"),
+            ("february 4th", "02-04"),
+            ("on the 19th", "---19"),
+            ("this weekend", "weekend"),
+            ("next week", "next week"),
+            ("the day after tomorrow", "+2"),
+            ("in 3 days", "+3"),
+            ("december 20 first", "12-21"),
+        ] {
+            assert_eq!(parse_date(said).as_deref(), Some(canonical), "{said}");
+        }
+        for bad in ["", "the", "3", "the 3", "march", "banana", "friday lunch"] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(
+            find_date("lunch with sarah on friday at noon"),
+            Some(("friday".into(), 4, 5))
+        );
+    }
+
+    #[test]
+    fn dates_resolve_from_today() {
+        let wed = d(2026, 12, 2);
+        assert_eq!(
+            resolve("friday", wed),
+            Some((d(2026, 12, 4), d(2026, 12, 4)))
+        );
+        assert_eq!(resolve("wednesday", wed), Some((wed, wed)));
+        assert_eq!(
+            resolve("next wednesday", wed),
+            Some((d(2026, 12, 9), d(2026, 12, 9)))
+        );
+        assert_eq!(
+            resolve("01-15", wed),
+            Some((d(2027, 1, 15), d(2027, 1, 15)))
+        );
+        assert_eq!(resolve("---01", wed), Some((d(2027, 1, 1), d(2027, 1, 1))));
+        assert_eq!(
+            resolve("weekend", wed),
+            Some((d(2026, 12, 5), d(2026, 12, 6)))
+        );
+        assert_eq!(
+            resolve("next week", wed),
+            Some((d(2026, 12, 7), d(2026, 12, 13)))
+        );
+    }
+
+    #[test]
+    fn holidays_fixed_and_computed() {
+        assert_eq!(holiday("the 4th of july"), Some("independence day"));
+        assert_eq!(holiday("xmas"), Some("christmas"));
+        assert_eq!(
+            find_holiday("how many days until christmas eve"),
+            Some("christmas eve")
+        );
+        assert_eq!(easter(2026), Some(d(2026, 4, 5)));
+        assert_eq!(easter(2027), Some(d(2027, 3, 28)));
+        assert_eq!(holiday_in("thanksgiving", 2026), Some(d(2026, 11, 26)));
+        assert_eq!(holiday_in("memorial day", 2026), Some(d(2026, 5, 25)));
+        assert_eq!(holiday_in("mother's day", 2027), Some(d(2027, 5, 9)));
+        assert_eq!(
+            holiday_date("halloween", d(2026, 12, 5)),
+            Some(d(2027, 10, 31))
+        );
+    }
+}
