@@ -55,7 +55,7 @@ fn migrates_from_the_previous_version_keeping_data() {
         s.connection()
             .unwrap()
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'open_question'",
+                "SELECT count(*) FROM sqlite_master WHERE name = 'events'",
                 [],
                 |r| r.get::<_, i64>(0),
             )

@@ -838,7 +838,7 @@ mod tests {
     fn defaults_hold_the_seed_settings() {
         let c = Config::defaults();
         assert_eq!(c.brain.cache_size, 1000);
-        assert_eq!(c.brain.confidence_threshold, 0.75);
+        assert_eq!(c.brain.confidence_threshold, 0.8);
         assert_eq!(c.brain.max_context_history, 100);
         assert_eq!(c.audio.buffer_size, 4096);
         assert_eq!(c.audio.sample_rate, 16000);

@@ -16,6 +16,10 @@ pub const DEFAULT_EXAMPLES: &str = include_str!("../../config/brain_examples.tom
 /// Larson et al., EMNLP 2019, CC BY 3.0): always trained on, beside the examples file.
 pub const CLINC_EXAMPLES: &str = include_str!("../../config/brain_examples_clinc.toml");
 
+/// Sentences generated from templates x slot values x styles (`models/brain/generate.py`):
+/// the breadth of phrasing and entities, always trained on beside the examples file.
+pub const GENERATED_EXAMPLES: &str = include_str!("../../config/brain_examples_generated.toml");
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExamplesError {
     #[error("training examples {origin}: invalid TOML: {message}")]
@@ -150,7 +154,9 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
-            epochs: 25,
+            // 12 passes over ~16,000 sentences: 1.1 s at start in a dev build; 25
+            // gained 0.7 points on others' sentences for twice the start-up time.
+            epochs: 12,
             learning_rate: 0.8,
             l2: 1e-6,
             seed: 0x5eed_1a11,

@@ -6,7 +6,7 @@
 //! - [`resolve`] / [`holiday_date`]: a slot value and today → the days it means, when
 //!   the step runs.
 //!
-//! Canonical values: "today", "tomorrow", "+N" (in N days), "monday".."sunday",
+//! Canonical values: "today", "tomorrow", "-1" (yesterday), "+N" (in N days), "monday".."sunday",
 //! "next monday".., "weekend", "next weekend", "this week", "next week", "MM-DD",
 //! "YYYY-MM-DD", "---DD" (a day of this or next month), "next" (whatever comes next).
 
@@ -163,6 +163,7 @@ fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
         "today" | "tonight" => return plain("today", i + 1),
         "morning" | "afternoon" | "evening" if this => return Some(("today".into(), i + 1)),
         "tomorrow" | "tmrw" | "tomorrows" => return plain("tomorrow", i + 1),
+        "yesterday" | "yesterdays" => return plain("-1", i + 1),
         "day" if next == Some("after") && words.get(i + 2) == Some(&"tomorrow") => {
             return plain("+2", i + 3)
         }
@@ -207,7 +208,7 @@ fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
         }
         // "the 19th" alone: an ordinal is needed ("the 3" is not a date).
         let ordinal = small_ordinal(words[i]).is_some() || ordinal_word(words[i]).is_some();
-        if ordinal && i > start && words[i - 1] == "the" {
+        if ordinal && i > 0 && words[i - 1] == "the" {
             return Some((format!("---{d:02}"), i + used));
         }
     }
@@ -260,6 +261,7 @@ pub fn resolve(value: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> 
         "this week" => Some((today, monday + Duration::days(6))),
         "next week" => Some((monday + Duration::days(7), monday + Duration::days(13))),
         v if v.starts_with('+') => one(today + Duration::days(v[1..].parse().ok()?)),
+        "-1" => one(today - Duration::days(1)),
         v if v.starts_with("next ") => {
             // "next friday" said on a Wednesday is usually the one 9 days away by some
             // and 2 days away by others; we take the nearest one after this one's week
@@ -407,6 +409,9 @@ const HOLIDAYS: &[(&str, &[&str])] = &[
 pub fn holiday(raw: &str) -> Option<&'static str> {
     let raw = raw.trim();
     let raw = raw.strip_prefix("the ").unwrap_or(raw);
+    if raw.ends_with("holiday") && (raw.starts_with("next") || raw.starts_with("upcoming")) {
+        return Some("next");
+    }
     HOLIDAYS
         .iter()
         .find(|(_, names)| {
@@ -420,6 +425,17 @@ pub fn holiday(raw: &str) -> Option<&'static str> {
 /// The first holiday named inside `text` (longest name first).
 pub fn find_holiday(text: &str) -> Option<&'static str> {
     let padded = format!(" {text} ");
+    if padded.contains(" holiday ") || padded.contains(" holidays ") {
+        if let Some(h) = text
+            .split(" holiday")
+            .next()
+            .and_then(|head| head.rsplit(' ').next())
+            .filter(|w| matches!(*w, "next" | "upcoming"))
+        {
+            let _ = h;
+            return Some("next");
+        }
+    }
     let mut best: Option<(&'static str, usize)> = None;
     for (name, names) in HOLIDAYS {
         for n in *names {
@@ -429,6 +445,14 @@ pub fn find_holiday(text: &str) -> Option<&'static str> {
         }
     }
     best.map(|(name, _)| name)
+}
+
+/// The first holiday from today on: (name, date).
+pub fn next_holiday(today: NaiveDate) -> Option<(&'static str, NaiveDate)> {
+    HOLIDAYS
+        .iter()
+        .filter_map(|(name, _)| holiday_date(name, today).map(|d| (*name, d)))
+        .min_by_key(|(_, d)| *d)
 }
 
 /// Easter Sunday (the Gregorian computus, Anonymous algorithm).
@@ -507,8 +531,11 @@ pub fn holiday_in(name: &str, year: i32) -> Option<NaiveDate> {
     }
 }
 
-/// The next time a holiday comes, today included.
+/// The next time a holiday comes, today included; "next" is whichever comes first.
 pub fn holiday_date(name: &str, today: NaiveDate) -> Option<NaiveDate> {
+    if name == "next" {
+        return next_holiday(today).map(|(_, d)| d);
+    }
     let this_year = holiday_in(name, today.year())?;
     if this_year >= today {
         Some(this_year)

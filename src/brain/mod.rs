@@ -200,6 +200,10 @@ impl BrainModel {
             classifier::CLINC_EXAMPLES,
             "config/brain_examples_clinc.toml",
         )?);
+        examples.extend(classifier::parse_examples(
+            classifier::GENERATED_EXAMPLES,
+            "config/brain_examples_generated.toml",
+        )?);
         let examples: Vec<(String, String)> = examples
             .into_iter()
             .map(|(class, text)| (class, normalize(&text)))
@@ -224,7 +228,7 @@ pub struct BrainSettings {
 impl Default for BrainSettings {
     fn default() -> Self {
         Self {
-            confidence_threshold: 0.75,
+            confidence_threshold: 0.8,
             cache_size: 1000,
             max_context_history: 100,
         }
@@ -416,8 +420,28 @@ impl Brain {
         plan
     }
 
-    /// Splits at connectors when every part is understood on its own.
+    /// Splits at connectors when every part is understood on its own; an utterance
+    /// understood neither whole nor in parts gets one more look for a command inside it.
     fn segment(&self, normalized: &str) -> Vec<Clause> {
+        let parts = self.split_parts(normalized);
+        if let [only] = parts.as_slice() {
+            if only.intent.is_unknown() {
+                if let Some(mut intent) = self.rescue(normalized) {
+                    slots::enrich(&intent.intent, normalized, &mut intent.slots);
+                    return vec![Clause {
+                        text: normalized.to_owned(),
+                        intent,
+                        source: Source::FastPath,
+                        link: Link::First,
+                        delay_s: None,
+                    }];
+                }
+            }
+        }
+        parts
+    }
+
+    fn split_parts(&self, normalized: &str) -> Vec<Clause> {
         let whole = self.parse_clause(normalized, Link::First);
         let words: Vec<&str> = normalized.split_whitespace().collect();
         let connectors = words
@@ -587,6 +611,113 @@ impl Brain {
         if text.is_empty() {
             return (Intent::unknown(1.0), Source::FastPath);
         }
+        if let Some(intent) = self.grammar_match(text) {
+            return (intent, Source::FastPath);
+        }
+        (self.fallback(text), Source::Fallback)
+    }
+
+    /// The command inside an utterance that says more than the command: a reason
+    /// before or after it ("i'm cooking so put on some motown", "quit minecraft it's
+    /// dinnertime", "i need to schedule …"), or a device as its object ("mute the
+    /// living room tv"). Only the grammar may answer for the part, never a guess.
+    fn rescue(&self, text: &str) -> Option<Intent> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.len() < 3 || words.len() > 30 {
+            return None;
+        }
+        let mut candidates: Vec<(usize, usize)> = Vec::new();
+        // A reason after the command starts with one of these.
+        const REASON_START: &[&str] = &[
+            "it's",
+            "its",
+            "i'm",
+            "im",
+            "we're",
+            "i've",
+            "i'll",
+            "someone's",
+            "they're",
+            "because",
+            "since",
+            "cause",
+            "cuz",
+            "he's",
+            "she's",
+            "i",
+            "we",
+            "so",
+        ];
+        // The command after a lead-in ends after one of these.
+        const LEAD_END: &[&str] = &[
+            "so", "now", "please", "but", "ok", "okay", "what", "just", "to", "you", "can",
+            "could", "would",
+        ];
+        for (i, w) in words.iter().enumerate().skip(1) {
+            if REASON_START.contains(w) {
+                candidates.push((0, i));
+            }
+        }
+        for (i, w) in words.iter().enumerate() {
+            if LEAD_END.contains(w) && i + 1 < words.len() {
+                candidates.push((i + 1, words.len()));
+                for (j, w2) in words.iter().enumerate().skip(i + 2) {
+                    if REASON_START.contains(w2) {
+                        candidates.push((i + 1, j));
+                    }
+                }
+            }
+        }
+        // Longest parts first: the least said away.
+        candidates.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
+        candidates.dedup();
+        for (a, b) in candidates.into_iter().take(24) {
+            // A bare verb ("play", "cancel") is too little to act on.
+            if b - a < 2 {
+                continue;
+            }
+            let part = words[a..b].join(" ");
+            if let Some(intent) = self.grammar_match(&part) {
+                if !intent.is_unknown()
+                    && !EXACT_ONLY.contains(&intent.intent.as_str())
+                    && !intent.intent.starts_with("assistant.")
+                {
+                    return Some(intent);
+                }
+            }
+        }
+        self.device_as_object(text)
+    }
+
+    /// "mute the living room tv" → volume.mute with room "living room tv".
+    fn device_as_object(&self, text: &str) -> Option<Intent> {
+        // "turn off the tv" powers a device LUNA does not control; it is not a mute.
+        const POWER: &[&str] = &["turn off", "turn on", "switch off", "switch on", "power"];
+        if POWER.iter().any(|p| text.starts_with(p)) {
+            return None;
+        }
+        let m = DEVICE_OBJECT.find(text)?;
+        let device = m.as_str();
+        let room = ["the ", "my ", "our "]
+            .iter()
+            .find_map(|a| device.strip_prefix(a))
+            .unwrap_or(device)
+            .to_owned();
+        for stand_in in ["the volume", "the music"] {
+            let said = format!("{}{stand_in}{}", &text[..m.start()], &text[m.end()..]);
+            if let Some(mut intent) = self.grammar_match(&said) {
+                let family = intent.intent.split('.').next().unwrap_or("");
+                if matches!(family, "volume" | "media") {
+                    intent.slots.insert("room".into(), Value::from(room));
+                    return Some(intent);
+                }
+            }
+        }
+        None
+    }
+
+    /// The first grammar pattern that matches and whose slots convert.
+    fn grammar_match(&self, text: &str) -> Option<Intent> {
         for rule in self.model.grammar.matching(text) {
             let Some(captures) = rule.regex.captures(text) else {
                 continue;
@@ -607,17 +738,14 @@ impl Brain {
                         None => true,
                     });
             if converted {
-                return (
-                    Intent {
-                        intent: rule.intent.clone(),
-                        confidence: rule.confidence,
-                        slots,
-                    },
-                    Source::FastPath,
-                );
+                return Some(Intent {
+                    intent: rule.intent.clone(),
+                    confidence: rule.confidence,
+                    slots,
+                });
             }
         }
-        (self.fallback(text), Source::Fallback)
+        None
     }
 
     fn fallback(&self, text: &str) -> Intent {
@@ -656,6 +784,14 @@ static ROOM_HEAD: LazyLock<Regex> = LazyLock::new(|| {
         r"^(?:in|on|for) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES}) (?P<rest>.+)$"
     ))
     .expect("room regex")
+});
+
+/// A speaker or screen named as what a volume or media command acts on.
+static DEVICE_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"\b(?:(?:the|my|our) )?(?:{ROOMS} )?(?:tv|television|telly|speaker|speakers|stereo|soundbar|sound bar|radio|echo|smart speaker)\b"
+    ))
+    .expect("device regex")
 });
 
 /// "play jazz in the kitchen" → ("play jazz", "kitchen").

@@ -46,6 +46,16 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             slots.insert("level_pct".into(), Value::from(parse_percent(raw)?));
         }
         "step" => {
+            // A notch, step or click is a tenth of the range.
+            let units = [
+                " notches", " notch", " steps", " step", " clicks", " click", " levels", " level",
+                " bars", " bar",
+            ];
+            if let Some(n) = units.iter().find_map(|u| raw.strip_suffix(u)) {
+                let n: u8 = n.trim().parse().ok().filter(|n| *n > 0 && *n <= 10)?;
+                slots.insert("step_pct".into(), Value::from(n * 10));
+                return Some(());
+            }
             let raw = raw.trim_end_matches(" points").trim_end_matches(" point");
             slots.insert("step_pct".into(), Value::from(parse_percent(raw)?));
         }
@@ -540,6 +550,9 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
     };
     // Appliances and instruments have timers and play buttons LUNA does not control.
     const NOT_OURS: &[&str] = &[
+        "heat",
+        "heating",
+        "furnace",
         "microwave",
         "oven",
         "stove",
@@ -580,6 +593,14 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
     {
         return None;
     }
+    // "i'm feeling a bit down": louder or quieter needs something that sounds.
+    const SOUNDS: &[&str] = &[
+        "volume", "sound", "music", "it", "louder", "quieter", "softer", "tv", "speaker",
+        "speakers", "audio", "loud", "quiet", "song", "radio", "podcast", "this", "that",
+    ];
+    if matches!(intent, "volume.up" | "volume.down") && !words.iter().any(|w| SOUNDS.contains(w)) {
+        return None;
+    }
     match intent {
         "app.open" | "app.close" => {
             if let Some(app) = apps.find_in(text) {
@@ -605,6 +626,18 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
                     super::places::find(place)?;
                     slots.insert("location".into(), Value::from(place));
                 }
+            }
+        }
+        // Another day needs a day: "the next full moon" is not one LUNA knows.
+        "date.query" => {
+            if let Some(h) = super::dates::find_holiday(text) {
+                slots.insert("holiday".into(), Value::from(h));
+            } else {
+                let (date, _, _) = super::dates::find_date(text)?;
+                if date == "today" {
+                    return None;
+                }
+                slots.insert("date".into(), Value::from(date));
             }
         }
         "timer.start" => {

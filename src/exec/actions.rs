@@ -206,6 +206,10 @@ pub fn say_date_slot(value: &str) -> String {
 fn date_query(intent: &str, step: &Step, today: chrono::NaiveDate) -> StepResult {
     use crate::brain::dates;
     let (name, day) = match (slot(step, "holiday"), slot(step, "date")) {
+        (Some("next"), _) => match dates::next_holiday(today) {
+            Some((h, d)) => (format!("The next holiday, {}", capitalize_words(h)), d),
+            None => return StepResult::failed(intent, "I don't know the next holiday."),
+        },
         (Some(h), _) => match dates::holiday_date(h, today) {
             Some(d) => (capitalize_words(h), d),
             None => {
