@@ -409,7 +409,9 @@ const HOLIDAYS: &[(&str, &[&str])] = &[
 pub fn holiday(raw: &str) -> Option<&'static str> {
     let raw = raw.trim();
     let raw = raw.strip_prefix("the ").unwrap_or(raw);
-    if raw.ends_with("holiday") && (raw.starts_with("next") || raw.starts_with("upcoming")) {
+    let days_off = ["holiday", "day off", "free day", "vacation day"];
+    let next = ["next", "upcoming", "our next", "my next"];
+    if days_off.iter().any(|d| raw.ends_with(d)) && next.iter().any(|n| raw.starts_with(n)) {
         return Some("next");
     }
     HOLIDAYS

@@ -311,6 +311,10 @@ const EXACT_ONLY: &[&str] = &[
     "assistant.deny",
 ];
 
+/// Intents whose step asks for what is missing ("For how long?", "For what time?",
+/// "What should I remind you about?"), so "set a timer" is understood without one.
+const ASKS_WHEN_MISSING: &[&str] = &["timer.start", "alarm.set", "reminder.create"];
+
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
 
@@ -603,6 +607,18 @@ impl Brain {
         let (mut intent, source) = self.parse_pattern_or_fallback(text);
         if !intent.is_unknown() {
             slots::enrich(&intent.intent, text, &mut intent.slots);
+            // "mute the living room tv": the device named is the room slot.
+            let family = intent.intent.split('.').next().unwrap_or("");
+            if matches!(family, "volume" | "media") && !intent.slots.contains_key("room") {
+                if let Some(m) = DEVICE_OBJECT.find(text) {
+                    let device = m.as_str();
+                    let device = ["the ", "my ", "our "]
+                        .iter()
+                        .find_map(|a| device.strip_prefix(a))
+                        .unwrap_or(device);
+                    intent.slots.insert("room".into(), Value::from(device));
+                }
+            }
         }
         (intent, source)
     }
@@ -678,10 +694,8 @@ impl Brain {
             }
             let part = words[a..b].join(" ");
             if let Some(intent) = self.grammar_match(&part) {
-                if !intent.is_unknown()
-                    && !EXACT_ONLY.contains(&intent.intent.as_str())
-                    && !intent.intent.starts_with("assistant.")
-                {
+                // Shutdown, restart and sleep may come from here: they wait for a yes.
+                if !intent.is_unknown() && !intent.intent.starts_with("assistant.") {
                     return Some(intent);
                 }
             }
@@ -758,11 +772,16 @@ impl Brain {
             return Intent::unknown(1.0 - p);
         }
         match slots::lenient(known, text, &self.model.apps) {
-            Some(slots) if required_slots(known).iter().all(|s| slots.contains_key(*s)) => Intent {
-                intent: known.to_owned(),
-                confidence: p,
-                slots,
-            },
+            Some(slots)
+                if ASKS_WHEN_MISSING.contains(&known)
+                    || required_slots(known).iter().all(|s| slots.contains_key(*s)) =>
+            {
+                Intent {
+                    intent: known.to_owned(),
+                    confidence: p,
+                    slots,
+                }
+            }
             // The intent is clear but what it needs is not: better to say so than guess.
             _ => Intent::unknown(1.0 - p * 0.5),
         }
@@ -789,7 +808,7 @@ static ROOM_HEAD: LazyLock<Regex> = LazyLock::new(|| {
 /// A speaker or screen named as what a volume or media command acts on.
 static DEVICE_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b(?:(?:the|my|our) )?(?:{ROOMS} )?(?:tv|television|telly|speaker|speakers|stereo|soundbar|sound bar|radio|echo|smart speaker)\b"
+        r"\b(?:(?:the|my|our) )?(?:{ROOMS} )?(?:tv|television|telly|speaker|speakers|stereo|soundbar|sound bar|echo|smart speaker)\b"
     ))
     .expect("device regex")
 });
@@ -893,6 +912,98 @@ mod tests {
             one("set a time for an hour and a half"),
             ("timer.start".into(), json!({"duration_s": 5400}))
         );
+    }
+
+    #[test]
+    fn understands_what_people_ask_beyond_the_basics() {
+        assert_eq!(
+            one("what time is it in springfield illinois"),
+            (
+                "time.now".into(),
+                json!({"location": "springfield illinois"})
+            )
+        );
+        assert_eq!(
+            one("how many days until thanksgiving"),
+            (
+                "date.query".into(),
+                json!({"holiday": "thanksgiving", "ask": "until"})
+            )
+        );
+        assert_eq!(
+            one("what day of the week is march the 3rd"),
+            (
+                "date.query".into(),
+                json!({"date": "03-03", "ask": "weekday"})
+            )
+        );
+        assert_eq!(
+            one("put lunch with sarah on my calendar for friday at noon"),
+            (
+                "calendar.create".into(),
+                json!({"title": "lunch", "with": "sarah", "date": "friday", "time": "12:00"})
+            )
+        );
+        assert_eq!(
+            one("move my dentist appointment to the 16th"),
+            (
+                "calendar.move".into(),
+                json!({"title": "dentist appointment", "date": "---16"})
+            )
+        );
+        assert_eq!(
+            one("pause the music in the kitchen"),
+            ("media.pause".into(), json!({"room": "kitchen"}))
+        );
+        assert_eq!(
+            one("mute the living room tv"),
+            ("volume.mute".into(), json!({"room": "living room tv"}))
+        );
+        assert_eq!(
+            one("i'm cooking so could you put on some motown"),
+            ("media.play".into(), json!({"query": "motown"}))
+        );
+        assert_eq!(
+            one("Hey lunar, wake me up at 630."),
+            ("alarm.set".into(), json!({"time": "06:30"}))
+        );
+        assert_eq!(
+            one("cancel all timers"),
+            ("timer.cancel".into(), json!({"all": true}))
+        );
+        // The step asks "For how long?": the intent is understood without its slot.
+        assert_eq!(
+            one("could you set a timer"),
+            ("timer.start".into(), json!({}))
+        );
+        assert_eq!(
+            one("is it going to rain in boston tomorrow"),
+            (
+                "weather.get".into(),
+                json!({"location": "boston", "date": "tomorrow", "condition": "rain"})
+            )
+        );
+        assert_eq!(
+            one("play bbc radio 4"),
+            (
+                "media.play".into(),
+                json!({"query": "bbc radio 4", "kind": "radio"})
+            )
+        );
+    }
+
+    #[test]
+    fn a_place_it_does_not_know_is_not_answered_with_the_local_time() {
+        for text in [
+            "what time is it in narnia",
+            "what's the time complexity of quicksort",
+            "turn off the tv",
+            "play the piano",
+            "book a flight to denver for friday",
+        ] {
+            let u = brain().understand(text);
+            assert!(u.is_unknown(), "{text}: {:?}", u.intents);
+        }
     }
 
     #[test]

@@ -66,7 +66,16 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             slots.insert("list".into(), Value::from(list_name(raw)?));
         }
         "item" => {
-            slots.insert("item".into(), Value::from(noun_phrase(raw)?));
+            // "i need to know what's on my list": a question, not an item.
+            let item = noun_phrase(raw)?;
+            if item.starts_with("to ")
+                || item
+                    .split_whitespace()
+                    .any(|w| matches!(w, "what's" | "what" | "whats"))
+            {
+                return None;
+            }
+            slots.insert("item".into(), Value::from(item));
         }
         "expression" => {
             slots.insert("expression".into(), Value::from(arithmetic(raw)?));
@@ -364,7 +373,7 @@ fn list_name(raw: &str) -> Option<String> {
     let name = noun_phrase(raw)?;
     if matches!(
         name.as_str(),
-        "the" | "my" | "our" | "a" | "this" | "that" | "your"
+        "the" | "my" | "our" | "a" | "this" | "that" | "your" | "reminder" | "reminders"
     ) {
         return None;
     }
@@ -612,6 +621,34 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
         // "what time is it in tokyo": that place's time, or nothing (never the local
         // time for a place LUNA does not know).
         "time.now" => {
+            // "the time complexity of quicksort", "the time of the game": another time.
+            const OTHER_TIMES: &[&str] = &[
+                "complexity",
+                "of",
+                "travel",
+                "limit",
+                "machine",
+                "management",
+                "signature",
+                "frame",
+                "line",
+                "lapse",
+                "off",
+                "table",
+                "slot",
+                "capsule",
+                "period",
+                "span",
+                "difference",
+                "zones",
+                "card",
+                "sheet",
+            ];
+            if let Some(p) = words.iter().position(|w| *w == "time") {
+                if words.get(p + 1).is_some_and(|w| OTHER_TIMES.contains(w)) {
+                    return None;
+                }
+            }
             if let Some(p) = words
                 .iter()
                 .rposition(|w| matches!(*w, "in" | "at" | "for"))
@@ -947,26 +984,29 @@ static CALENDAR_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn event(raw: &str, slots: &mut Slots) -> Option<()> {
+    let said_calendar = CALENDAR_PHRASE.is_match(raw);
     let stripped = CALENDAR_PHRASE.replace_all(raw, " ");
     let mut words: Vec<&str> = stripped.split_whitespace().collect();
     // Timers, alarms, reminders and lists have intents of their own; bookings and
-    // orders are other people's business.
-    if words.iter().any(|w| {
-        matches!(
-            *w,
-            "reservation"
-                | "reservations"
-                | "booking"
-                | "flight"
-                | "flights"
-                | "subscription"
-                | "order"
-                | "hotel"
-                | "ticket"
-                | "tickets"
-                | "table"
-        )
-    }) {
+    // orders are other people's business (unless put on the calendar).
+    if !said_calendar
+        && words.iter().any(|w| {
+            matches!(
+                *w,
+                "reservation"
+                    | "reservations"
+                    | "booking"
+                    | "flight"
+                    | "flights"
+                    | "subscription"
+                    | "order"
+                    | "hotel"
+                    | "ticket"
+                    | "tickets"
+                    | "table"
+            )
+        })
+    {
         return None;
     }
     if words.iter().any(|w| {
