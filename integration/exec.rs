@@ -97,6 +97,14 @@ fn calendar_world_clock_dates_lists_and_timers_people_ask_for() {
         listed.contains("lunch on") && listed.contains("12:00 PM"),
         "{listed}"
     );
+    let ics = luna(h).args(["calendar", "export"]).output().unwrap();
+    assert!(ics.status.success(), "{ics:?}");
+    let ics = String::from_utf8(ics.stdout).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
+    assert!(
+        ics.contains("SUMMARY:lunch\r\n") && ics.contains("DESCRIPTION:With sarah"),
+        "{ics}"
+    );
     let moved = response("move lunch to 1:30 pm");
     assert!(
         moved.starts_with("Moved lunch") && moved.contains("1:30 PM"),

@@ -27,6 +27,20 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum CalendarAction {
+    /// Write the planned events (today on, or all with --all) as iCalendar (.ics), for
+    /// any calendar program to import.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE.ics")]
+        out: Option<PathBuf>,
+        /// Past events too.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Start the daemon and serve until Ctrl-C or SIGTERM (or until a file input ends).
     Run {
@@ -100,6 +114,11 @@ enum Command {
         json: bool,
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+    /// The calendar LUNA keeps ("put lunch with sarah on my calendar for friday").
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
     },
     /// Check this machine: config, data, database, audio, model, system tools.
     Doctor {
@@ -268,6 +287,9 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::History { json, limit } => history(&loaded.config, json, limit),
+        Command::Calendar {
+            action: CalendarAction::Export { out, all },
+        } => calendar_export(&loaded.config, out, all),
         Command::Parse { text, json, jsonl } => parse(&loaded.config, text, json, jsonl),
         Command::Model {
             action:
@@ -634,6 +656,39 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             }
         }
     }
+}
+
+fn calendar_export(
+    config: &config::Config,
+    out: Option<PathBuf>,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = Store::open(
+        &config.store_path(),
+        &StoreOptions {
+            pool_size: 1,
+            busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
+        },
+    )?;
+    let from = if all {
+        "0000-01-01".to_owned()
+    } else {
+        chrono::Local::now().format("%Y-%m-%d").to_string()
+    };
+    let events = store.events_from(&from)?;
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    let ics = luna::exec::ics::to_icalendar(&events, &host);
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &ics)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("{} events written to {}", events.len(), path.display());
+        }
+        None => print!("{ics}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<ExitCode> {

@@ -185,6 +185,19 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
 }
 
+/// One planned calendar event (`calendar.create`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarEvent {
+    pub id: i64,
+    pub title: String,
+    /// "YYYY-MM-DD".
+    pub day: String,
+    /// "HH:MM", local time; none for an all-day event.
+    pub time: Option<String>,
+    pub place: Option<String>,
+    pub with_whom: Option<String>,
+}
+
 /// How to open the database.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
@@ -567,6 +580,26 @@ impl Store {
             "1 = 1 ORDER BY received_at_ms DESC, id DESC LIMIT ?1",
             limit,
         )
+    }
+
+    /// The calendar's planned events on or after `from_day` ("YYYY-MM-DD"), by day and time.
+    pub fn events_from(&self, from_day: &str) -> Result<Vec<CalendarEvent>, StoreError> {
+        let conn = self.connection()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, title, day, time, place, with_whom FROM events
+             WHERE state = 'planned' AND day >= ?1 ORDER BY day, time",
+        )?;
+        let rows = stmt.query_map([from_day], |r| {
+            Ok(CalendarEvent {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                day: r.get(2)?,
+                time: r.get(3)?,
+                place: r.get(4)?,
+                with_whom: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// One command by its correlation id.

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod apps;
 pub mod confirm;
 pub mod effects;
+pub mod ics;
 pub mod index;
 pub mod mpris;
 pub mod schedule;
