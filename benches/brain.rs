@@ -46,6 +46,27 @@ fn brain_benches(c: &mut Criterion) {
     c.bench_function("brain/train_model", |b| {
         b.iter(|| BrainModel::builtin().unwrap())
     });
+
+    // What every start after the first pays: the trained classifier read from the cache.
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cached = || {
+        BrainModel::build_cached(
+            luna::brain::Grammar::builtin().unwrap(),
+            luna::brain::classifier::DEFAULT_EXAMPLES,
+            "config/brain_examples.toml",
+            luna::brain::AppCatalog::builtin(),
+            cache.path(),
+        )
+        .unwrap()
+    };
+    cached();
+    c.bench_function("brain/model_from_cache", |b| b.iter(cached));
+
+    // An utterance understood only by finding the command inside it.
+    let rescued = "i'm cooking so could you put on some motown";
+    c.bench_function("brain/rescue_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(rescued)))
+    });
 }
 
 criterion_group! {

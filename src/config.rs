@@ -228,6 +228,14 @@ pub fn data_dir() -> PathBuf {
         .join("luna")
 }
 
+/// LUNA's cache directory: `$XDG_CACHE_HOME/luna` (usually `~/.cache/luna`): what can
+/// be rebuilt at any time (the trained fallback classifier).
+pub fn cache_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(|| PathBuf::from(".cache"))
+        .join("luna")
+}
+
 pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), dirs::home_dir()) {
         (Some(rest), Some(home)) => home.join(rest),

@@ -658,18 +658,23 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-fn calendar_export(
-    config: &config::Config,
-    out: Option<PathBuf>,
-    all: bool,
-) -> anyhow::Result<ExitCode> {
-    let store = Store::open(
+/// The database with one connection, for a command that reads or writes a little.
+fn open_store_for_reading(config: &config::Config) -> anyhow::Result<Store> {
+    Ok(Store::open(
         &config.store_path(),
         &StoreOptions {
             pool_size: 1,
             busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
         },
-    )?;
+    )?)
+}
+
+fn calendar_export(
+    config: &config::Config,
+    out: Option<PathBuf>,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store_for_reading(config)?;
     let from = if all {
         "0000-01-01".to_owned()
     } else {
@@ -692,13 +697,7 @@ fn calendar_export(
 }
 
 fn history(config: &config::Config, json: bool, limit: u32) -> anyhow::Result<ExitCode> {
-    let store = Store::open(
-        &config.store_path(),
-        &StoreOptions {
-            pool_size: 1,
-            busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms.into()),
-        },
-    )?;
+    let store = open_store_for_reading(config)?;
     let records = store.history(limit)?;
     if json {
         println!("{}", serde_json::json!({ "commands": records }));

@@ -281,7 +281,81 @@ impl Classifier {
     pub fn classes(&self) -> &[String] {
         &self.classes
     }
+
+    /// The trained model as bytes (for the cache of trained models): little-endian
+    /// counts, length-prefixed UTF-8 names, then the weights and biases as f32.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.weights.len() * 4 + self.feature_ids.len() * 12);
+        out.extend_from_slice(MAGIC);
+        let put_str = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        out.extend_from_slice(&(self.classes.len() as u32).to_le_bytes());
+        for c in &self.classes {
+            put_str(&mut out, c);
+        }
+        let mut features: Vec<(&String, &u32)> = self.feature_ids.iter().collect();
+        features.sort_by_key(|(_, id)| **id);
+        out.extend_from_slice(&(features.len() as u32).to_le_bytes());
+        for (f, _) in features {
+            put_str(&mut out, f);
+        }
+        for w in self.weights.iter().chain(&self.bias) {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// A model written by [`Classifier::to_bytes`]; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut rest = bytes.strip_prefix(MAGIC)?;
+        let mut u32_ = || -> Option<u32> {
+            let (head, tail) = rest.split_first_chunk::<4>()?;
+            rest = tail;
+            Some(u32::from_le_bytes(*head))
+        };
+        let n_classes = u32_()? as usize;
+        let strings = |n: usize, rest: &mut &[u8]| -> Option<Vec<String>> {
+            let mut out = Vec::with_capacity(n.min(1 << 20));
+            for _ in 0..n {
+                let (len, tail) = rest.split_first_chunk::<4>()?;
+                let len = u32::from_le_bytes(*len) as usize;
+                let s = tail.get(..len)?;
+                out.push(String::from_utf8(s.to_vec()).ok()?);
+                *rest = &tail[len..];
+            }
+            Some(out)
+        };
+        let classes = strings(n_classes, &mut rest)?;
+        let (n_features, tail) = rest.split_first_chunk::<4>()?;
+        rest = tail;
+        let features = strings(u32::from_le_bytes(*n_features) as usize, &mut rest)?;
+        let floats: Vec<f32> = rest
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if rest.len() % 4 != 0 || floats.len() != (features.len() + 1) * classes.len() {
+            return None;
+        }
+        let unknown = classes.iter().position(|c| c == UNKNOWN)?;
+        let split = features.len() * classes.len();
+        Some(Self {
+            feature_ids: features
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| (f, i as u32))
+                .collect(),
+            weights: floats[..split].to_vec(),
+            bias: floats[split..].to_vec(),
+            classes,
+            unknown,
+        })
+    }
 }
+
+/// The first bytes of a cached model; a new format or feature set changes it.
+const MAGIC: &[u8] = b"luna-classifier-1\n";
 
 fn scores(
     weights: &[f32],
@@ -322,6 +396,32 @@ fn argmax(v: &[f32], skip: Option<usize>) -> (usize, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trained_model_survives_bytes_and_rejects_garbage() {
+        let ex = |c: &str, t: &str| (c.to_owned(), t.to_owned());
+        let data = vec![
+            ex("time.now", "what time is it"),
+            ex("time.now", "tell me the time"),
+            ex("joke.tell", "tell me a joke"),
+            ex("joke.tell", "make me laugh"),
+            ex("unknown", "the cat sat on the mat"),
+        ];
+        let model = Classifier::train(&data, &TrainOptions::default());
+        let bytes = model.to_bytes();
+        let again = Classifier::from_bytes(&bytes).expect("round trip");
+        for text in ["what time is it", "a joke please", "hello there"] {
+            let (a, b) = (model.predict(text), again.predict(text));
+            assert_eq!(
+                (a.intent, a.probability),
+                (b.intent, b.probability),
+                "{text}"
+            );
+        }
+        assert!(Classifier::from_bytes(&bytes[..bytes.len() - 3]).is_none());
+        assert!(Classifier::from_bytes(b"not a model").is_none());
+        assert!(Classifier::from_bytes(&[]).is_none());
+    }
 
     #[test]
     fn learns_separable_classes_and_rejects_the_unfamiliar() {
