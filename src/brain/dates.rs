@@ -180,8 +180,8 @@ fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
         "in" => {
             let (n, used) = match (next, words.get(i + 2).copied()) {
                 (Some("a" | "1"), Some("week")) => (7, 3),
-                (Some(n), Some("days" | "day")) => (n.parse::<i64>().ok()?, 3),
-                (Some(n), Some("weeks" | "week")) => (n.parse::<i64>().ok()? * 7, 3),
+                (Some(n), Some("days" | "day")) => (i64::from(n.parse::<u16>().ok()?), 3),
+                (Some(n), Some("weeks" | "week")) => (i64::from(n.parse::<u16>().ok()?) * 7, 3),
                 _ => return None,
             };
             return (1..=366).contains(&n).then(|| (format!("+{n}"), i + used));
@@ -260,7 +260,9 @@ pub fn resolve(value: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> 
         }
         "this week" => Some((today, monday + Duration::days(6))),
         "next week" => Some((monday + Duration::days(7), monday + Duration::days(13))),
-        v if v.starts_with('+') => one(today + Duration::days(v[1..].parse().ok()?)),
+        v if v.starts_with('+') => {
+            one(today + Duration::days(i64::from(v[1..].parse::<u16>().ok()?)))
+        }
         "-1" => one(today - Duration::days(1)),
         v if v.starts_with("next ") => {
             // "next friday" said on a Wednesday is usually the one 9 days away by some
