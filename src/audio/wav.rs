@@ -108,8 +108,16 @@ pub fn read_from(reader: impl std::io::Read, name: &str) -> Result<Audio, WavErr
         });
     }
     let mono = downmix(&interleaved, spec.channels as usize);
+    let samples = resample(&mono, spec.sample_rate, PIPELINE_RATE)?;
+    // Less than one frame, or too few samples to leave one at 16 kHz (the fuzzer's
+    // single 44.1 kHz sample): no audio at all.
+    if samples.is_empty() {
+        return Err(WavError::Empty {
+            path: name.to_owned(),
+        });
+    }
     Ok(Audio {
-        samples: resample(&mono, spec.sample_rate, PIPELINE_RATE)?,
+        samples,
         source_rate: spec.sample_rate,
         source_channels: spec.channels,
     })
@@ -204,6 +212,10 @@ mod tests {
         let mut truncated = wav_bytes(spec, 16_000);
         truncated.truncate(truncated.len() / 2 + 1);
         assert!(read_from(std::io::Cursor::new(truncated), "cut.wav").is_err());
+        // The fuzzer's find: a single 24-bit sample at 44.1 kHz (WAVE_FORMAT_EXTENSIBLE).
+        let crash = b"RIFF\x9e\x0a\x00\x00WAVEfmt \x28\x00\x00\x00\xfe\xff\x01\x00\x44\xac\x00\x00\xcc\x04\x02\x00\x03\x00\x18\x00\x16\x00\x18\x00\x04\x00\x00\x00\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71fact\x04\x00\x00\x00\x72\x03\x00\x00data\x03\x00\x00\x00\xd6\x2e\x90\x01\x00\x00data\x80\x0c\x00\x00\x60\x49\xbd\xd1\x3c\x13";
+        let err = read_from(std::io::Cursor::new(crash.to_vec()), "wide.wav").unwrap_err();
+        assert!(matches!(err, WavError::Empty { .. }), "{err}");
         let err = read(Path::new("/nonexistent/x.wav")).unwrap_err();
         assert!(matches!(err, WavError::Open { .. }), "{err}");
     }
