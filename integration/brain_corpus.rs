@@ -15,21 +15,10 @@ use std::sync::Arc;
 use std::collections::HashSet;
 
 use luna::brain::{classifier, normalize, Brain, BrainModel, BrainSettings};
-use serde::Deserialize;
-use serde_json::Value;
 
-#[derive(Deserialize)]
-struct Labelled {
-    text: String,
-    intents: Vec<Expected>,
-}
-
-#[derive(Deserialize)]
-struct Expected {
-    intent: String,
-    #[serde(default)]
-    slots: BTreeMap<String, Value>,
-}
+#[path = "shared/labelled.rs"]
+mod labelled;
+use labelled::Labelled;
 
 const IN_DOMAIN: &str = include_str!("../src/brain/corpus/in_domain.jsonl");
 const OUT_OF_DOMAIN: &str = include_str!("../src/brain/corpus/out_of_domain.txt");

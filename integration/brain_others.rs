@@ -12,21 +12,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use luna::brain::{Brain, BrainModel, BrainSettings};
-use serde::Deserialize;
-use serde_json::Value;
 
-#[derive(Deserialize)]
-struct Labelled {
-    text: String,
-    intents: Vec<Expected>,
-}
-
-#[derive(Deserialize)]
-struct Expected {
-    intent: String,
-    #[serde(default)]
-    slots: BTreeMap<String, Value>,
-}
+#[path = "shared/labelled.rs"]
+mod labelled;
+use labelled::Labelled;
 
 const SETS: &[(&str, &str)] = &[
     (
