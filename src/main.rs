@@ -680,7 +680,7 @@ fn calendar_export(
     } else {
         chrono::Local::now().format("%Y-%m-%d").to_string()
     };
-    let events = store.events_from(&from)?;
+    let events = store.events_between(&from, "9999-12-31")?;
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into());

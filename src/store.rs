@@ -582,14 +582,19 @@ impl Store {
         )
     }
 
-    /// The calendar's planned events on or after `from_day` ("YYYY-MM-DD"), by day and time.
-    pub fn events_from(&self, from_day: &str) -> Result<Vec<CalendarEvent>, StoreError> {
+    /// The calendar's planned events from `from_day` to `to_day` ("YYYY-MM-DD", both
+    /// included), by day and time.
+    pub fn events_between(
+        &self,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<CalendarEvent>, StoreError> {
         let conn = self.connection()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, title, day, time, place, with_whom FROM events
-             WHERE state = 'planned' AND day >= ?1 ORDER BY day, time",
+             WHERE state = 'planned' AND day >= ?1 AND day <= ?2 ORDER BY day, time",
         )?;
-        let rows = stmt.query_map([from_day], |r| {
+        let rows = stmt.query_map([from_day, to_day], |r| {
             Ok(CalendarEvent {
                 id: r.get(0)?,
                 title: r.get(1)?,

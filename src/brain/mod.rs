@@ -677,12 +677,9 @@ impl Brain {
             let family = intent.intent.split('.').next().unwrap_or("");
             if matches!(family, "volume" | "media") && !intent.slots.contains_key("room") {
                 if let Some(m) = DEVICE_OBJECT.find(text) {
-                    let device = m.as_str();
-                    let device = ["the ", "my ", "our "]
-                        .iter()
-                        .find_map(|a| device.strip_prefix(a))
-                        .unwrap_or(device);
-                    intent.slots.insert("room".into(), Value::from(device));
+                    intent
+                        .slots
+                        .insert("room".into(), Value::from(device_name(m.as_str())));
                 }
             }
         }
@@ -777,12 +774,7 @@ impl Brain {
             return None;
         }
         let m = DEVICE_OBJECT.find(text)?;
-        let device = m.as_str();
-        let room = ["the ", "my ", "our "]
-            .iter()
-            .find_map(|a| device.strip_prefix(a))
-            .unwrap_or(device)
-            .to_owned();
+        let room = device_name(m.as_str()).to_owned();
         for stand_in in ["the volume", "the music"] {
             let said = format!("{}{stand_in}{}", &text[..m.start()], &text[m.end()..]);
             if let Some(mut intent) = self.grammar_match(&said) {
@@ -878,6 +870,14 @@ static DEVICE_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("device regex")
 });
+
+/// "the living room tv" → "living room tv": the device as the `room` slot names it.
+fn device_name(said: &str) -> &str {
+    ["the ", "my ", "our "]
+        .iter()
+        .find_map(|a| said.strip_prefix(a))
+        .unwrap_or(said)
+}
 
 /// "play jazz in the kitchen" → ("play jazz", "kitchen").
 fn split_room(text: &str) -> Option<(&str, String)> {

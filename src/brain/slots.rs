@@ -859,79 +859,6 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
     Some(slots)
 }
 
-/// Words that name an event (a calendar entry, not a timer or a list).
-pub const EVENT_WORDS: &[&str] = &[
-    "meeting",
-    "meetings",
-    "appointment",
-    "appointments",
-    "event",
-    "events",
-    "call",
-    "lunch",
-    "dinner",
-    "breakfast",
-    "brunch",
-    "party",
-    "interview",
-    "class",
-    "lesson",
-    "lessons",
-    "practice",
-    "game",
-    "session",
-    "conference",
-    "haircut",
-    "checkup",
-    "check-up",
-    "visit",
-    "dentist",
-    "doctor",
-    "doctor's",
-    "dentist's",
-    "reservation",
-    "coffee",
-    "drinks",
-    "workout",
-    "rehearsal",
-    "concert",
-    "recital",
-    "flight",
-    "trip",
-    "date",
-    "playdate",
-    "sync",
-    "standup",
-    "stand-up",
-    "review",
-    "presentation",
-    "webinar",
-    "seminar",
-    "shift",
-    "exam",
-    "test",
-    "ceremony",
-    "wedding",
-    "birthday",
-    "anniversary",
-    "match",
-    "tournament",
-    "training",
-    "therapy",
-    "vet",
-    "appt",
-    "gathering",
-    "get-together",
-    "barbecue",
-    "bbq",
-    "picnic",
-    "movie",
-    "show",
-    "service",
-    "pickup",
-    "drop-off",
-];
-
 /// Words that end a "with …" or "at …" part of an event.
 fn is_event_marker(w: &str) -> bool {
     matches!(
@@ -976,13 +903,14 @@ fn find_time(words: &[&str]) -> Option<(String, usize, usize)> {
     None
 }
 
-/// An event as said: "lunch with sarah at noon on friday at the cafe" → title "lunch",
-/// with "sarah", time "12:00", date "friday", place "the cafe".
+/// "… to my calendar", "… off the family schedule": where an event goes, not its title.
 static CALENDAR_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:to|on|in|into|onto|from|off|off of|out of) (?:the |my |our |your )?(?:[a-z']+ )?(?:calendar|schedule|agenda|diary|planner)\b")
         .expect("calendar regex")
 });
 
+/// An event as said: "lunch with sarah at noon on friday at the cafe" → title "lunch",
+/// with "sarah", time "12:00", date "friday", place "the cafe".
 fn event(raw: &str, slots: &mut Slots) -> Option<()> {
     let said_calendar = CALENDAR_PHRASE.is_match(raw);
     let stripped = CALENDAR_PHRASE.replace_all(raw, " ");

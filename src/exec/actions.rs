@@ -9,7 +9,7 @@ use super::apps::AppIndex;
 use super::effects::{EffectError, Effects};
 use super::{ExecSettings, StepResult};
 use crate::brain::Step;
-use crate::store::now_ms;
+use crate::store::{now_ms, CalendarEvent};
 
 const JOKES: &[&str] = &[
     "I told my computer I needed a break, and it said: no problem, I'll go to sleep.",
@@ -189,13 +189,8 @@ fn world_clock(intent: &str, said: &str, now: chrono::DateTime<Local>) -> StepRe
 pub fn say_date_slot(value: &str) -> String {
     let today = Local::now().date_naive();
     match value {
-        "today" | "tomorrow" | "weekend" | "next weekend" | "this week" | "next week" => {
-            if value == "weekend" {
-                "the weekend".to_owned()
-            } else {
-                value.to_owned()
-            }
-        }
+        "weekend" => "the weekend".to_owned(),
+        "today" | "tomorrow" | "next weekend" | "this week" | "next week" => value.to_owned(),
         v => match crate::brain::dates::resolve(v, today) {
             Some((day, _)) => day.format("%A, %B %-d").to_string(),
             None => v.to_owned(),
@@ -256,31 +251,17 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     let today = Local::now().date_naive();
     let title = slot(step, "title");
     let range = slot(step, "date").and_then(|d| dates::resolve(d, today));
-    let events = |fx: &Effects,
-                  from: &str,
-                  to: &str|
-     -> Vec<(i64, String, String, Option<String>)> {
-        let Ok(conn) = fx.store.connection() else {
-            return Vec::new();
-        };
-        let Ok(mut stmt) = conn.prepare(
-            "SELECT id, title, day, time FROM events WHERE state = 'planned' AND day >= ?1 AND day <= ?2 ORDER BY day, time",
-        ) else {
-            return Vec::new();
-        };
-        stmt.query_map([from, to], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .map(|rows| rows.filter_map(Result::ok).collect())
-        .unwrap_or_default()
+    // A read that fails finds nothing, as a read of an empty calendar would.
+    let events = |fx: &Effects, from: &str, to: &str| -> Vec<CalendarEvent> {
+        fx.store.events_between(from, to).unwrap_or_default()
     };
-    let describe = |(_, title, day, time): &(i64, String, String, Option<String>)| {
-        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+    let describe = |e: &CalendarEvent| {
+        let day = chrono::NaiveDate::parse_from_str(&e.day, "%Y-%m-%d")
             .map(|d| d.format("%A %B %-d").to_string())
-            .unwrap_or_else(|_| day.clone());
-        match time {
-            Some(t) => format!("{title} on {day} at {}", say_hhmm(t)),
-            None => format!("{title} on {day}"),
+            .unwrap_or_else(|_| e.day.clone());
+        match &e.time {
+            Some(t) => format!("{} on {day} at {}", e.title, say_hhmm(t)),
+            None => format!("{} on {day}", e.title),
         }
     };
     let far = "9999-12-31";
@@ -378,7 +359,9 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
             let candidates = events(fx, &from, &to);
             let matching: Vec<_> = candidates
                 .iter()
-                .filter(|e| title.is_none_or(|t| e.1.contains(t) || t.contains(e.1.as_str())))
+                .filter(|e| {
+                    title.is_none_or(|t| e.title.contains(t) || t.contains(e.title.as_str()))
+                })
                 .collect();
             match (intent, matching.as_slice()) {
                 (_, []) => Ok("I couldn't find that on your calendar.".to_owned()),
@@ -387,7 +370,7 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                     .try_fold(0, |n, e| {
                         fx.write(
                             "UPDATE events SET state = 'cancelled' WHERE id = ?1",
-                            vec![SqlValue::Integer(e.0)],
+                            vec![SqlValue::Integer(e.id)],
                         )
                         .map(|k| n + k)
                     })
@@ -410,20 +393,20 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                     let new_day = slot(step, "date")
                         .and_then(|d| dates::resolve(d, today))
                         .map(|(d, _)| d.format("%Y-%m-%d").to_string())
-                        .unwrap_or_else(|| event.2.clone());
+                        .unwrap_or_else(|| event.day.clone());
                     let new_time = slot(step, "time")
                         .map(str::to_owned)
-                        .or_else(|| event.3.clone());
+                        .or_else(|| event.time.clone());
                     if slot(step, "date").is_none() && slot(step, "time").is_none() {
                         return StepResult::failed(
                             intent,
-                            format!("To when should I move {}?", event.1),
+                            format!("To when should I move {}?", event.title),
                         );
                     }
                     fx.write(
                         "UPDATE events SET day = ?2, time = ?3 WHERE id = ?1",
                         vec![
-                            SqlValue::Integer(event.0),
+                            SqlValue::Integer(event.id),
                             SqlValue::Text(new_day.clone()),
                             new_time.clone().map_or(SqlValue::Null, SqlValue::Text),
                         ],
@@ -431,7 +414,11 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                     .map(|_| {
                         format!(
                             "Moved {}.",
-                            describe(&(event.0, event.1.clone(), new_day, new_time))
+                            describe(&CalendarEvent {
+                                day: new_day,
+                                time: new_time,
+                                ..(*event).clone()
+                            })
                         )
                     })
                 }
