@@ -85,6 +85,11 @@ pub const INTENTS: &[(&str, &[&str], &[&str])] = &[
     ("assistant.stop", &[], &[]),
 ];
 
+/// An intent's family, the part before the dot: "volume" for "volume.up".
+pub fn family(intent: &str) -> &str {
+    intent.split('.').next().unwrap_or("")
+}
+
 pub fn is_known_intent(name: &str) -> bool {
     INTENTS.iter().any(|(n, _, _)| *n == name)
 }

@@ -660,7 +660,7 @@ impl Brain {
     fn parse_simple(&self, text: &str) -> (Intent, Source) {
         if let Some((rest, room)) = split_room(text) {
             let (mut intent, source) = self.parse_part(rest);
-            let family = intent.intent.split('.').next().unwrap_or("");
+            let family = catalogue::family(&intent.intent);
             if matches!(family, "volume" | "media" | "timer") {
                 intent.slots.insert("room".into(), Value::from(room));
                 return (intent, source);
@@ -674,7 +674,7 @@ impl Brain {
         if !intent.is_unknown() {
             slots::enrich(&intent.intent, text, &mut intent.slots);
             // "mute the living room tv": the device named is the room slot.
-            let family = intent.intent.split('.').next().unwrap_or("");
+            let family = catalogue::family(&intent.intent);
             if matches!(family, "volume" | "media") && !intent.slots.contains_key("room") {
                 if let Some(m) = DEVICE_OBJECT.find(text) {
                     intent
@@ -778,7 +778,7 @@ impl Brain {
         for stand_in in ["the volume", "the music"] {
             let said = format!("{}{stand_in}{}", &text[..m.start()], &text[m.end()..]);
             if let Some(mut intent) = self.grammar_match(&said) {
-                let family = intent.intent.split('.').next().unwrap_or("");
+                let family = catalogue::family(&intent.intent);
                 if matches!(family, "volume" | "media") {
                     intent.slots.insert("room".into(), Value::from(room));
                     return Some(intent);

@@ -597,7 +597,7 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
         "coffee",
         "kettle",
     ];
-    let family = intent.split('.').next().unwrap_or("");
+    let family = super::catalogue::family(intent);
     if matches!(family, "timer" | "media" | "volume") && words.iter().any(|w| NOT_OURS.contains(w))
     {
         return None;

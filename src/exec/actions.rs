@@ -76,7 +76,7 @@ fn first_available<'a>(programs: &[&'a str]) -> Option<&'a str> {
 }
 
 pub fn run(intent: &str, step: &Step, fx: &mut Effects, settings: &ExecSettings) -> StepResult {
-    let family = intent.split('.').next().unwrap_or("");
+    let family = crate::brain::catalogue::family(intent);
     let mut result = run_family(family, intent, step, fx, settings);
     // "turn it up in the kitchen": LUNA's sound and players are this computer's.
     if let (Some(room), "volume" | "media") = (slot(step, "room"), family) {
