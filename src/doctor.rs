@@ -1,6 +1,6 @@
 //! `luna doctor`: what LUNA needs on this machine, what is missing, and how to fix it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -80,13 +80,13 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_media());
     checks.push(check_speech(&config));
     for (program, purpose, package) in SYSTEM_TOOLS {
-        checks.push(match which(program) {
-            Some(path) => Check::new(
+        checks.push(match which::which(program) {
+            Ok(path) => Check::new(
                 *program,
                 Status::Ok,
                 format!("{} ({purpose})", path.display()),
             ),
-            None => Check::new(
+            Err(_) => Check::new(
                 *program,
                 Status::Warn,
                 format!("not found (needed for {purpose})"),
@@ -285,20 +285,6 @@ fn check_wake(config: &config::Config) -> Check {
     }
 }
 
-/// The first executable `program` on `PATH`.
-pub fn which(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,12 +299,6 @@ mod tests {
         std::fs::write(&broken, b"not a model").unwrap();
         let check = check_model(&broken);
         assert_eq!(check.status, Status::Fail, "{}", check.detail);
-    }
-
-    #[test]
-    fn finds_programs_on_path() {
-        assert!(which("sh").is_some());
-        assert!(which("surely-no-such-program-luna").is_none());
     }
 
     #[test]

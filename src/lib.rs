@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod exec;
 pub mod http_client;
 pub mod metrics;
+pub mod model_install;
 pub mod pipeline;
 pub mod store;
 pub mod stt;

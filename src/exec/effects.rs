@@ -125,7 +125,7 @@ impl Effects {
     }
 
     pub fn available(program: &str) -> bool {
-        crate::doctor::which(program).is_some()
+        which::which(program).is_ok()
     }
 
     /// In dry run: records the program and says so (true). Otherwise false.

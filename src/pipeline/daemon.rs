@@ -457,7 +457,7 @@ async fn fire_schedules(
     let mut tick = tokio::time::interval(SCHEDULE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let announce = |envelope: &Envelope<_>, message: String| {
-        if crate::doctor::which("notify-send").is_some() {
+        if which::which("notify-send").is_ok() {
             if let Ok(mut child) = std::process::Command::new("notify-send")
                 .args(["LUNA", &message])
                 .spawn()

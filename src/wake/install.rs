@@ -2,12 +2,9 @@
 //! code and these two models are Apache-2.0; its bundled wake heads are not used) and
 //! pinned by sha256.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
-use crate::stt::install::{hex, io, pip_download, tempdir, InstallError};
+use crate::model_install::{io, pip_download, write_atomically, InstallError, Scratch, Wheel};
 
 pub const MEL_MODEL: &str = "melspectrogram.onnx";
 pub const EMBEDDING_MODEL: &str = "embedding_model.onnx";
@@ -26,7 +23,7 @@ const FILES: [(&str, &str); 2] = [
 
 /// Where the front end and enrolled phrases live by default.
 pub fn default_dir() -> PathBuf {
-    crate::config::data_dir().join("models").join("wake")
+    crate::model_install::models_dir().join("wake")
 }
 
 /// Whether both models are present in `dir`.
@@ -41,40 +38,18 @@ pub fn install(
     mut progress: impl FnMut(&str),
 ) -> Result<(), InstallError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let scratch = tempdir(dir)?;
-    let result = (|| {
-        let wheel = match wheel {
-            Some(w) => w.to_owned(),
-            None => pip_download(PACKAGE, VERSION, &scratch, &mut progress)?,
-        };
-        let bad = |reason: String| InstallError::Wheel {
-            path: wheel.clone(),
-            reason,
-        };
-        let file = std::fs::File::open(&wheel).map_err(io(&wheel))?;
-        let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
-        for (name, expected) in FILES {
-            let inner = format!("openwakeword/resources/models/{name}");
-            let mut bytes = Vec::new();
-            zip.by_name(&inner)
-                .map_err(|e| bad(format!("{inner}: {e}")))?
-                .read_to_end(&mut bytes)
-                .map_err(|e| bad(format!("{inner}: {e}")))?;
-            let found = hex(&Sha256::digest(&bytes));
-            if found != expected {
-                return Err(InstallError::Checksum {
-                    found,
-                    expected: expected.into(),
-                });
-            }
-            let dest = dir.join(name);
-            let partial = dest.with_extension("onnx.partial");
-            std::fs::write(&partial, &bytes).map_err(io(&partial))?;
-            std::fs::rename(&partial, &dest).map_err(io(&dest))?;
-            progress(&format!("installed {} (sha256 {found})", dest.display()));
-        }
-        Ok(())
-    })();
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    let scratch = Scratch::new(dir)?;
+    let wheel = match wheel {
+        Some(w) => w.to_owned(),
+        None => pip_download(PACKAGE, VERSION, scratch.path(), &mut progress)?,
+    };
+    let mut wheel = Wheel::open(&wheel)?;
+    for (name, expected) in FILES {
+        let bytes =
+            wheel.read_pinned(&format!("openwakeword/resources/models/{name}"), expected)?;
+        let dest = dir.join(name);
+        write_atomically(&dest, &bytes)?;
+        progress(&format!("installed {} (sha256 {expected})", dest.display()));
+    }
+    Ok(())
 }
