@@ -649,7 +649,7 @@ fn metrics_count_commands_stages_and_caches_and_luna_stats_reads_them() {
     for text in [
         "what time is it",
         "what time is it",
-        "open firefox",
+        "open firefox and what time is it",
         "blorp the zorp",
     ] {
         say(luna.addr, text);
@@ -662,6 +662,10 @@ fn metrics_count_commands_stages_and_caches_and_luna_stats_reads_them() {
     for line in [
         r#"luna_commands_total{intent="time.now",outcome="ok",source="api"} 2"#,
         r#"luna_commands_total{intent="unknown",outcome="unknown",source="api"} 1"#,
+        // Every intent of a multi-intent command, not only its first.
+        r#"luna_intents_total{intent="time.now"} 3"#,
+        r#"luna_intents_total{intent="app.open"} 1"#,
+        r#"luna_intents_total{intent="unknown"} 1"#,
         r#"luna_stage_latency_seconds_count{stage="brain"} 4"#,
         r#"luna_stage_messages_handled_total{stage="brain"} 4"#,
         r#"luna_stage_restarts_total{stage="stt"} 0"#,
@@ -683,7 +687,8 @@ fn metrics_count_commands_stages_and_caches_and_luna_stats_reads_them() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(shown.contains("commands: 4"), "{shown}");
-    assert!(shown.contains("time.now 2"), "{shown}");
+    assert!(shown.contains("app.open 1"), "{shown}");
+    assert!(shown.contains("time.now 3"), "{shown}");
     assert!(shown.contains("parse 25 % of 4"), "{shown}");
     stop(luna.child);
     // With the daemon gone, stats says so in one line.

@@ -30,6 +30,11 @@ pub struct CommandLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntentLabel {
+    pub intent: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhraseLabel {
     pub phrase: String,
 }
@@ -59,6 +64,7 @@ pub struct Metrics {
     registry: Registry,
     latency: Family<StageLabel, Histogram, fn() -> Histogram>,
     commands: Family<CommandLabels, Counter>,
+    intents: Family<IntentLabel, Counter>,
     wake_detections: Family<PhraseLabel, Counter>,
     utterances_ignored: Counter,
     wake_alone: Counter,
@@ -90,6 +96,12 @@ impl Metrics {
             "commands",
             "Commands done, by first intent, outcome and where they came from",
             commands.clone(),
+        );
+        let intents = Family::<IntentLabel, Counter>::default();
+        registry.register(
+            "intents",
+            "Intents understood, every intent of a multi-intent command counted (unknown once per command understood as nothing)",
+            intents.clone(),
         );
         let wake_detections = Family::<PhraseLabel, Counter>::default();
         registry.register(
@@ -133,6 +145,7 @@ impl Metrics {
             registry,
             latency,
             commands,
+            intents,
             wake_detections,
             utterances_ignored,
             wake_alone,
@@ -143,15 +156,28 @@ impl Metrics {
         }
     }
 
-    /// Records a finished command.
-    pub fn command(&self, intent: &str, outcome: &str, source: &str, latency: &Latencies) {
+    /// Records a finished command and each of its intents, in the order said (none:
+    /// understood as nothing, counted as `unknown`).
+    pub fn command(&self, intents: &[&str], outcome: &str, source: &str, latency: &Latencies) {
+        let first = intents.first().copied().unwrap_or("unknown");
         self.commands
             .get_or_create(&CommandLabels {
-                intent: intent.to_owned(),
+                intent: first.to_owned(),
                 outcome: outcome.to_owned(),
                 source: source.to_owned(),
             })
             .inc();
+        for intent in if intents.is_empty() {
+            &["unknown"][..]
+        } else {
+            intents
+        } {
+            self.intents
+                .get_or_create(&IntentLabel {
+                    intent: (*intent).to_owned(),
+                })
+                .inc();
+        }
         for (stage, ms) in latency.stages() {
             if let Some(ms) = ms {
                 self.latency
@@ -464,6 +490,8 @@ pub fn summary(samples: &[Sample]) -> String {
     let mut by_intent: BTreeMap<String, f64> = BTreeMap::new();
     for s in of("luna_commands_total") {
         *by_outcome.entry(label(s, "outcome")).or_default() += s.value;
+    }
+    for s in of("luna_intents_total") {
         *by_intent.entry(label(s, "intent")).or_default() += s.value;
     }
     let total: f64 = by_outcome.values().sum();
@@ -585,8 +613,8 @@ mod tests {
             speech_end_to_action: Some(300.0),
             ..Latencies::default()
         };
-        m.command("timer.start", "ok", "voice", &latency);
-        m.command("timer.start", "ok", "voice", &latency);
+        m.command(&["timer.start"], "ok", "voice", &latency);
+        m.command(&["timer.start", "media.play"], "ok", "voice", &latency);
         m.wake_detected("hey luna");
         m.wake_rejected();
         m.speech_interrupted();
@@ -607,6 +635,8 @@ mod tests {
         let text = m.render();
         for line in [
             r#"luna_commands_total{intent="timer.start",outcome="ok",source="voice"} 2"#,
+            r#"luna_intents_total{intent="timer.start"} 2"#,
+            r#"luna_intents_total{intent="media.play"} 1"#,
             r#"luna_stage_latency_seconds_count{stage="stt"} 2"#,
             r#"luna_stage_latency_seconds_sum{stage="speech_end_to_action"} 0.6"#,
             r#"luna_wake_detections_total{phrase="hey luna"} 1"#,
@@ -633,6 +663,10 @@ mod tests {
         );
         let summary = summary(&samples);
         assert!(summary.contains("commands: 2 (ok 2)"), "{summary}");
+        assert!(
+            summary.contains("by intent: media.play 1, timer.start 2"),
+            "every intent of a multi-intent command counts: {summary}"
+        );
         assert!(summary.contains("parse 75 % of 4"), "{summary}");
         // Both observations of 300 ms fall in the 256-512 ms bucket.
         let line = summary

@@ -244,8 +244,14 @@ impl Downstream {
             root.record("confidence", f64::from(first.confidence));
         }
         root.record("outcome", outcome.as_str());
+        let intents: Vec<&str> = understood
+            .payload
+            .intents
+            .iter()
+            .map(|i| i.intent.as_str())
+            .collect();
         self.metrics
-            .command(first_intent, outcome.as_str(), source.as_str(), &latency_ms);
+            .command(&intents, outcome.as_str(), source.as_str(), &latency_ms);
         if let Err(e) = self
             .store
             .call(understood.carry(StoreRequest::Record(Box::new(record))))
