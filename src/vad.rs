@@ -23,6 +23,8 @@
 use std::collections::VecDeque;
 
 use serde::Serialize;
+
+use dasp_sample::Sample;
 use webrtc_vad::{SampleRate, Vad, VadMode};
 
 use crate::audio::PIPELINE_RATE;
@@ -228,7 +230,7 @@ impl Endpointer {
         let start = self.position;
         self.position += FRAME as u64;
         for (d, s) in self.frame_i16.iter_mut().zip(frame.iter()) {
-            *d = (s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16;
+            *d = s.clamp(-1.0, 1.0).to_sample::<i16>();
         }
         let voiced = self.vad.is_voice_segment(&self.frame_i16).unwrap_or(false);
         let rms = (frame.iter().map(|s| s * s).sum::<f32>() / FRAME as f32).sqrt();

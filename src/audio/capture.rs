@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{FromSample, Sample, SizedSample};
+use cpal::SizedSample;
+use dasp_sample::{FromSample, Sample};
 use serde::Serialize;
 
 use super::kept::KeptStream;

@@ -13,6 +13,11 @@ use rubato::{Fft, FixedSync, Resampler};
 const CHUNK: usize = 1024;
 
 /// Averages interleaved channels into one.
+///
+/// Hand-written on purpose: dasp_frame's `Frame` is an array of a channel count known at
+/// compile time, and a device's or a file's count is known only at run time (one
+/// monomorphization per count to replace a one-line mean). Sample formats do go
+/// through dasp (`dasp_sample`), here and in the capture callback.
 pub fn downmix(interleaved: &[f32], channels: usize) -> Vec<f32> {
     if channels <= 1 {
         return interleaved.to_vec();

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use dasp_sample::Sample;
+
 use super::capture::{Capture, CaptureError};
 use super::wav::{self, WavError};
 use super::PIPELINE_RATE;
@@ -183,7 +185,7 @@ impl Source {
                     carry = bytes.pop();
                 }
                 for pair in bytes.chunks_exact(2) {
-                    let sample = i16::from_le_bytes([pair[0], pair[1]]) as f32 / 32768.0;
+                    let sample = i16::from_le_bytes([pair[0], pair[1]]).to_sample::<f32>();
                     // The reader is a plain thread: waiting for room is fine here.
                     while producer.push(sample).is_err() {
                         if producer.is_abandoned() {

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use dasp_sample::{Sample, I24};
+
 use super::resample::{downmix, resample, ResampleError};
 use super::PIPELINE_RATE;
 
@@ -57,6 +59,12 @@ pub fn read_from(reader: impl std::io::Read, name: &str) -> Result<Audio, WavErr
         path: name.to_owned(),
         error: e.to_string(),
     };
+    // Integer samples to f32 in [-1, 1) with dasp's conversions (exact powers of two).
+    let to_f32 = |samples: &mut dyn Iterator<Item = hound::Result<f32>>| {
+        samples
+            .collect::<Result<Vec<f32>, _>>()
+            .map_err(format_error)
+    };
     let mut wav = hound::WavReader::new(reader).map_err(format_error)?;
     let spec = wav.spec();
     if spec.channels == 0 || spec.sample_rate == 0 {
@@ -88,13 +96,24 @@ pub fn read_from(reader: impl std::io::Read, name: &str) -> Result<Audio, WavErr
             })
             .collect::<Result<_, _>>()
             .map_err(format_error)?,
-        (hound::SampleFormat::Int, bits @ 1..=32) => {
-            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
-            wav.samples::<i32>()
-                .map(|s| s.map(|x| x as f32 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(format_error)?
+        (hound::SampleFormat::Int, 8) => {
+            to_f32(&mut wav.samples::<i8>().map(|s| s.map(|x| x.to_sample())))?
         }
+        (hound::SampleFormat::Int, 16) => {
+            to_f32(&mut wav.samples::<i16>().map(|s| s.map(|x| x.to_sample())))?
+        }
+        (hound::SampleFormat::Int, 24) => to_f32(
+            &mut wav
+                .samples::<i32>()
+                .map(|s| s.map(|x| I24::new(x).map_or(0.0, |x| x.to_sample()))),
+        )?,
+        // 32 bits, and the odd depths an extensible header may declare (12, 20):
+        // hound gives them right-aligned; left-aligned in an i32 they scale as one.
+        (hound::SampleFormat::Int, bits @ 1..=32) => to_f32(
+            &mut wav
+                .samples::<i32>()
+                .map(|s| s.map(|x| (x << (32 - u32::from(bits))).to_sample())),
+        )?,
         (format, bits) => {
             return Err(WavError::Format {
                 path: name.to_owned(),
@@ -133,7 +152,7 @@ pub fn write_pipeline_wav(path: &Path, samples: &[f32]) -> Result<(), hound::Err
     };
     let mut w = hound::WavWriter::create(path, spec)?;
     for s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16)?;
+        w.write_sample(s.clamp(-1.0, 1.0).to_sample::<i16>())?;
     }
     w.finalize()
 }

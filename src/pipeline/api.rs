@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use dasp_sample::Sample;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -646,7 +647,7 @@ fn s16le_to_f32(odd_byte: &mut Option<u8>, bytes: &[u8]) -> Vec<f32> {
     *odd_byte = rest.first().copied();
     whole
         .chunks_exact(2)
-        .map(|p| f32::from(i16::from_le_bytes([p[0], p[1]])) / 32768.0)
+        .map(|p| i16::from_le_bytes([p[0], p[1]]).to_sample::<f32>())
         .collect()
 }
 

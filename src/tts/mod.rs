@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dasp_sample::Sample;
+
 use crate::audio::playback::Output;
 
 pub use espeak::version;
@@ -50,9 +52,8 @@ fn synthesize_until(
     stop: &dyn Fn() -> bool,
 ) -> Result<(Vec<f32>, u32), TtsError> {
     let (samples, rate) = espeak::synthesize(text, voice, stop)?;
-    let scale = 1.0 / f32::from(i16::MAX);
     Ok((
-        samples.into_iter().map(|s| f32::from(s) * scale).collect(),
+        samples.into_iter().map(|s| s.to_sample::<f32>()).collect(),
         rate,
     ))
 }
