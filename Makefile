@@ -11,8 +11,9 @@ BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2
 # What the tests synthesize and measure speech with (flite and festival's kal voice are
 # the wake word's held-out voices), PulseAudio for the capture test (a null sink stands
 # in for a sound card), curl/pip for `luna model install`, and dbus-daemon for the
-# MPRIS test (a private session bus).
-TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins dbus
+# MPRIS test (a private session bus), systemd for systemd-analyze (the service unit is
+# checked by systemd's own parser).
+TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins dbus systemd
 
 .PHONY: deps test-deps model run test bench stress fuzz lint fmt clean
 

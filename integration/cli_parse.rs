@@ -1,4 +1,5 @@
-//! `luna parse` as a user or an evaluation script runs it.
+//! `luna parse` as a user or an evaluation script runs it, and `luna service` where
+//! systemd is and is not.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -86,4 +87,107 @@ fn a_bad_grammar_file_is_a_clear_error() {
         err.contains("grammar.toml") && err.contains("time.now") && err.contains("pattern 0"),
         "{err}"
     );
+}
+
+fn user_manager_reachable() -> bool {
+    Command::new("systemctl")
+        .args(["--user", "show", "--property=Version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn service_install_without_a_user_manager_says_so_and_writes_nothing() {
+    if user_manager_reachable() {
+        eprintln!("skipped: this session has a systemd user manager; the full install is `service_installs_runs_and_uninstalls` (--ignored: it installs into your own session)");
+        return;
+    }
+    let home = std::env::temp_dir().join(format!("luna-service-{}", std::process::id()));
+    let out = luna()
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .args(["service", "install"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(err.contains("user manager is not reachable"), "{err}");
+    assert!(
+        !home.join("config/systemd/user/luna.service").exists(),
+        "nothing is written when it cannot be enabled"
+    );
+    let out = luna()
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .args(["service", "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["installed"], false, "{v}");
+    assert!(
+        v["manager_error"]
+            .as_str()
+            .unwrap()
+            .contains("not reachable"),
+        "{v}"
+    );
+    let out = luna()
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .args(["service", "uninstall"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not installed"),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Installs LUNA into the running user manager (your own session: ~/.config/systemd/user),
+/// checks systemd runs it and restarts it after a crash, then uninstalls it.
+#[test]
+#[ignore = "installs a service into the caller's own systemd user session"]
+fn service_installs_runs_and_uninstalls() {
+    assert!(user_manager_reachable(), "needs a systemd user manager");
+    let real = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_luna"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "luna {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let status = || -> serde_json::Value {
+        serde_json::from_str(&real(&["service", "status", "--json"])).unwrap()
+    };
+    real(&["service", "install"]);
+    let mut v = status();
+    for _ in 0..50 {
+        if v["active"] == "active (running)" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        v = status();
+    }
+    assert_eq!(v["active"], "active (running)", "{v}");
+    assert_eq!(v["enabled"], "enabled", "{v}");
+    let pid = v["main_pid"].as_u64().unwrap();
+    // A crash (SIGKILL) is a failure: systemd starts it again.
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let mut restarted = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let v = status();
+        if v["active"] == "active (running)" && v["main_pid"].as_u64().is_some_and(|p| p != pid) {
+            restarted = true;
+            break;
+        }
+    }
+    assert!(restarted, "not restarted after a crash: {}", status());
+    real(&["service", "uninstall"]);
+    let v = status();
+    assert_eq!(v["installed"], false, "{v}");
 }

@@ -42,6 +42,46 @@ impl Check {
     }
 }
 
+fn check_service() -> Check {
+    const NAME: &str = "service";
+    let status = match crate::service::status(&crate::service::Systemctl::default()) {
+        Ok(status) => status,
+        Err(e) => return Check::new(NAME, Status::Warn, e.to_string()),
+    };
+    if !status.installed {
+        return Check::new(
+            NAME,
+            Status::Ok,
+            "not installed as a service (optional: `luna service install` starts LUNA with your session)",
+        );
+    }
+    let unit = status.unit.display();
+    match (&status.manager_error, &status.active) {
+        (Some(e), _) => Check::new(NAME, Status::Warn, format!("{unit} installed, but {e}")),
+        (None, _) if status.running() => Check::new(
+            NAME,
+            Status::Ok,
+            format!(
+                "{unit}: {}, running{}",
+                status.enabled.as_deref().unwrap_or("?"),
+                status
+                    .main_pid
+                    .map(|p| format!(" (pid {p})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        (None, active) => Check::new(
+            NAME,
+            Status::Warn,
+            format!(
+                "{unit} installed but not running: {}",
+                active.as_deref().unwrap_or("unknown to systemd")
+            ),
+        )
+        .fix("journalctl --user -u luna; then systemctl --user restart luna"),
+    }
+}
+
 /// System programs that actions and tests use: (program, what for, Debian package).
 pub const SYSTEM_TOOLS: &[(&str, &str, &str)] = &[
     ("wpctl", "volume and mute on PipeWire", "wireplumber"),
@@ -79,6 +119,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_wake(&config));
     checks.push(check_media());
     checks.push(check_speech(&config));
+    checks.push(check_service());
     for (program, purpose, package) in SYSTEM_TOOLS {
         checks.push(match which::which(program) {
             Ok(path) => Check::new(

@@ -14,6 +14,7 @@ pub mod http_client;
 pub mod metrics;
 pub mod model_install;
 pub mod pipeline;
+pub mod service;
 pub mod store;
 pub mod stt;
 pub mod telemetry;

@@ -125,6 +125,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// LUNA as a systemd user service: started with your session, restarted when it
+    /// fails, logging to the journal (`journalctl --user -u luna`).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Manage speech models.
     Model {
         #[command(subcommand)]
@@ -162,6 +168,26 @@ enum Command {
         /// Read one command per line on stdin, write one JSON line per command.
         #[arg(long, conflicts_with = "text")]
         jsonl: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceAction {
+    /// Write ~/.config/systemd/user/luna.service for this luna (and --config, if given),
+    /// enable it and start it now. Run it again after moving the binary.
+    Install {
+        /// Enable it for the next session without starting it now.
+        #[arg(long)]
+        no_start: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop and disable the service and remove its unit.
+    Uninstall,
+    /// Whether the service is installed, enabled and running.
+    Status {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -231,6 +257,11 @@ fn main() -> ExitCode {
     let loaded = config::load(&LoadOptions::standard(cli.config.clone()));
     let result = match cli.command {
         Command::Doctor { json } => doctor(&loaded, json),
+        // The config must load (a service that cannot start would only loop), and the
+        // unit names the file given with --config.
+        Command::Service { action } => loaded
+            .map_err(anyhow::Error::from)
+            .and_then(|_| service(action, cli.config.as_deref())),
         command => loaded
             .map_err(anyhow::Error::from)
             .and_then(|loaded| dispatch(command, loaded)),
@@ -319,8 +350,74 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
             dry_run,
             wav,
         } => say(&loaded.config, &text, json, dry_run, wav.as_deref()),
-        Command::Doctor { .. } => unreachable!("handled before the config must load"),
+        Command::Doctor { .. } | Command::Service { .. } => {
+            unreachable!("handled in main")
+        }
     }
+}
+
+fn service(action: ServiceAction, config: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use luna::service;
+    let systemctl = service::Systemctl::default();
+    match action {
+        ServiceAction::Install { no_start, json } => {
+            let done = service::install(&systemctl, config, !no_start)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            } else {
+                println!(
+                    "{} {} (runs {})",
+                    if done.replaced { "updated" } else { "wrote" },
+                    done.unit.display(),
+                    done.exec.display()
+                );
+                if done.started {
+                    println!("enabled and started: LUNA now starts with your session; logs: journalctl --user -u luna");
+                } else {
+                    println!("enabled: LUNA starts with your next session (now: systemctl --user start luna)");
+                }
+            }
+        }
+        ServiceAction::Uninstall => match service::uninstall(&systemctl)? {
+            Some(unit) => println!("stopped, disabled and removed {}", unit.display()),
+            None => println!("LUNA is not installed as a service; nothing to remove"),
+        },
+        ServiceAction::Status { json } => {
+            let status = service::status(&systemctl)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!(
+                    "unit: {} ({})",
+                    status.unit.display(),
+                    if status.installed {
+                        "installed"
+                    } else {
+                        "not installed"
+                    }
+                );
+                if let Some(e) = &status.manager_error {
+                    println!("systemd: {e}");
+                }
+                if let Some(enabled) = &status.enabled {
+                    println!("enabled: {enabled}");
+                }
+                if let Some(active) = &status.active {
+                    let pid = status
+                        .main_pid
+                        .map(|p| format!(", pid {p}"))
+                        .unwrap_or_default();
+                    let since = status
+                        .since
+                        .as_deref()
+                        .map(|s| format!(" since {s}"))
+                        .unwrap_or_default();
+                    println!("state: {active}{pid}{since}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(config: &config::Config, input: Option<&str>, no_wake: bool) -> anyhow::Result<ExitCode> {
