@@ -86,7 +86,7 @@ impl PulseAudio {
             }
             // The speaker is farther from the microphone than the user (about -31 dB):
             // PulseAudio's canceller suppresses the user too while LUNA's echo is as
-            // loud as they are, and then the wake phrase is missed (see README).
+            // loud as they are, and then the wake phrase is missed (docs/hearing.md).
             assert!(pactl(&["set-sink-volume", "speaker", "30%"]));
             assert!(pactl(&["set-default-sink", "luna_ec_sink"]));
             assert!(pactl(&["set-default-source", "luna_ec"]));
@@ -317,7 +317,7 @@ fn when_the_sound_server_restarts_luna_idles_then_hears_and_speaks_again() {
         luna_on_pulse(dir.path(), &runtime, &[("LUNA_TTS__ENABLED", "true")]);
     let api = support::logged_addr(&seen, "API listening");
     // Speech through the microphone reaches the VAD: an utterance, or speech "not
-    // addressed to LUNA" when the wake word misses the take (README, "Wake word").
+    // addressed to LUNA" when the wake word misses the take (models/wake/README.md).
     let hears_speech = |rx: &Receiver<String>| {
         let played = Command::new("paplay")
             .args(["-d", "luna"])
@@ -628,7 +628,7 @@ fn on_an_echo_cancelled_input_luna_listens_while_it_speaks_and_a_wake_phrase_int
             "LUNA's own voice woke it: {meanwhile:#?}"
         );
         seen.extend(meanwhile);
-        // Over the reply a wake phrase is heard about half the time (README): say it
+        // Over the reply a wake phrase is heard about half the time (docs/hearing.md): say it
         // up to three times while the reply lasts.
         let mut understood = false;
         for _ in 0..3 {

@@ -628,7 +628,7 @@ fn bench_replays_spoken_commands_and_loads_the_api() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let spoken = &v["spoken"];
     assert_eq!(spoken["commands_said"], 8, "{v:#}");
-    // The wake word misses some espeak renderings (see the README); most are found.
+    // The wake word misses some espeak renderings (models/wake/README.md); most are found.
     assert!(spoken["commands_found"].as_u64().unwrap() >= 5, "{v:#}");
     assert!(spoken["understood"].as_u64().unwrap() >= 3, "{v:#}");
     for stage in ["wake", "endpoint", "stt", "speech_end_to_action"] {

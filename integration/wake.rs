@@ -105,7 +105,7 @@ fn wake_then_command(dir: &Path, voice: &str, command: &str, gap_s: f64) -> (Vec
 
 /// espeak-ng voices and speeds: the family the head was trained on (these exact
 /// renderings, without augmentation, were not). Voices of families it never saw
-/// (flite, festival's kal) are measured by `models/wake/evaluate.py`; see the README.
+/// (flite, festival's kal) are measured by `models/wake/evaluate.py`; see models/wake/README.md.
 const VOICES: &[&str] = &[
     "en-us",
     "en-gb-x-rp",
@@ -149,14 +149,14 @@ fn hey_luna_is_heard_soon_after_it_ends_with_or_without_a_pause_before_the_comma
     }
     // Measured 9/15 with the committed head (2026-11-28): it misses en-gb-scotland+m2
     // twice and fires on en-029+f2 130 ms before the phrase ends. The previous head heard
-    // 12/15 here and half as many voices it was never trained on (README, "Wake word").
+    // 12/15 here and half as many voices it was never trained on (models/wake/README.md).
     eprintln!("heard {heard}/{total}");
     let rate = heard as f64 / total as f64;
     assert!(rate >= 0.6, "heard {heard}/{total}:\n{}", report.join("\n"));
 }
 
 /// The acceptance bar for confusable speech. Not met yet: the committed head fires on
-/// about a third of these lines (README, "Wake word"); run with `--ignored` to measure.
+/// about a third of these lines (models/wake/README.md); run with `--ignored` to measure.
 #[test]
 #[ignore = "the wake head does not meet the false-accept bar yet (issue: wake word)"]
 fn near_misses_and_ordinary_speech_do_not_wake_it() {
