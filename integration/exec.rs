@@ -135,6 +135,8 @@ fn calendar_world_clock_dates_lists_and_timers_people_ask_for() {
         .take(2)
         .collect::<Vec<_>>()
         .join(" ");
+    // "… 9:26 AM." when Tokyo's day is ours, "… 9:26 AM on Sunday." otherwise.
+    let said_time = said_time.trim_end_matches('.');
     let a_minute_ago = (chrono::Utc::now() - chrono::Duration::minutes(1))
         .with_timezone(&chrono_tz::Asia::Tokyo)
         .format("%-I:%M %p")

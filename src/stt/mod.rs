@@ -10,6 +10,7 @@
 
 pub mod convert;
 pub mod install;
+pub mod threads;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -63,35 +64,6 @@ impl SttSettings {
             initial_prompt: stt.initial_prompt.clone(),
         }
     }
-
-    /// Decoder threads for the next utterance. ggml's threads spin-wait on each other:
-    /// on 2 cores, when something else keeps a core busy, 2 threads took 5-14 s for
-    /// what takes 0.15 s idle (measured here, also in the test suite). So: leave a core
-    /// for the pipeline on bigger machines, and on 2 cores use both only while the
-    /// machine is otherwise quiet (1-minute load under 0.6), else one (0.28 s).
-    fn effective_threads(&self) -> i32 {
-        if self.threads > 0 {
-            return self.threads as i32;
-        }
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        if cores > 2 {
-            return (cores - 1).min(4) as i32;
-        }
-        match load_average() {
-            Some(load) if load >= 0.6 => 1,
-            _ => cores.min(2) as i32,
-        }
-    }
-}
-
-/// The 1-minute load average, where the system reports one.
-fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Where the model is: `[stt] model_path`, or the named model in the data directory.
@@ -113,6 +85,8 @@ pub struct Transcript {
     pub transcribe_ms: f64,
     pub no_speech_prob: f32,
     pub avg_logprob: f32,
+    /// Decoder threads used (0: the model did not run).
+    pub threads: i32,
     /// Why a decoded text was dropped (silence, a stock hallucination, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dropped: Option<String>,
@@ -126,6 +100,7 @@ struct Loaded {
 pub struct SpeechToText {
     settings: SttSettings,
     loaded: Option<Loaded>,
+    cpu: threads::CpuWatch,
 }
 
 /// RMS under which audio is treated as silence without running the model.
@@ -165,6 +140,7 @@ impl SpeechToText {
         Self {
             settings,
             loaded: None,
+            cpu: threads::CpuWatch::start(),
         }
     }
 
@@ -225,6 +201,7 @@ impl SpeechToText {
                 transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
                 no_speech_prob: 1.0,
                 avg_logprob: 0.0,
+                threads: 0,
                 dropped: Some("silence".into()),
             });
         }
@@ -251,7 +228,15 @@ impl SpeechToText {
             SamplingStrategy::Greedy { best_of: 1 }
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(self.settings.effective_threads());
+        let decoding = threads::Decoding::start();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let n_threads = threads::choose(
+            self.settings.threads,
+            cores,
+            self.cpu.others(),
+            decoding.others(),
+        );
+        params.set_n_threads(n_threads);
         params.set_language(Some("en"));
         params.set_translate(false);
         params.set_no_context(true);
@@ -311,6 +296,7 @@ impl SpeechToText {
             transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
             no_speech_prob,
             avg_logprob,
+            threads: n_threads,
             dropped: None,
         };
         if let Some(reason) = self.reject_reason(&transcript) {
@@ -395,22 +381,49 @@ pub fn check_ggml_header(path: &Path) -> Result<(), String> {
 }
 
 /// Cuts a phrase Whisper keeps repeating: "what time is it what time is it what" →
-/// "what time is it".
+/// "what time is it". The last repeat may differ a little or be cut short ("set a timer
+/// for five minutes set a timer for five minutes set a timer for 5 minutes"): greedy
+/// decoding in noise loops like that, and only the token cap stopped it.
 pub fn cut_repetition(text: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let key = |w: &str| {
-        w.trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase()
-    };
+    let keys: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
     let n = words.len();
     for period in 1..=n / 2 {
         for start in 0..n.saturating_sub(2 * period) + 1 {
             let repeats = (start + period..n)
-                .take_while(|&i| key(words[i]) == key(words[i - period]))
+                .take_while(|&i| keys[i] == keys[i - period])
                 .count();
-            // The block repeats (at least once whole) to the end of the text.
-            if repeats >= period && start + period + repeats == n && (period > 1 || repeats >= 2) {
-                return words[..start + period].join(" ");
+            if repeats < period {
+                continue; // not one whole repeat
+            }
+            let end = start + period + repeats;
+            let cut = words[..start + period].join(" ");
+            // The block repeats to the end of the text.
+            if end == n {
+                if period > 1 || repeats >= 2 {
+                    return cut;
+                }
+                continue;
+            }
+            // A last repeat near the block: a word or so different, or cut short. Blocks
+            // under three words are left alone ("we will we will rock you").
+            if period < 3 {
+                continue;
+            }
+            let last = start + period * ((end - start) / period);
+            let tail = &keys[last..];
+            if tail.len() > period + 1 {
+                continue;
+            }
+            let block = &keys[start..start + tail.len().min(period)];
+            if strsim::generic_levenshtein(&tail.to_vec(), &block.to_vec()) <= (period / 4).max(1) {
+                return cut;
             }
         }
     }
@@ -437,6 +450,28 @@ mod tests {
             "set a timer for five minutes"
         );
         assert_eq!(cut_repetition("bye bye"), "bye bye");
+        // The last repeat a little different, or cut short and different.
+        assert_eq!(
+            cut_repetition("Set a timer for five minutes. Set a timer for five minutes. Set a timer for five minutes. Set a timer for 5 minutes."),
+            "Set a timer for five minutes."
+        );
+        assert_eq!(
+            cut_repetition("turn off the music turn off the music turn of the"),
+            "turn off the music"
+        );
+        // Not loops: repeats inside what people say, and one differing restatement.
+        assert_eq!(
+            cut_repetition("play we will we will rock you"),
+            "play we will we will rock you"
+        );
+        assert_eq!(
+            cut_repetition("set a timer for five minutes set a timer for 5 minutes"),
+            "set a timer for five minutes set a timer for 5 minutes"
+        );
+        assert_eq!(
+            cut_repetition("add milk add milk and add eggs to the list"),
+            "add milk add milk and add eggs to the list"
+        );
         assert_eq!(cut_repetition(""), "");
     }
 }
