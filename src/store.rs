@@ -150,6 +150,10 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_day ON events (state, day, time);
     "#,
+    // 6: a paused timer keeps what was left; it is not due while paused.
+    r#"
+    ALTER TABLE schedules ADD COLUMN paused_left_ms INTEGER;
+    "#,
 ];
 
 /// An "Are you sure?" left open by one `luna say` for the next to answer.

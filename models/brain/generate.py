@@ -30,6 +30,7 @@ STATIONS = ["npr", "bbc radio 4", "kexp", "radio paradise", "jazz fm", "the loca
             "a classic rock station", "wnyc"]
 PODCASTS = ["the daily", "radiolab", "this american life", "my favorite murder", "serial"]
 BOOKS = ["harry potter", "the hobbit", "dune", "pride and prejudice", "my audiobook"]
+TIMER_NAMES = ["pasta", "egg", "pizza", "laundry", "bread", "cookie", "rice", "tea", "nap", "workout"]
 PLAYLISTS = ["my workout playlist", "the dinner party mix", "my chill playlist", "discover weekly"]
 CITIES = ["tokyo", "london", "paris", "new york", "los angeles", "sydney", "berlin", "mumbai",
           "chicago", "toronto", "dubai", "mexico city", "seoul", "cairo", "denver",
@@ -86,7 +87,7 @@ def expand(template):
         "podcast": PODCASTS, "book": BOOKS, "playlist": PLAYLISTS, "city": CITIES,
         "zone": ZONES, "day": DAYS, "time": TIMES, "holiday": HOLIDAYS, "date": DATES,
         "event": EVENTS, "title": EVENT_TITLES, "place": PLACES, "room": ROOMS,
-        "duration": DURATIONS, "list": LISTS, "item": ITEMS,
+        "duration": DURATIONS, "list": LISTS, "item": ITEMS, "name": TIMER_NAMES,
     }
     for name, values in fields.items():
         while "{" + name + "}" in out:
@@ -282,6 +283,24 @@ TEMPLATES = {
         "what's your favorite color", "are you a robot", "i'm bored", "goodnight",
         "cancel my netflix subscription", "add my friend on facebook", "send an email to john",
         "what movie should i watch",
+    ],
+    # Added 2026-12-06 after "unknown" so the sentences above keep their seeded draws.
+    "timer.pause": [
+        "pause the timer", "pause the {name} timer", "hold the timer {room}", "pause all the timers",
+        "put the timer on hold", "can you pause my timer for a sec", "freeze the countdown",
+        "stop the timer for now but don't cancel it", "pause it, the timer i mean",
+    ],
+    "timer.resume": [
+        "resume the timer", "unpause the {name} timer", "start the timer again", "resume all timers",
+        "keep the timer going", "take the timer off hold", "continue the countdown {room}",
+        "ok you can restart the timer where it was", "get the {name} timer going again",
+    ],
+    "timer.adjust": [
+        "add {duration} to the timer", "add another {duration} to the {name} timer",
+        "give me {duration} more on the timer", "extend the timer by {duration}",
+        "put {duration} more on the {name} timer", "take {duration} off the timer",
+        "knock {duration} off the {name} timer", "shorten the timer by {duration}",
+        "i need {duration} more on the timer", "can you add {duration} to my timer {room}",
     ],
 }
 

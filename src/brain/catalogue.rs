@@ -56,6 +56,10 @@ pub const INTENTS: &[(&str, &[&str], &[&str])] = &[
     // `all`: true for every timer at once.
     ("timer.cancel", &[], &["name", "all", "room"]),
     ("timer.status", &[], &["name", "all", "room"]),
+    // `delta_s`: seconds added to a running or paused timer (negative: taken off).
+    ("timer.adjust", &["delta_s"], &["name", "room"]),
+    ("timer.pause", &[], &["name", "all", "room"]),
+    ("timer.resume", &[], &["name", "all", "room"]),
     ("alarm.set", &["time"], &["day"]),
     ("alarm.list", &[], &[]),
     ("alarm.cancel", &[], &["time"]),

@@ -17,6 +17,8 @@ pub const SLOT_GROUPS: &[&str] = &[
     "app",
     "duration",
     "in",
+    "more",
+    "less",
     "when",
     "at",
     "level",

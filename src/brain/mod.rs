@@ -939,6 +939,49 @@ mod tests {
     }
 
     #[test]
+    fn time_added_to_a_timer_is_not_a_new_timer() {
+        for (text, intent, slots) in [
+            (
+                "add five minutes to the timer",
+                "timer.adjust",
+                json!({"delta_s": 300}),
+            ),
+            (
+                "give me 5 more minutes on the timer",
+                "timer.adjust",
+                json!({"delta_s": 300}),
+            ),
+            (
+                "add another minute to the egg timer",
+                "timer.adjust",
+                json!({"delta_s": 60, "name": "egg"}),
+            ),
+            (
+                "take two minutes off the pasta timer",
+                "timer.adjust",
+                json!({"delta_s": -120, "name": "pasta"}),
+            ),
+            ("pause the timer", "timer.pause", json!({})),
+            ("put the timer on hold", "timer.pause", json!({})),
+            ("pause all timers", "timer.pause", json!({"all": true})),
+            ("start the timer again", "timer.resume", json!({})),
+            (
+                "unpause the pizza timer",
+                "timer.resume",
+                json!({"name": "pizza"}),
+            ),
+            (
+                "add a timer for 5 minutes",
+                "timer.start",
+                json!({"duration_s": 300}),
+            ),
+            ("stop the timer", "timer.cancel", json!({})),
+        ] {
+            assert_eq!(one(text), (intent.into(), slots), "{text}");
+        }
+    }
+
+    #[test]
     fn understands_commands_with_slots() {
         assert_eq!(
             one("Hey Luna, set a timer for five minutes."),

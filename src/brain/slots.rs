@@ -31,6 +31,13 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
         "in" => {
             slots.insert("in_s".into(), Value::from(parse_duration(raw)?));
         }
+        // Time added to a timer, or taken off it.
+        "more" => {
+            slots.insert("delta_s".into(), Value::from(time_added(raw)?));
+        }
+        "less" => {
+            slots.insert("delta_s".into(), Value::from(-time_added(raw)?));
+        }
         "when" => {
             let (time, day) = parse_when(raw)?;
             slots.insert("time".into(), Value::from(time));
@@ -844,7 +851,23 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
         "system.stats" => {
             slots.insert("metric".into(), Value::from(metric(text).unwrap_or("all")));
         }
-        "timer.cancel" | "timer.status" => {
+        "timer.adjust" => {
+            let d = longest(&words, parse_duration)? as i64;
+            const LESS: &[&str] = &[
+                "off", "less", "subtract", "shorten", "reduce", "decrease", "minus", "fewer",
+                "cut", "remove",
+            ];
+            let sign = if words.iter().any(|w| LESS.contains(w)) {
+                -1
+            } else {
+                1
+            };
+            slots.insert("delta_s".into(), Value::from(sign * d));
+            if let Some(p) = words.iter().position(|w| *w == "timer").filter(|p| *p > 0) {
+                let _ = convert("name", words[p - 1], apps, &mut slots);
+            }
+        }
+        "timer.cancel" | "timer.status" | "timer.pause" | "timer.resume" => {
             if let Some(p) = words.iter().position(|w| *w == "timer").filter(|p| *p > 0) {
                 let _ = convert("name", words[p - 1], apps, &mut slots);
             }
@@ -857,6 +880,18 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
         _ => {}
     }
     Some(slots)
+}
+
+/// Seconds in "5 more minutes", "another minute", "a couple more minutes".
+fn time_added(raw: &str) -> Option<i64> {
+    let words: Vec<&str> = raw
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "more" | "another" | "extra" | "additional" | "further"))
+        .collect();
+    let phrase = words.join(" ");
+    parse_duration(&phrase)
+        .or_else(|| parse_duration(&format!("1 {phrase}")))
+        .map(|s| s as i64)
 }
 
 /// Words that end a "with …" or "at …" part of an event.

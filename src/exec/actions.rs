@@ -22,11 +22,11 @@ const JOKES: &[&str] = &[
     "What do you call a fake noodle? An impasta.",
 ];
 
-fn slot<'a>(step: &'a Step, key: &str) -> Option<&'a str> {
+pub(super) fn slot<'a>(step: &'a Step, key: &str) -> Option<&'a str> {
     step.slots.get(key).and_then(Value::as_str)
 }
 
-fn slot_u64(step: &Step, key: &str) -> Option<u64> {
+pub(super) fn slot_u64(step: &Step, key: &str) -> Option<u64> {
     step.slots.get(key).and_then(Value::as_u64)
 }
 
@@ -57,7 +57,7 @@ fn say_clock(t: chrono::DateTime<Local>) -> String {
     t.format("%-I:%M %p").to_string()
 }
 
-fn failure(intent: &str, e: EffectError) -> StepResult {
+pub(super) fn failure(intent: &str, e: EffectError) -> StepResult {
     match e {
         EffectError::Missing { program } => StepResult::failed(
             intent,
@@ -102,7 +102,8 @@ fn run_family(
     match family {
         "time" | "date" => time_and_date(intent, step),
         "calendar" => calendar(intent, step, fx),
-        "timer" | "alarm" | "reminder" => schedules(intent, step, fx),
+        "timer" => super::timers::timers(intent, step, fx),
+        "alarm" | "reminder" => schedules(intent, step, fx),
         "note" | "list" => memory(intent, step, fx),
         "calc" => calc(step),
         "joke" => StepResult::ok(intent, JOKES[(now_ms() / 1000) as usize % JOKES.len()]),
@@ -497,71 +498,7 @@ fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
             vec![SqlValue::Integer(id)],
         )
     };
-    let name = slot(step, "name");
     let result = match intent {
-        "timer.start" => {
-            let Some(seconds) = slot_u64(step, "duration_s") else {
-                return StepResult::failed(intent, "For how long?");
-            };
-            insert(fx, "timer", name, None, now_ms() + seconds as i64 * 1000).map(|_| {
-                let label = name
-                    .map(|n| format!("{n} timer"))
-                    .unwrap_or_else(|| "Timer".into());
-                let label = capitalize(&label);
-                format!("{label} set for {}.", say_duration(seconds))
-            })
-        }
-        "timer.cancel" | "timer.status" if step.slots.get("all") == Some(&Value::Bool(true)) => {
-            let timers = pending(fx, "timer");
-            if timers.is_empty() {
-                Ok("There's no timer running.".into())
-            } else if intent == "timer.cancel" {
-                timers
-                    .iter()
-                    .try_fold(0, |n, t| cancel(fx, t.0).map(|_| n + 1))
-                    .map(|n| format!("Cancelled {n} timer{}.", if n == 1 { "" } else { "s" }))
-            } else {
-                let said: Vec<String> = timers
-                    .iter()
-                    .map(|t| {
-                        let left = ((t.3 - now_ms()).max(0) / 1000) as u64;
-                        let label =
-                            t.1.as_ref()
-                                .map(|n| format!("{n} timer"))
-                                .unwrap_or("timer".into());
-                        format!("{} left on the {label}", say_duration(left))
-                    })
-                    .collect();
-                Ok(format!("{}.", capitalize(&said.join(", "))))
-            }
-        }
-        "timer.cancel" | "timer.status" => {
-            let timers = pending(fx, "timer");
-            let found = match name {
-                Some(n) => timers.iter().find(|t| t.1.as_deref() == Some(n)),
-                None => timers.first(),
-            };
-            match (found, intent) {
-                (None, _) => Ok(match name {
-                    Some(n) => format!("There's no {n} timer running."),
-                    None => "There's no timer running.".into(),
-                }),
-                (Some(t), "timer.cancel") => cancel(fx, t.0).map(|_| {
-                    format!(
-                        "{} cancelled.",
-                        capitalize(
-                            &t.1.as_ref()
-                                .map(|n| format!("{n} timer"))
-                                .unwrap_or("Timer".into())
-                        )
-                    )
-                }),
-                (Some(t), _) => {
-                    let left = ((t.3 - now_ms()).max(0) / 1000) as u64;
-                    Ok(format!("{} left.", say_duration(left)))
-                }
-            }
-        }
         "alarm.set" => {
             let Some(due) =
                 slot(step, "time").and_then(|t| next_occurrence(t, slot(step, "day"), now))
@@ -653,7 +590,7 @@ fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     }
 }
 
-fn capitalize(s: &str) -> String {
+pub(super) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())

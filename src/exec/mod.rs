@@ -14,6 +14,7 @@ pub mod ics;
 pub mod index;
 pub mod mpris;
 pub mod schedule;
+pub mod timers;
 
 use serde::Serialize;
 

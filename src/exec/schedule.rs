@@ -61,7 +61,7 @@ pub fn take_due(store: &Store, now_ms: i64) -> Result<Vec<Fired>, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let due: Vec<DueRow> = {
         let mut stmt = tx.prepare(
-            "SELECT id, kind, name, text, due_at_ms FROM schedules WHERE state = 'pending' AND due_at_ms <= ?1 ORDER BY due_at_ms",
+            "SELECT id, kind, name, text, due_at_ms FROM schedules WHERE state = 'pending' AND paused_left_ms IS NULL AND due_at_ms <= ?1 ORDER BY due_at_ms",
         )?;
         let rows = stmt.query_map([now_ms], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
