@@ -164,3 +164,49 @@ fn a_missing_or_broken_model_is_a_clear_error() {
         .to_string();
     assert!(err.contains("truncated.bin"), "{err}");
 }
+
+/// A speculative transcription abandoned before or while it decodes stops with an empty
+/// "abandoned" transcript, and the next one on the same state is exactly as before.
+#[test]
+fn an_abandoned_transcription_stops_and_leaves_the_model_unharmed() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("timer.wav");
+    speak(
+        "set a timer for five minutes and play some music",
+        "en-us",
+        160,
+        &wav,
+    );
+    let audio = support::read16(&wav);
+    let mut stt = stt();
+    let clean = stt.transcribe(&audio).unwrap();
+    assert!(!clean.text.is_empty(), "{clean:?}");
+
+    let already = Arc::new(AtomicBool::new(true));
+    let skipped = stt.transcribe_unless(&audio, Some(&already)).unwrap();
+    assert_eq!(skipped.dropped.as_deref(), Some(luna::stt::ABANDONED));
+    assert!(skipped.text.is_empty());
+
+    let soon = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let soon = Arc::clone(&soon);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(15));
+            soon.store(true, Ordering::Release);
+        })
+    };
+    let stopped = stt.transcribe_unless(&audio, Some(&soon)).unwrap();
+    setter.join().unwrap();
+    assert_eq!(stopped.dropped.as_deref(), Some(luna::stt::ABANDONED));
+    assert!(
+        stopped.transcribe_ms < clean.transcribe_ms,
+        "stopped mid-way: {:.0} ms vs {:.0} ms for the whole",
+        stopped.transcribe_ms,
+        clean.transcribe_ms
+    );
+
+    let again = stt.transcribe(&audio).unwrap();
+    assert_eq!(again.text, clean.text, "the state is unharmed");
+}

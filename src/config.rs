@@ -57,6 +57,7 @@ pub struct VadConfig {
     pub max_hangover_ms: u32,
     pub min_speech_ms: u32,
     pub max_utterance_ms: u32,
+    pub speculate_ms: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -605,6 +606,13 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         5_000,
     )?;
     check(o, "vad.min_speech_ms", c.vad.min_speech_ms, 0, 5_000)?;
+    check(
+        o,
+        "vad.speculate_ms",
+        c.vad.speculate_ms,
+        0,
+        c.vad.min_hangover_ms,
+    )?;
     check(
         o,
         "vad.max_utterance_ms",

@@ -35,6 +35,11 @@ pub struct IntentLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhraseLabel {
     pub phrase: String,
 }
@@ -65,6 +70,7 @@ pub struct Metrics {
     latency: Family<StageLabel, Histogram, fn() -> Histogram>,
     commands: Family<CommandLabels, Counter>,
     intents: Family<IntentLabel, Counter>,
+    speculations: Family<OutcomeLabel, Counter>,
     wake_detections: Family<PhraseLabel, Counter>,
     utterances_ignored: Counter,
     wake_alone: Counter,
@@ -102,6 +108,12 @@ impl Metrics {
             "intents",
             "Intents understood, every intent of a multi-intent command counted (unknown once per command understood as nothing)",
             intents.clone(),
+        );
+        let speculations = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "stt_speculations",
+            "Speculative transcriptions started in a pause of speech: used (the pause was the end), abandoned (speech went on), unused (the utterance was cut otherwise or not addressed to LUNA)",
+            speculations.clone(),
         );
         let wake_detections = Family::<PhraseLabel, Counter>::default();
         registry.register(
@@ -146,6 +158,7 @@ impl Metrics {
             latency,
             commands,
             intents,
+            speculations,
             wake_detections,
             utterances_ignored,
             wake_alone,
@@ -185,6 +198,13 @@ impl Metrics {
                     .observe(ms / 1000.0);
             }
         }
+    }
+
+    /// What came of a speculative transcription: "used", "abandoned" or "unused".
+    pub fn speculation(&self, outcome: &'static str) {
+        self.speculations
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// From the end of a command's speech (or its arrival) to its reply's first sound.

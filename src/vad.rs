@@ -47,6 +47,11 @@ pub struct VadSettings {
     pub onset_window: usize,
     /// How far above the noise floor (dB) a frame must be to count as still speaking.
     pub floor_margin_db: f32,
+    /// After this much quiet (ms) the utterance so far is offered for speculative
+    /// transcription (`take_tentative`), and the audio kept past the end of speech is this
+    /// long, so a tentative utterance is exactly the final one when speech does not
+    /// resume. 0: no speculation, and `min_hangover_ms` of audio kept past the end.
+    pub speculate_ms: u32,
 }
 
 impl Default for VadSettings {
@@ -62,6 +67,7 @@ impl Default for VadSettings {
             onset_frames: 3,
             onset_window: 5,
             floor_margin_db: 9.0,
+            speculate_ms: 90,
         }
     }
 }
@@ -75,6 +81,7 @@ impl VadSettings {
             max_hangover_ms: c.max_hangover_ms,
             min_speech_ms: c.min_speech_ms,
             max_utterance_ms: c.max_utterance_ms,
+            speculate_ms: c.speculate_ms,
             ..Self::default()
         }
     }
@@ -116,6 +123,8 @@ enum State {
         last_speech_end: u64,
         unvoiced_frames: u32,
         quiet_frames: u32,
+        /// A tentative utterance was offered during this stretch of quiet.
+        offered: bool,
     },
 }
 
@@ -144,6 +153,10 @@ pub struct Endpointer {
     speech_level: f32,
     state: State,
     frame_i16: [i16; FRAME],
+    /// The utterance so far, offered after `speculate_ms` of quiet.
+    tentative: Option<Utterance>,
+    /// Speech went on after a tentative utterance was offered.
+    resumed: bool,
 }
 
 impl Endpointer {
@@ -166,6 +179,29 @@ impl Endpointer {
             speech_level: 0.05,
             state: State::Silence,
             frame_i16: [0; FRAME],
+            tentative: None,
+            resumed: false,
+        }
+    }
+
+    /// The utterance so far, when speech has paused for `speculate_ms` and might have
+    /// ended: transcribing it now saves the rest of the hangover. If speech does not
+    /// resume, the utterance cut later has the same start, end and samples.
+    pub fn take_tentative(&mut self) -> Option<Utterance> {
+        self.tentative.take()
+    }
+
+    /// Whether speech went on after the last tentative utterance (since last asked):
+    /// its transcription is of no use.
+    pub fn take_resumed(&mut self) -> bool {
+        std::mem::take(&mut self.resumed)
+    }
+
+    /// Audio kept past the end of speech.
+    fn tail_ms(&self) -> u32 {
+        match self.settings.speculate_ms {
+            0 => self.settings.min_hangover_ms,
+            ms => ms.min(self.settings.min_hangover_ms),
         }
     }
 
@@ -282,6 +318,7 @@ impl Endpointer {
                         last_speech_end: self.position,
                         unvoiced_frames: 0,
                         quiet_frames: 0,
+                        offered: false,
                     };
                 }
                 None
@@ -293,11 +330,16 @@ impl Endpointer {
                 last_speech_end,
                 unvoiced_frames,
                 quiet_frames,
+                offered,
             } => {
                 buffer.extend_from_slice(&frame);
                 if loud {
                     *last_speech_end = self.position;
                     *quiet_frames = 0;
+                    if std::mem::take(offered) {
+                        self.resumed = true;
+                        self.tentative = None;
+                    }
                     if voiced {
                         self.speech_level = 0.9 * self.speech_level + 0.1 * rms;
                     }
@@ -338,6 +380,14 @@ impl Endpointer {
                     }
                     return self.close(bs, buf, on, end, false);
                 }
+                let speculate = self.settings.speculate_ms;
+                if speculate > 0 && !*offered && *quiet_frames >= speculate.div_ceil(FRAME_MS) {
+                    *offered = true;
+                    let (bs, on, end) = (*buffer_start, *onset, *last_speech_end);
+                    // The buffer is borrowed from the state: copy what close() keeps.
+                    let buf = buffer.clone();
+                    self.tentative = self.close(bs, buf, on, end, false);
+                }
                 None
             }
         }
@@ -366,8 +416,7 @@ impl Endpointer {
             return None;
         }
         // Keep a little audio past the end: Whisper does better with a short tail.
-        let tail = (self.settings.min_hangover_ms as u64 * PIPELINE_RATE as u64 / 1000)
-            .min(buffer.len() as u64);
+        let tail = (self.tail_ms() as u64 * PIPELINE_RATE as u64 / 1000).min(buffer.len() as u64);
         let cut_at = (end + tail)
             .saturating_sub(buffer_start)
             .min(buffer.len() as u64) as usize;
@@ -419,6 +468,68 @@ mod tests {
                     * 0.15
             })
             .collect()
+    }
+
+    #[test]
+    fn a_pause_offers_the_utterance_so_far_and_the_final_cut_is_that_same_audio() {
+        #[derive(Default)]
+        struct Seen {
+            tentatives: Vec<Utterance>,
+            resumed: usize,
+            cuts: Vec<Utterance>,
+        }
+        fn feed(e: &mut Endpointer, audio: &[f32], seen: &mut Seen) {
+            for chunk in audio.chunks(320) {
+                seen.cuts.extend(e.push(chunk));
+                seen.tentatives.extend(e.take_tentative());
+                seen.resumed += usize::from(e.take_resumed());
+            }
+        }
+        let mut e = Endpointer::new(VadSettings::default());
+        let mut seen = Seen::default();
+        feed(&mut e, &vec![0.0; 16_000], &mut seen);
+        feed(&mut e, &voiced(600), &mut seen);
+        // A pause shorter than the hangover, longer than speculate_ms: offered, not cut.
+        feed(&mut e, &vec![0.0; 16 * 120], &mut seen);
+        assert_eq!(seen.tentatives.len(), 1);
+        assert!(seen.cuts.is_empty());
+        feed(&mut e, &voiced(500), &mut seen);
+        assert_eq!(seen.resumed, 1, "speech went on after the offer");
+        feed(&mut e, &vec![0.0; 16_000], &mut seen);
+        let Seen {
+            tentatives, cuts, ..
+        } = seen;
+        assert_eq!(cuts.len(), 1, "{cuts:?}");
+        assert_eq!(tentatives.len(), 2);
+        let (last, cut) = (&tentatives[1], &cuts[0]);
+        assert_eq!(
+            (last.start_sample, last.end_sample),
+            (cut.start_sample, cut.end_sample)
+        );
+        assert!(
+            last.samples == cut.samples,
+            "the same audio, so the same transcript"
+        );
+        assert!(
+            tentatives[0].end_sample < cut.end_sample,
+            "the first offer was of speech that went on"
+        );
+        // The cut keeps speculate_ms of audio past the end of speech.
+        let kept_after_end = cut.samples.len() as u64 - (cut.end_sample - cut.start_sample);
+        assert!(kept_after_end >= 90 * 16, "{kept_after_end}");
+    }
+
+    #[test]
+    fn without_speculation_nothing_is_offered() {
+        let mut e = Endpointer::new(VadSettings {
+            speculate_ms: 0,
+            ..VadSettings::default()
+        });
+        let mut audio = vec![0.0; 16_000];
+        audio.extend(voiced(600));
+        audio.extend(vec![0.0; 16_000]);
+        assert_eq!(e.push(&audio).len(), 1);
+        assert!(e.take_tentative().is_none());
     }
 
     #[test]

@@ -78,6 +78,16 @@ pub struct UtteranceCut {
     pub t_speech_end: Instant,
 }
 
+/// What the VAD made of a chunk of audio.
+pub struct VadCuts {
+    pub cuts: Vec<UtteranceCut>,
+    /// The utterance so far, its speech having paused for `[vad] speculate_ms`: it may be
+    /// transcribed while the hangover runs.
+    pub tentative: Option<UtteranceCut>,
+    /// Speech went on after the last tentative utterance.
+    pub resumed: bool,
+}
+
 pub struct VadStage {
     endpointer: Endpointer,
 }
@@ -87,10 +97,10 @@ pub enum VadError {}
 
 impl Stage for VadStage {
     type Input = AudioFrames;
-    type Output = Vec<UtteranceCut>;
+    type Output = VadCuts;
     type Error = VadError;
 
-    fn handle(&mut self, input: &Envelope<AudioFrames>) -> Result<Vec<UtteranceCut>, VadError> {
+    fn handle(&mut self, input: &Envelope<AudioFrames>) -> Result<VadCuts, VadError> {
         let frames = &input.payload;
         self.endpointer.set_origin(frames.first_sample);
         let mut cuts = self.endpointer.push(&frames.samples);
@@ -98,20 +108,29 @@ impl Stage for VadStage {
             cuts.extend(self.endpointer.finish());
         }
         let position = self.endpointer.position();
-        Ok(cuts
-            .into_iter()
-            .map(|u| {
-                // The stream's newest sample was read at t_read; speech ended earlier by
-                // the distance between the two stream positions.
-                let behind = position.saturating_sub(u.end_sample) as f64
-                    / crate::audio::PIPELINE_RATE as f64;
-                let t_speech_end = frames.t_read - std::time::Duration::from_secs_f64(behind);
-                UtteranceCut {
-                    utterance: u,
-                    t_speech_end,
-                }
-            })
-            .collect())
+        let cut = |u: Utterance| {
+            // The stream's newest sample was read at t_read; speech ended earlier by the
+            // distance between the two stream positions.
+            let behind =
+                position.saturating_sub(u.end_sample) as f64 / crate::audio::PIPELINE_RATE as f64;
+            let t_speech_end = frames.t_read - std::time::Duration::from_secs_f64(behind);
+            UtteranceCut {
+                utterance: u,
+                t_speech_end,
+            }
+        };
+        let resumed = self.endpointer.take_resumed();
+        // A tentative utterance the same chunk has already cut is of no use.
+        let tentative = self
+            .endpointer
+            .take_tentative()
+            .filter(|_| cuts.is_empty())
+            .map(cut);
+        Ok(VadCuts {
+            cuts: cuts.into_iter().map(cut).collect(),
+            tentative,
+            resumed,
+        })
     }
 }
 

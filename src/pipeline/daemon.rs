@@ -17,11 +17,11 @@ use luna_actors::{Envelope, Escalation, StageAddr, StageError};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use super::downstream::GatedCuts;
+use super::downstream::{GatedCuts, Speculation};
 use super::{
     restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
     start_vad, start_wake, AudioStage, Downstream, ExecutorActor, Reply, RunPlan, SchedulerStage,
-    StoreReply, StoreRequest, Tick, TtsStage, VadStage, VoiceReport, WakeAudio, WakeStage,
+    StoreReply, StoreRequest, Tick, TtsStage, VadCuts, VadStage, VoiceReport, WakeAudio, WakeStage,
 };
 use crate::audio::source::{self, InputSpec, SourceError};
 use crate::brain::{BrainError, BrainModel, BrainSettings};
@@ -547,6 +547,8 @@ async fn pump(
     let mut position: u64 = 0;
     let mut recent = RecentAudio::new(2.0);
     let mut dropped_seen: u64 = 0;
+    // A transcription started in a pause of speech, before the utterance is cut.
+    let mut speculation: Option<Speculation> = None;
     loop {
         tick.tick().await;
         let mut frames = match audio.call(Envelope::entering(Tick)).await {
@@ -619,14 +621,27 @@ async fn pump(
                 }
             }
             match vad.call(frames).await {
-                Ok(cuts) => {
+                Ok(heard) => {
+                    let VadCuts {
+                        cuts,
+                        tentative,
+                        resumed,
+                    } = heard.payload;
+                    let metrics = &to.downstream.metrics;
+                    if resumed {
+                        if let Some(s) = speculation.take() {
+                            s.abandon();
+                            metrics.speculation("abandoned");
+                        }
+                    }
+                    let cut_any = !cuts.is_empty();
                     // The detector has heard up to `position` (all of it once the source ended).
                     let heard_until = if source_ended { u64::MAX } else { position };
                     let commands: Vec<_> = match wake.as_mut() {
-                        None => cuts.payload.into_iter().map(|cut| (cut, None)).collect(),
+                        None => cuts.into_iter().map(|cut| (cut, None)).collect(),
                         Some(w) => w
                             .gate
-                            .decide(cuts.payload, heard_until)
+                            .decide(cuts, heard_until)
                             .into_iter()
                             .filter_map(|(cut, admission)| match admission {
                                 Admission::Command { wake, .. } => Some((cut, wake)),
@@ -649,14 +664,36 @@ async fn pump(
                             .collect(),
                     };
                     for (cut, wake_detection) in commands {
+                        let speculated = speculation.take_if(|s| s.is_for(&cut.utterance));
+                        if speculated.is_some() {
+                            metrics.speculation("used");
+                        }
                         let (downstream, reports) = (to.downstream.clone(), to.reports.clone());
                         in_flight.push(actix::spawn(async move {
-                            let heard =
-                                downstream.hear(cut, wake_detection, to.source, false).await;
+                            let heard = downstream
+                                .hear_speculated(cut, wake_detection, to.source, false, speculated)
+                                .await;
                             if let (Ok(report), Some(reports)) = (heard, reports) {
                                 let _ = reports.send(report);
                             }
                         }));
+                    }
+                    // Whatever was being speculated on has been cut (or ignored) by now.
+                    if cut_any {
+                        if let Some(s) = speculation.take() {
+                            s.abandon();
+                            metrics.speculation("unused");
+                        }
+                    }
+                    // Transcribe the utterance so far while the hangover runs, when it is
+                    // (already) addressed to LUNA.
+                    if let Some(t) = tentative {
+                        let addressed = wake
+                            .as_ref()
+                            .is_none_or(|w| w.gate.would_admit(&t.utterance));
+                        if addressed && speculation.is_none() {
+                            speculation = Some(to.downstream.speculate(&t));
+                        }
                     }
                 }
                 Err(e) => warn!(error = %e, "voice detection failed on a chunk"),
@@ -666,6 +703,9 @@ async fn pump(
         if source_ended {
             break;
         }
+    }
+    if let Some(s) = speculation.take() {
+        s.abandon();
     }
     for task in in_flight {
         let _ = task.await;

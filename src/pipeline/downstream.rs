@@ -4,13 +4,14 @@
 //! so a command is understood and done the same way whichever door it came in by.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
-use luna_actors::{Envelope, StageAddr};
+use luna_actors::{Envelope, StageAddr, StageError};
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 use tracing::{error, info, warn};
 
 use super::{
@@ -20,6 +21,7 @@ use super::{
 use crate::command::{finished_record, CommandOutcome};
 use crate::exec::confirm::{Confirmations, Turn};
 use crate::store::{CommandSource, Latencies};
+use crate::stt::Transcript;
 use crate::wake::gate::{Admission, WakeGate};
 use crate::wake::Detection;
 
@@ -60,6 +62,10 @@ pub struct VoiceReport {
     pub wake: Option<Detection>,
     /// What speech to text wrote, before the wake phrase was stripped.
     pub transcript: String,
+    /// The transcript was made while the end of speech was still being confirmed
+    /// (`[vad] speculate_ms`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub speculative: bool,
     /// Where the command lies in the audio (seconds from its start).
     pub start_s: f64,
     pub end_s: f64,
@@ -277,6 +283,28 @@ impl Downstream {
 
     /// One utterance addressed to LUNA: transcribe it, then act on it. `source`: voice
     /// (microphone, stdin), replay, or the API.
+    /// Starts transcribing a tentative utterance (`Endpointer::take_tentative`) now.
+    pub fn speculate(&self, cut: &UtteranceCut) -> Speculation {
+        let u = &cut.utterance;
+        let abandon = Arc::new(AtomicBool::new(false));
+        let request = Envelope::entering(SttRequest {
+            samples: u.samples.clone(),
+            abandon: Some(Arc::clone(&abandon)),
+        });
+        let (sender, result) = oneshot::channel();
+        let stt = self.stt.clone();
+        actix::spawn(async move {
+            let _ = sender.send(stt.call(request).await);
+        });
+        Speculation {
+            start_sample: u.start_sample,
+            end_sample: u.end_sample,
+            samples: u.samples.clone(),
+            abandon,
+            result,
+        }
+    }
+
     pub async fn hear(
         &self,
         cut: UtteranceCut,
@@ -284,6 +312,27 @@ impl Downstream {
         source: CommandSource,
         dry_run: bool,
     ) -> Result<VoiceReport, CommandError> {
+        self.hear_speculated(cut, wake, source, dry_run, None).await
+    }
+
+    /// As `hear`, taking the transcript from `speculation` when it was started on this
+    /// very utterance and succeeded (else transcribing as usual).
+    pub async fn hear_speculated(
+        &self,
+        cut: UtteranceCut,
+        wake: Option<Detection>,
+        source: CommandSource,
+        dry_run: bool,
+        speculation: Option<Speculation>,
+    ) -> Result<VoiceReport, CommandError> {
+        let speculation = match speculation {
+            Some(s) if s.is_for(&cut.utterance) => Some(s),
+            Some(s) => {
+                s.abandon();
+                None
+            }
+            None => None,
+        };
         // The command was received when its utterance was cut, not when it was recorded.
         let received_at_ms = crate::store::now_ms();
         let endpoint_ms = ms_since(cut.t_speech_end);
@@ -291,6 +340,7 @@ impl Downstream {
         let (start_s, end_s) = (u.start_s(), u.end_s());
         let request = Envelope::entering(SttRequest {
             samples: cut.utterance.samples,
+            abandon: None,
         })
         .with_speech_end(cut.t_speech_end);
         let id = request.correlation_id;
@@ -302,10 +352,18 @@ impl Downstream {
         }
         tracing::debug_span!(parent: &root, "vad.endpoint", start_s, end_s, latency_ms = endpoint_ms).in_scope(|| {});
         let request = request.in_span(root);
-        let transcript = self.stt.call(request).await.map_err(|e| {
-            warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
-            CommandError::Transcribe(e.to_string())
-        })?;
+        let speculated = match speculation {
+            Some(s) => s.transcript().await,
+            None => None,
+        };
+        let speculative = speculated.is_some();
+        let transcript = match speculated {
+            Some(t) => request.carry(t),
+            None => self.stt.call(request).await.map_err(|e| {
+                warn!(correlation_id = %id, error = %e, "could not transcribe an utterance");
+                CommandError::Transcribe(e.to_string())
+            })?,
+        };
         if transcript.payload.text.is_empty() {
             info!(correlation_id = %id, start_s, end_s, "heard no words");
             return Err(CommandError::NoWords);
@@ -352,10 +410,46 @@ impl Downstream {
             outcome,
             wake,
             transcript: transcript.payload.text.clone(),
+            speculative,
             start_s,
             end_s,
             latency_ms,
         })
+    }
+}
+
+/// A transcription started on an utterance before it was cut, while the VAD's hangover
+/// ran (`[vad] speculate_ms`). Used only for the very audio it was started on.
+pub struct Speculation {
+    start_sample: u64,
+    end_sample: u64,
+    samples: Vec<f32>,
+    abandon: Arc<AtomicBool>,
+    result: oneshot::Receiver<Result<Envelope<Transcript>, StageError<crate::stt::SttError>>>,
+}
+
+impl Speculation {
+    /// Whether `u` is the utterance this transcription was started on: same span, same
+    /// samples (so its transcript is exactly the one `u` would get).
+    pub fn is_for(&self, u: &crate::vad::Utterance) -> bool {
+        self.start_sample == u.start_sample
+            && self.end_sample == u.end_sample
+            && self.samples == u.samples
+    }
+
+    /// Drops it: a queued transcription is skipped, a running one stops at its next step.
+    pub fn abandon(self) {
+        self.abandon.store(true, Ordering::Release);
+    }
+
+    /// Its transcript, or `None` when it failed or was abandoned.
+    async fn transcript(self) -> Option<Transcript> {
+        match self.result.await {
+            Ok(Ok(t)) if t.payload.dropped.as_deref() != Some(crate::stt::ABANDONED) => {
+                Some(t.payload)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -380,6 +474,11 @@ impl GatedCuts {
 
     pub(super) fn detected(&mut self, d: Detection) {
         self.gate.detected(d);
+    }
+
+    /// Whether `u`, not cut yet, would be a command now (see `WakeGate::would_admit`).
+    pub(super) fn would_admit(&self, u: &crate::vad::Utterance) -> bool {
+        self.waiting.is_empty() && self.gate.would_admit(u.start_sample, u.end_sample)
     }
 
     /// The utterances decided now, in the order they were said, with the gate's verdict;

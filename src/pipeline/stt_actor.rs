@@ -10,6 +10,9 @@ use crate::stt::{SpeechToText, SttError, SttSettings, Transcript};
 /// 16 kHz mono samples of one utterance.
 pub struct SttRequest {
     pub samples: Vec<f32>,
+    /// Set while it is queued or decoding, the transcription is dropped (a speculative
+    /// one whose speech went on).
+    pub abandon: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 pub struct SttStage {
@@ -28,7 +31,8 @@ impl Stage for SttStage {
             audio_s = input.payload.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64
         )
         .entered();
-        self.stt.transcribe(&input.payload.samples)
+        self.stt
+            .transcribe_unless(&input.payload.samples, input.payload.abandon.as_ref())
     }
 
     /// A model that failed mid-decode may have left its state inconsistent: rebuild.

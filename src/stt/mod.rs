@@ -13,7 +13,8 @@ pub mod install;
 pub mod threads;
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -103,6 +104,15 @@ pub struct SpeechToText {
     cpu: threads::CpuWatch,
 }
 
+/// `Transcript::dropped` for a transcription abandoned because its speech went on.
+pub const ABANDONED: &str = "abandoned: the speech went on";
+
+/// whisper.cpp's abort callback: stop when the flag is set.
+unsafe extern "C" fn abort_when_set(flag: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `flag` is the AtomicBool `transcribe_unless` passed, alive during `full`.
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Acquire) }
+}
+
 /// RMS under which audio is treated as silence without running the model.
 const SILENCE_RMS: f32 = 0.0015;
 
@@ -189,9 +199,34 @@ impl SpeechToText {
 
     /// Transcribes 16 kHz mono audio.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, SttError> {
+        self.transcribe_unless(samples, None)
+    }
+
+    /// Transcribes 16 kHz mono audio unless `abandon` is set before or while decoding
+    /// (a speculative transcription whose speech went on): then whisper.cpp stops at its
+    /// next encoder or decoder step and the transcript is empty, `dropped` "abandoned".
+    /// The decoding state stays usable.
+    pub fn transcribe_unless(
+        &mut self,
+        samples: &[f32],
+        abandon: Option<&Arc<AtomicBool>>,
+    ) -> Result<Transcript, SttError> {
         let audio_s = samples.len() as f64 / PIPELINE_RATE as f64;
         let load_ms = self.load()?;
         let started = Instant::now();
+        let abandoned = |load_ms: f64, threads: i32| Transcript {
+            text: String::new(),
+            audio_s,
+            load_ms,
+            transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
+            no_speech_prob: 0.0,
+            avg_logprob: 0.0,
+            threads,
+            dropped: Some(ABANDONED.into()),
+        };
+        if abandon.is_some_and(|a| a.load(Ordering::Acquire)) {
+            return Ok(abandoned(load_ms, 0));
+        }
         let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
         if rms < SILENCE_RMS {
             return Ok(Transcript {
@@ -255,12 +290,21 @@ impl SpeechToText {
         if !self.settings.initial_prompt.is_empty() {
             params.set_initial_prompt(&self.settings.initial_prompt);
         }
+        if let Some(flag) = abandon {
+            // SAFETY: the callback only reads the AtomicBool, which `flag` (borrowed for
+            // this whole call) keeps alive until `full` has returned.
+            unsafe {
+                params.set_abort_callback(Some(abort_when_set));
+                params.set_abort_callback_user_data(Arc::as_ptr(flag) as *mut std::ffi::c_void);
+            }
+        }
 
         let loaded = self.loaded.as_mut().expect("loaded above");
-        loaded
-            .state
-            .full(params, input)
-            .map_err(|e| SttError::Decode(e.to_string()))?;
+        let decoded = loaded.state.full(params, input);
+        if abandon.is_some_and(|a| a.load(Ordering::Acquire)) {
+            return Ok(abandoned(load_ms, n_threads));
+        }
+        decoded.map_err(|e| SttError::Decode(e.to_string()))?;
         let mut text = String::new();
         let mut no_speech_prob = 0.0f32;
         let mut logprob_sum = 0.0f32;

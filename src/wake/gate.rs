@@ -75,6 +75,24 @@ impl WakeGate {
         }
     }
 
+    /// Whether the utterance spanning `start..end` would be a command now (a wake phrase
+    /// inside it with a command after it, or the gate armed by a phrase said alone),
+    /// deciding nothing: for a transcription started before the utterance is cut.
+    pub fn would_admit(&self, start: u64, end: u64) -> bool {
+        let until = end + LATE;
+        if let Some(d) = self
+            .pending
+            .iter()
+            .rev()
+            .find(|d| d.end_sample > start && d.end_sample <= until)
+        {
+            return end.saturating_sub(d.end_sample) >= MIN_COMMAND;
+        }
+        self.armed_until
+            .as_ref()
+            .is_some_and(|(armed, _)| start <= *armed)
+    }
+
     /// Decides for the utterance spanning stream samples `start..end`, the detector
     /// having heard the stream up to `heard_until` (`u64::MAX` once it has ended); `None`
     /// while there is no wake phrase yet and the detector has not heard `LATE` past the
