@@ -112,7 +112,11 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
             .map(|n| format!("Cancelled {n} timer{}.", if n == 1 { "" } else { "s" })),
         "timer.cancel" => {
             let t = pick(|_| true).expect("checked above");
-            cancel(fx, &t).map(|_| format!("{} cancelled.", capitalize(&t.label())))
+            let what = t
+                .name
+                .as_ref()
+                .map_or("Timer".into(), |n| capitalize(&format!("{n} timer")));
+            cancel(fx, &t).map(|_| format!("{what} cancelled."))
         }
         "timer.status" if all || timers.len() > 1 && name.is_none() => {
             let said: Vec<String> = timers
