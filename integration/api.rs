@@ -510,6 +510,13 @@ fn a_remote_microphone_streams_audio_and_hears_what_was_done() {
         "{events:#?}"
     );
     assert_eq!(events[1]["intents"][0]["intent"], "app.open");
+    // Each command was transcribed in the pause before its end was confirmed, on the
+    // satellite's own clock, and the transcript used (the ignored "open firefox" was
+    // never addressed to LUNA, so never transcribed).
+    assert_eq!(
+        metric(luna.metrics, r#"luna_stt_speculations_total{outcome="used"}"#),
+        2.0
+    );
     stop(luna.child);
 }
 

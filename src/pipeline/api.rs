@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{info, warn};
 
-use super::downstream::GatedCuts;
+use super::downstream::{GatedCuts, Speculation, Speculator};
 use super::{CommandRequest, Downstream, UtteranceCut, VoiceReport};
 use crate::audio::PIPELINE_RATE;
 use crate::config::Config;
@@ -606,12 +606,12 @@ async fn handle(
             state.downstream.metrics.utterance_ignored();
             send(session, &StreamEvent::Ignored { start_s, end_s }).await;
         }
-        Heard::Command(cut, wake) => {
+        Heard::Command(cut, wake, speculated) => {
             let downstream = state.downstream.clone();
             let mut session = session.clone();
             in_flight.push(actix_web::rt::spawn(async move {
                 match downstream
-                    .hear(cut, wake, CommandSource::Api, dry_run)
+                    .hear_speculated(cut, wake, CommandSource::Api, dry_run, speculated)
                     .await
                 {
                     Ok(report) => send_report(&mut session, &report).await,
@@ -654,14 +654,23 @@ fn s16le_to_f32(odd_byte: &mut Option<u8>, bytes: &[u8]) -> Vec<f32> {
 /// What a stream's audio gave.
 enum Heard {
     Wake(crate::wake::Detection),
-    Ignored { start_s: f64, end_s: f64 },
-    Command(UtteranceCut, Option<crate::wake::Detection>),
+    Ignored {
+        start_s: f64,
+        end_s: f64,
+    },
+    Command(
+        UtteranceCut,
+        Option<crate::wake::Detection>,
+        Option<Speculation>,
+    ),
 }
 
 /// One satellite's hearing: its own VAD and wake detector on its own stream clock.
 struct StreamHearing {
     endpointer: Endpointer,
     wake: Option<(WakeDetector, GatedCuts)>,
+    speculator: Speculator,
+    downstream: super::Downstream,
 }
 
 impl StreamHearing {
@@ -679,6 +688,8 @@ impl StreamHearing {
         Ok(Self {
             endpointer: Endpointer::new(state.vad.clone()),
             wake,
+            speculator: Speculator::default(),
+            downstream: state.downstream.clone(),
         })
     }
 
@@ -701,25 +712,35 @@ impl StreamHearing {
             utterances.extend(self.endpointer.finish());
         }
         let position = self.endpointer.position();
-        let cuts: Vec<_> = utterances
-            .into_iter()
-            .map(|u| {
-                let behind =
-                    position.saturating_sub(u.end_sample) as f64 / f64::from(PIPELINE_RATE);
-                UtteranceCut {
-                    utterance: u,
-                    t_speech_end: t_now - Duration::from_secs_f64(behind),
-                }
-            })
-            .collect();
+        let cut = |u: Utterance| {
+            let behind = position.saturating_sub(u.end_sample) as f64 / f64::from(PIPELINE_RATE);
+            UtteranceCut {
+                utterance: u,
+                t_speech_end: t_now - Duration::from_secs_f64(behind),
+            }
+        };
+        let metrics = &self.downstream.metrics;
+        if self.endpointer.take_resumed() {
+            self.speculator.resumed(metrics);
+        }
+        let tentative = self.endpointer.take_tentative();
+        let cut_any = !utterances.is_empty();
+        let cuts: Vec<_> = utterances.into_iter().map(cut).collect();
+        let speculator = &mut self.speculator;
         match &mut self.wake {
-            None => heard.extend(cuts.into_iter().map(|cut| Heard::Command(cut, None))),
+            None => heard.extend(cuts.into_iter().map(|cut| {
+                let speculated = speculator.take_for(&cut.utterance, metrics);
+                Heard::Command(cut, None, speculated)
+            })),
             Some((_, gate)) => {
                 // The detector has heard up to `position` (all of it once the stream ended).
                 let heard_until = if ended { u64::MAX } else { position };
                 for (cut, admission) in gate.decide(cuts, heard_until) {
                     match admission {
-                        Admission::Command { wake, .. } => heard.push(Heard::Command(cut, wake)),
+                        Admission::Command { wake, .. } => {
+                            let speculated = speculator.take_for(&cut.utterance, metrics);
+                            heard.push(Heard::Command(cut, wake, speculated))
+                        }
                         Admission::WakeOnly(_) => {}
                         Admission::Ignore => heard.push(Heard::Ignored {
                             start_s: cut.utterance.start_s(),
@@ -727,6 +748,20 @@ impl StreamHearing {
                         }),
                     }
                 }
+            }
+        }
+        if cut_any {
+            speculator.cut(metrics);
+        }
+        if ended {
+            speculator.stop();
+        } else if let Some(t) = tentative.filter(|_| !cut_any).map(cut) {
+            let addressed = self
+                .wake
+                .as_ref()
+                .is_none_or(|(_, gate)| gate.would_admit(&t.utterance));
+            if addressed {
+                speculator.offer(&self.downstream, &t);
             }
         }
         heard

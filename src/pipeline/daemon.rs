@@ -17,7 +17,7 @@ use luna_actors::{Envelope, Escalation, StageAddr, StageError};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use super::downstream::{GatedCuts, Speculation};
+use super::downstream::{GatedCuts, Speculator};
 use super::{
     restart_policy, start_audio, start_brain, start_scheduler, start_store, start_stt, start_tts,
     start_vad, start_wake, AudioStage, Downstream, ExecutorActor, Reply, RunPlan, SchedulerStage,
@@ -548,7 +548,7 @@ async fn pump(
     let mut recent = RecentAudio::new(2.0);
     let mut dropped_seen: u64 = 0;
     // A transcription started in a pause of speech, before the utterance is cut.
-    let mut speculation: Option<Speculation> = None;
+    let mut speculator = Speculator::default();
     loop {
         tick.tick().await;
         let mut frames = match audio.call(Envelope::entering(Tick)).await {
@@ -629,10 +629,7 @@ async fn pump(
                     } = heard.payload;
                     let metrics = &to.downstream.metrics;
                     if resumed {
-                        if let Some(s) = speculation.take() {
-                            s.abandon();
-                            metrics.speculation("abandoned");
-                        }
+                        speculator.resumed(metrics);
                     }
                     let cut_any = !cuts.is_empty();
                     // The detector has heard up to `position` (all of it once the source ended).
@@ -664,10 +661,7 @@ async fn pump(
                             .collect(),
                     };
                     for (cut, wake_detection) in commands {
-                        let speculated = speculation.take_if(|s| s.is_for(&cut.utterance));
-                        if speculated.is_some() {
-                            metrics.speculation("used");
-                        }
+                        let speculated = speculator.take_for(&cut.utterance, metrics);
                         let (downstream, reports) = (to.downstream.clone(), to.reports.clone());
                         in_flight.push(actix::spawn(async move {
                             let heard = downstream
@@ -680,10 +674,7 @@ async fn pump(
                     }
                     // Whatever was being speculated on has been cut (or ignored) by now.
                     if cut_any {
-                        if let Some(s) = speculation.take() {
-                            s.abandon();
-                            metrics.speculation("unused");
-                        }
+                        speculator.cut(metrics);
                     }
                     // Transcribe the utterance so far while the hangover runs, when it is
                     // (already) addressed to LUNA.
@@ -691,8 +682,8 @@ async fn pump(
                         let addressed = wake
                             .as_ref()
                             .is_none_or(|w| w.gate.would_admit(&t.utterance));
-                        if addressed && speculation.is_none() {
-                            speculation = Some(to.downstream.speculate(&t));
+                        if addressed {
+                            speculator.offer(&to.downstream, &t);
                         }
                     }
                 }
@@ -704,9 +695,7 @@ async fn pump(
             break;
         }
     }
-    if let Some(s) = speculation.take() {
-        s.abandon();
-    }
+    speculator.stop();
     for task in in_flight {
         let _ = task.await;
     }

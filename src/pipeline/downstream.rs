@@ -453,6 +453,57 @@ impl Speculation {
     }
 }
 
+/// One stream's speculative transcription: at most one in flight, started on a tentative
+/// utterance addressed to LUNA and used only for its identical cut.
+#[derive(Default)]
+pub(super) struct Speculator {
+    current: Option<Speculation>,
+}
+
+impl Speculator {
+    /// Speech went on after the tentative utterance: its transcription is of no use.
+    pub(super) fn resumed(&mut self, metrics: &crate::metrics::Metrics) {
+        if let Some(s) = self.current.take() {
+            s.abandon();
+            metrics.speculation("abandoned");
+        }
+    }
+
+    /// The transcription started on exactly this utterance, if any.
+    pub(super) fn take_for(
+        &mut self,
+        u: &crate::vad::Utterance,
+        metrics: &crate::metrics::Metrics,
+    ) -> Option<Speculation> {
+        let s = self.current.take_if(|s| s.is_for(u))?;
+        metrics.speculation("used");
+        Some(s)
+    }
+
+    /// Utterances were cut (or ignored): whatever is still in flight is stale.
+    pub(super) fn cut(&mut self, metrics: &crate::metrics::Metrics) {
+        if let Some(s) = self.current.take() {
+            s.abandon();
+            metrics.speculation("unused");
+        }
+    }
+
+    /// Starts transcribing a tentative utterance addressed to LUNA, unless one is
+    /// already in flight.
+    pub(super) fn offer(&mut self, downstream: &Downstream, tentative: &UtteranceCut) {
+        if self.current.is_none() {
+            self.current = Some(downstream.speculate(tentative));
+        }
+    }
+
+    /// The stream ended.
+    pub(super) fn stop(&mut self) {
+        if let Some(s) = self.current.take() {
+            s.abandon();
+        }
+    }
+}
+
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
