@@ -514,7 +514,10 @@ fn a_remote_microphone_streams_audio_and_hears_what_was_done() {
     // satellite's own clock, and the transcript used (the ignored "open firefox" was
     // never addressed to LUNA, so never transcribed).
     assert_eq!(
-        metric(luna.metrics, r#"luna_stt_speculations_total{outcome="used"}"#),
+        metric(
+            luna.metrics,
+            r#"luna_stt_speculations_total{outcome="used"}"#
+        ),
         2.0
     );
     stop(luna.child);
