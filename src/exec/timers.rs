@@ -143,47 +143,49 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
                 None => format!("{} left.", capitalize(&t.left(now))),
             })
         }
-        "timer.pause" if all => timers
-            .iter()
-            .filter(|t| t.paused_left_ms.is_none())
-            .try_fold(0, |n, t| pause(fx, t, now).map(|_| n + 1))
-            .map(|n| match n {
-                0 => "Every timer is already paused.".into(),
-                1 => "Paused 1 timer.".into(),
-                n => format!("Paused {n} timers."),
-            }),
-        "timer.pause" => {
-            let t = pick(|t| t.paused_left_ms.is_none()).expect("checked above");
-            if t.paused_left_ms.is_some() {
-                Ok(format!(
-                    "{} is already paused, with {} left.",
-                    capitalize(&t.label()),
-                    t.left(now)
-                ))
+        "timer.pause" | "timer.resume" => {
+            let pausing = intent == "timer.pause";
+            // Which timers this acts on: running ones to pause, paused ones to resume.
+            let acts_on = |t: &Timer| t.paused_left_ms.is_none() == pausing;
+            let (done, verb) = if pausing {
+                ("paused", "Paused")
             } else {
-                pause(fx, &t, now)
-                    .map(|_| format!("Paused {} with {} left.", t.label(), t.left(now)))
-            }
-        }
-        "timer.resume" if all => timers
-            .iter()
-            .filter(|t| t.paused_left_ms.is_some())
-            .try_fold(0, |n, t| resume(fx, t, now).map(|_| n + 1))
-            .map(|n| match n {
-                0 => "No timer is paused.".into(),
-                1 => "Resumed 1 timer.".into(),
-                n => format!("Resumed {n} timers."),
-            }),
-        "timer.resume" => {
-            let t = pick(|t| t.paused_left_ms.is_some()).expect("checked above");
-            if t.paused_left_ms.is_none() {
-                Ok(format!(
-                    "{} is running, with {} left.",
-                    capitalize(&t.label()),
-                    t.left(now)
-                ))
+                ("running", "Resumed")
+            };
+            let act = |fx: &mut Effects, t: &Timer| {
+                if pausing {
+                    pause(fx, t, now)
+                } else {
+                    resume(fx, t, now)
+                }
+            };
+            if all {
+                timers
+                    .iter()
+                    .filter(|t| acts_on(t))
+                    .try_fold(0, |n, t| act(fx, t).map(|_| n + 1))
+                    .map(|n| match n {
+                        0 => format!("Every timer is already {done}."),
+                        1 => format!("{verb} 1 timer."),
+                        n => format!("{verb} {n} timers."),
+                    })
             } else {
-                resume(fx, &t, now).map(|_| format!("Resumed {}: {} left.", t.label(), t.left(now)))
+                let t = pick(if pausing {
+                    |t: &Timer| t.paused_left_ms.is_none()
+                } else {
+                    |t: &Timer| t.paused_left_ms.is_some()
+                })
+                .expect("checked above");
+                if acts_on(&t) {
+                    let left = t.left(now);
+                    act(fx, &t).map(|_| format!("{verb} {} with {left} left.", t.label()))
+                } else {
+                    Ok(format!(
+                        "{} is already {done}, with {} left.",
+                        capitalize(&t.label()),
+                        t.left(now)
+                    ))
+                }
             }
         }
         "timer.adjust" => {
@@ -303,7 +305,7 @@ mod tests {
         );
         let (ok, said) = say("timer.resume", serde_json::json!({}));
         assert!(
-            ok && said == "Resumed the egg timer: 3 minutes left.",
+            ok && said == "Resumed the egg timer with 3 minutes left.",
             "{said}"
         );
         let (_, status) = say("timer.status", serde_json::json!({}));
