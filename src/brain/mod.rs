@@ -1132,6 +1132,20 @@ mod tests {
     }
 
     #[test]
+    fn the_place_is_found_among_the_words_after_it() {
+        let u = brain().understand("what time is it in london? grandma lives there");
+        assert_eq!(
+            intents(&u),
+            [("time.now".into(), json!({"location": "london"}))]
+        );
+        let u = brain().understand("is it late in tokyo right now, what time is it there");
+        assert_eq!(
+            intents(&u),
+            [("time.now".into(), json!({"location": "tokyo"}))]
+        );
+    }
+
+    #[test]
     fn a_place_it_does_not_know_is_not_answered_with_the_local_time() {
         for text in [
             "what time is it in narnia",

@@ -656,20 +656,44 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
                     return None;
                 }
             }
-            if let Some(p) = words
-                .iter()
-                .rposition(|w| matches!(*w, "in" | "at" | "for"))
-            {
-                let place = words[p + 1..].join(" ");
-                let place = place
-                    .trim_end_matches(" right now")
-                    .trim_end_matches(" now");
-                if !place.is_empty()
-                    && !matches!(place, "the moment" | "the morning" | "the evening")
+            // The place after "in", "at" or "for" (the last such word first), as long a
+            // run of words as names a known place: "what time is it in london, grandma
+            // lives there". Words after a marker that name no place: no answer at all.
+            let markers: Vec<usize> = (0..words.len())
+                .rev()
+                .filter(|&i| matches!(words[i], "in" | "at" | "for"))
+                .collect();
+            let mut unplaced = false;
+            for p in markers {
+                let after = &words[p + 1..];
+                let after = match after {
+                    [rest @ .., "right", "now"] | [rest @ .., "now"] => rest,
+                    all => all,
+                };
+                let phrase = after.join(" ");
+                if after.is_empty()
+                    || matches!(
+                        phrase.as_str(),
+                        "the moment" | "the morning" | "the evening"
+                    )
                 {
-                    super::places::find(place)?;
-                    slots.insert("location".into(), Value::from(place));
+                    continue;
                 }
+                let found = (1..=after.len().min(5))
+                    .rev()
+                    .map(|n| after[..n].join(" "))
+                    .find(|place| super::places::find(place).is_some());
+                match found {
+                    Some(place) => {
+                        slots.insert("location".into(), Value::from(place));
+                        unplaced = false;
+                        break;
+                    }
+                    None => unplaced = true,
+                }
+            }
+            if unplaced {
+                return None;
             }
         }
         // Another day needs a day: "the next full moon" is not one LUNA knows.
