@@ -293,6 +293,50 @@ fn an_enrolled_phrase_is_heard_in_a_new_take_and_not_in_other_speech() {
         "{report}"
     );
 
+    // Recorded instead of given as files: the takes said one after another, each cut by
+    // the VAD and checked (a short beep before them is not taken for one).
+    let session = |takes: &[std::path::PathBuf]| {
+        let mut audio = vec![0.0f32; 16_000];
+        audio.extend((0..1_600).map(|i| (i as f32 * 0.3).sin() * 0.2));
+        audio.extend(vec![0.0; 16_000]);
+        for t in takes {
+            audio.extend(read16(t));
+            audio.extend(vec![0.0; 16_000]);
+        }
+        let wav = home.path().join(format!("said-{}.wav", takes.len()));
+        support::write16(&wav, &audio);
+        wav
+    };
+    let record = |wav: &std::path::Path| {
+        luna(home.path())
+            .env("LUNA_WAKE__MODELS_DIR", &models_dir)
+            .args([
+                "wake",
+                "enroll",
+                "--name",
+                "okay computer",
+                "--json",
+                "--record",
+                "--input",
+            ])
+            .arg(wav)
+            .output()
+            .unwrap()
+    };
+    let out = record(&session(&takes));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("say it now (4 of 4)"), "{said}");
+    let recorded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(recorded["recordings"], 4, "{recorded}");
+    let short = record(&session(&takes[..2]));
+    let said = String::from_utf8_lossy(&short.stderr);
+    assert!(!short.status.success());
+    assert!(
+        said.contains("ended after 2 good takes of the 4 needed"),
+        "{said}"
+    );
+
     // A new take (another speed and voice variant), inside other speech.
     let mut audio = vec![0.0; 8000];
     let other = home.path().join("other.wav");

@@ -220,8 +220,18 @@ enum WakeAction {
     Enroll {
         #[arg(long)]
         name: String,
-        #[arg(required = true, num_args = 1..)]
+        /// WAV files of you saying the phrase alone.
+        #[arg(required_unless_present = "record", num_args = 1..)]
         recordings: Vec<PathBuf>,
+        /// Record the takes now instead: say the phrase when asked, pausing after each.
+        #[arg(long, conflicts_with = "recordings")]
+        record: bool,
+        /// Takes to record with --record (default 4).
+        #[arg(long)]
+        takes: Option<usize>,
+        /// Where --record listens: the microphone (`[audio] input`) or a WAV file.
+        #[arg(long, value_name = "mic|FILE.wav")]
+        input: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -341,9 +351,21 @@ fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<ExitCode> {
                 WakeAction::Enroll {
                     name,
                     recordings,
+                    record,
+                    takes,
+                    input,
                     json,
                 },
-        } => wake_enroll(&loaded.config, &name, &recordings, json),
+        } => {
+            if !record && (takes.is_some() || input.is_some()) {
+                anyhow::bail!("--takes and --input go with --record");
+            }
+            let recording = record.then(|| Recording {
+                takes: takes.unwrap_or(4),
+                input: input.unwrap_or_else(|| "mic".into()),
+            });
+            wake_enroll(&loaded.config, &name, &recordings, recording, json)
+        }
         Command::Index { json } => index(&loaded.config, json),
         Command::Say {
             text,
@@ -1060,18 +1082,56 @@ fn wake_detect(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `luna wake enroll --record`: how many takes, from where.
+struct Recording {
+    takes: usize,
+    input: String,
+}
+
 fn wake_enroll(
     config: &config::Config,
     name: &str,
     recordings: &[PathBuf],
+    recording: Option<Recording>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
+    use luna::wake::record::{record_takes, Prompt};
     let settings = luna::wake::WakeSettings::from_config(&config.wake)?;
     let models = luna::wake::load_models(&settings)?;
-    let audio = recordings
-        .iter()
-        .map(|p| Ok((p.display().to_string(), luna::audio::wav::read(p)?.samples)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let audio = match recording {
+        Some(Recording { takes, input }) => {
+            use luna::wake::templates::{MAX_RECORDINGS, MIN_RECORDINGS};
+            if !(MIN_RECORDINGS..=MAX_RECORDINGS).contains(&takes) {
+                anyhow::bail!("--takes must be {MIN_RECORDINGS} to {MAX_RECORDINGS}");
+            }
+            let spec = luna::audio::source::InputSpec::parse(&input, &config.audio.input);
+            luna::audio::source::probe(&spec)?;
+            let mut source = luna::audio::source::Source::open(&spec, false)?;
+            eprintln!("Say `{name}` alone each time you are asked, then pause.");
+            let recorded = record_takes(
+                &mut source,
+                luna::vad::VadSettings::from_config(&config.vad),
+                takes,
+                std::time::Duration::from_secs(20),
+                |p| match p {
+                    Prompt::Say { take, of } => eprintln!("  say it now ({take} of {of})…"),
+                    Prompt::Heard { seconds, .. } => eprintln!("    heard it ({seconds:.1} s)"),
+                    Prompt::Again { reason, .. } => {
+                        eprintln!("    that take will not do: {reason}; again, please")
+                    }
+                },
+            )?;
+            recorded
+                .into_iter()
+                .enumerate()
+                .map(|(i, samples)| (format!("take {}", i + 1), samples))
+                .collect()
+        }
+        None => recordings
+            .iter()
+            .map(|p| Ok((p.display().to_string(), luna::audio::wav::read(p)?.samples)))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    };
     let report = luna::wake::templates::enroll(&models, &settings.models_dir, name, &audio)?;
     if json {
         println!("{}", serde_json::to_string(&report)?);

@@ -13,6 +13,7 @@ pub mod features;
 pub mod gate;
 pub mod head;
 pub mod install;
+pub mod record;
 pub mod templates;
 
 use std::path::{Path, PathBuf};

@@ -23,8 +23,8 @@ use crate::audio::PIPELINE_RATE;
 
 const FORMAT: &str = "luna-wake-templates-v1";
 /// Shortest and longest phrase accepted, in seconds.
-const MIN_PHRASE_S: f64 = 0.25;
-const MAX_PHRASE_S: f64 = 2.5;
+pub(crate) const MIN_PHRASE_S: f64 = 0.25;
+pub(crate) const MAX_PHRASE_S: f64 = 2.5;
 pub const MIN_RECORDINGS: usize = 3;
 pub const MAX_RECORDINGS: usize = 8;
 
