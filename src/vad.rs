@@ -441,6 +441,21 @@ pub fn segments(samples: &[f32], settings: &VadSettings) -> Vec<Utterance> {
     out
 }
 
+/// A buzzy vowel-like sound (harmonics of 150 Hz) at `level`, which webrtc-vad takes for
+/// voice: for tests of what listens.
+#[cfg(test)]
+pub(crate) fn buzz(ms: usize, level: f32) -> Vec<f32> {
+    (0..ms * 16)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            (1..12)
+                .map(|h| (2.0 * std::f32::consts::PI * 150.0 * h as f32 * t).sin() / h as f32)
+                .sum::<f32>()
+                * level
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,17 +472,8 @@ mod tests {
         assert_eq!(e.position(), 48_000 + 7 * 480);
     }
 
-    /// A buzzy vowel-like sound (harmonics of 150 Hz), which webrtc-vad takes for voice.
     fn voiced(ms: u32) -> Vec<f32> {
-        (0..(ms as usize * 16))
-            .map(|i| {
-                let t = i as f32 / 16_000.0;
-                (1..12)
-                    .map(|h| (2.0 * std::f32::consts::PI * 150.0 * h as f32 * t).sin() / h as f32)
-                    .sum::<f32>()
-                    * 0.15
-            })
-            .collect()
+        buzz(ms as usize, 0.15)
     }
 
     #[test]

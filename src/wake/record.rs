@@ -115,17 +115,7 @@ pub fn check_take(samples: &[f32]) -> Result<f64, String> {
 mod tests {
     use super::*;
 
-    fn voiced(ms: usize, level: f32) -> Vec<f32> {
-        (0..ms * 16)
-            .map(|i| {
-                let t = i as f32 / 16_000.0;
-                (1..12)
-                    .map(|h| (2.0 * std::f32::consts::PI * 150.0 * h as f32 * t).sin() / h as f32)
-                    .sum::<f32>()
-                    * level
-            })
-            .collect()
-    }
+    use crate::vad::buzz as voiced;
 
     #[test]
     fn takes_are_checked() {
