@@ -73,6 +73,15 @@ impl Default for VadSettings {
 }
 
 impl VadSettings {
+    /// Audio kept past the end of speech: `speculate_ms`, so that a tentative utterance is
+    /// the final one, or `min_hangover_ms` without speculation.
+    fn tail_ms(&self) -> u32 {
+        match self.speculate_ms {
+            0 => self.min_hangover_ms,
+            ms => ms.min(self.min_hangover_ms),
+        }
+    }
+
     pub fn from_config(c: &crate::config::VadConfig) -> Self {
         Self {
             mode: c.mode as u8,
@@ -197,14 +206,6 @@ impl Endpointer {
         std::mem::take(&mut self.resumed)
     }
 
-    /// Audio kept past the end of speech.
-    fn tail_ms(&self) -> u32 {
-        match self.settings.speculate_ms {
-            0 => self.settings.min_hangover_ms,
-            ms => ms.min(self.settings.min_hangover_ms),
-        }
-    }
-
     /// Places a new endpointer (one that has consumed nothing) at stream position
     /// `origin`, so that a rebuilt one keeps the stream's clock.
     pub fn set_origin(&mut self, origin: u64) {
@@ -240,6 +241,7 @@ impl Endpointer {
 
     /// Ends the stream: an utterance still open is cut where it is.
     pub fn finish(&mut self) -> Option<Utterance> {
+        self.tentative = None;
         match std::mem::replace(&mut self.state, State::Silence) {
             State::Speech {
                 buffer_start,
@@ -247,9 +249,11 @@ impl Endpointer {
                 onset,
                 last_speech_end,
                 ..
-            } => self.close(
+            } => utterance(
+                &self.settings,
+                self.position,
                 buffer_start,
-                buffer,
+                &buffer,
                 onset,
                 last_speech_end.max(onset),
                 false,
@@ -371,22 +375,31 @@ impl Endpointer {
                         *last_speech_end,
                     );
                     self.state = State::Silence;
-                    if too_long && !ended {
+                    // An utterance offered while it was open is of no use once it is cut.
+                    self.tentative = None;
+                    let (end, truncated) = if too_long && !ended {
                         tracing::warn!(
                             seconds = self.settings.max_utterance_ms as f64 / 1000.0,
                             "utterance reached the maximum length and was cut"
                         );
-                        return self.close(bs, buf, on, self.position, true);
-                    }
-                    return self.close(bs, buf, on, end, false);
+                        (self.position, true)
+                    } else {
+                        (end, false)
+                    };
+                    return utterance(&self.settings, self.position, bs, &buf, on, end, truncated);
                 }
                 let speculate = self.settings.speculate_ms;
                 if speculate > 0 && !*offered && *quiet_frames >= speculate.div_ceil(FRAME_MS) {
                     *offered = true;
-                    let (bs, on, end) = (*buffer_start, *onset, *last_speech_end);
-                    // The buffer is borrowed from the state: copy what close() keeps.
-                    let buf = buffer.clone();
-                    self.tentative = self.close(bs, buf, on, end, false);
+                    self.tentative = utterance(
+                        &self.settings,
+                        self.position,
+                        *buffer_start,
+                        buffer,
+                        *onset,
+                        *last_speech_end,
+                        false,
+                    );
                 }
                 None
             }
@@ -402,32 +415,36 @@ impl Endpointer {
             self.noise_floor *= 1.02f32.min(rms / self.noise_floor);
         }
     }
+}
 
-    fn close(
-        &self,
-        buffer_start: u64,
-        buffer: Vec<f32>,
-        onset: u64,
-        end: u64,
-        truncated: bool,
-    ) -> Option<Utterance> {
-        let speech_ms = (end.saturating_sub(onset)) * 1000 / PIPELINE_RATE as u64;
-        if speech_ms < self.settings.min_speech_ms as u64 {
-            return None;
-        }
-        // Keep a little audio past the end: Whisper does better with a short tail.
-        let tail = (self.tail_ms() as u64 * PIPELINE_RATE as u64 / 1000).min(buffer.len() as u64);
-        let cut_at = (end + tail)
-            .saturating_sub(buffer_start)
-            .min(buffer.len() as u64) as usize;
-        Some(Utterance {
-            samples: buffer[..cut_at].to_vec(),
-            start_sample: onset,
-            end_sample: end,
-            cut_sample: self.position,
-            truncated,
-        })
+/// The utterance in `buffer` (whose first sample is at stream position `buffer_start`)
+/// with speech from `onset` to `end` and the tail kept past it, the stream being at
+/// `position`; none when the speech is shorter than `min_speech_ms`.
+fn utterance(
+    settings: &VadSettings,
+    position: u64,
+    buffer_start: u64,
+    buffer: &[f32],
+    onset: u64,
+    end: u64,
+    truncated: bool,
+) -> Option<Utterance> {
+    let speech_ms = (end.saturating_sub(onset)) * 1000 / PIPELINE_RATE as u64;
+    if speech_ms < settings.min_speech_ms as u64 {
+        return None;
     }
+    // Keep a little audio past the end: Whisper does better with a short tail.
+    let tail = (settings.tail_ms() as u64 * PIPELINE_RATE as u64 / 1000).min(buffer.len() as u64);
+    let cut_at = (end + tail)
+        .saturating_sub(buffer_start)
+        .min(buffer.len() as u64) as usize;
+    Some(Utterance {
+        samples: buffer[..cut_at].to_vec(),
+        start_sample: onset,
+        end_sample: end,
+        cut_sample: position,
+        truncated,
+    })
 }
 
 /// Runs a whole recording through the endpointer (for `luna audio segments`).

@@ -712,18 +712,12 @@ impl StreamHearing {
             utterances.extend(self.endpointer.finish());
         }
         let position = self.endpointer.position();
-        let cut = |u: Utterance| {
-            let behind = position.saturating_sub(u.end_sample) as f64 / f64::from(PIPELINE_RATE);
-            UtteranceCut {
-                utterance: u,
-                t_speech_end: t_now - Duration::from_secs_f64(behind),
-            }
-        };
+        let cut = |u| UtteranceCut::new(u, position, t_now);
         let metrics = &self.downstream.metrics;
         if self.endpointer.take_resumed() {
             self.speculator.resumed(metrics);
         }
-        let tentative = self.endpointer.take_tentative();
+        let tentative = self.endpointer.take_tentative().map(cut);
         let cut_any = !utterances.is_empty();
         let cuts: Vec<_> = utterances.into_iter().map(cut).collect();
         let speculator = &mut self.speculator;
@@ -750,19 +744,10 @@ impl StreamHearing {
                 }
             }
         }
-        if cut_any {
-            speculator.cut(metrics);
-        }
+        let gate = self.wake.as_ref().map(|(_, gate)| gate);
+        speculator.after_chunk(cut_any, tentative, gate, &self.downstream);
         if ended {
             speculator.stop();
-        } else if let Some(t) = tentative.filter(|_| !cut_any).map(cut) {
-            let addressed = self
-                .wake
-                .as_ref()
-                .is_none_or(|(_, gate)| gate.would_admit(&t.utterance));
-            if addressed {
-                speculator.offer(&self.downstream, &t);
-            }
         }
         heard
     }

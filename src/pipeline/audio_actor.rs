@@ -78,6 +78,19 @@ pub struct UtteranceCut {
     pub t_speech_end: Instant,
 }
 
+impl UtteranceCut {
+    /// `utterance`, cut when the stream was at `position`, its newest sample read at
+    /// `t_read`: speech ended earlier by the distance between the two positions.
+    pub fn new(utterance: Utterance, position: u64, t_read: Instant) -> Self {
+        let behind = position.saturating_sub(utterance.end_sample) as f64
+            / f64::from(crate::audio::PIPELINE_RATE);
+        Self {
+            utterance,
+            t_speech_end: t_read - std::time::Duration::from_secs_f64(behind),
+        }
+    }
+}
+
 /// What the VAD made of a chunk of audio.
 pub struct VadCuts {
     pub cuts: Vec<UtteranceCut>,
@@ -108,28 +121,11 @@ impl Stage for VadStage {
             cuts.extend(self.endpointer.finish());
         }
         let position = self.endpointer.position();
-        let cut = |u: Utterance| {
-            // The stream's newest sample was read at t_read; speech ended earlier by the
-            // distance between the two stream positions.
-            let behind =
-                position.saturating_sub(u.end_sample) as f64 / crate::audio::PIPELINE_RATE as f64;
-            let t_speech_end = frames.t_read - std::time::Duration::from_secs_f64(behind);
-            UtteranceCut {
-                utterance: u,
-                t_speech_end,
-            }
-        };
-        let resumed = self.endpointer.take_resumed();
-        // A tentative utterance the same chunk has already cut is of no use.
-        let tentative = self
-            .endpointer
-            .take_tentative()
-            .filter(|_| cuts.is_empty())
-            .map(cut);
+        let cut = |u| UtteranceCut::new(u, position, frames.t_read);
         Ok(VadCuts {
             cuts: cuts.into_iter().map(cut).collect(),
-            tentative,
-            resumed,
+            tentative: self.endpointer.take_tentative().map(cut),
+            resumed: self.endpointer.take_resumed(),
         })
     }
 }

@@ -672,20 +672,8 @@ async fn pump(
                             }
                         }));
                     }
-                    // Whatever was being speculated on has been cut (or ignored) by now.
-                    if cut_any {
-                        speculator.cut(metrics);
-                    }
-                    // Transcribe the utterance so far while the hangover runs, when it is
-                    // (already) addressed to LUNA.
-                    if let Some(t) = tentative {
-                        let addressed = wake
-                            .as_ref()
-                            .is_none_or(|w| w.gate.would_admit(&t.utterance));
-                        if addressed {
-                            speculator.offer(&to.downstream, &t);
-                        }
-                    }
+                    let gate = wake.as_ref().map(|w| &w.gate);
+                    speculator.after_chunk(cut_any, tentative, gate, &to.downstream);
                 }
                 Err(e) => warn!(error = %e, "voice detection failed on a chunk"),
             }

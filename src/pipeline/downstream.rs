@@ -281,10 +281,8 @@ impl Downstream {
         ))
     }
 
-    /// One utterance addressed to LUNA: transcribe it, then act on it. `source`: voice
-    /// (microphone, stdin), replay, or the API.
     /// Starts transcribing a tentative utterance (`Endpointer::take_tentative`) now.
-    pub fn speculate(&self, cut: &UtteranceCut) -> Speculation {
+    fn speculate(&self, cut: &UtteranceCut) -> Speculation {
         let u = &cut.utterance;
         let abandon = Arc::new(AtomicBool::new(false));
         let request = Envelope::entering(SttRequest {
@@ -305,6 +303,8 @@ impl Downstream {
         }
     }
 
+    /// One utterance addressed to LUNA: transcribe it, then act on it. `source`: voice
+    /// (microphone, stdin), replay, or the API.
     pub async fn hear(
         &self,
         cut: UtteranceCut,
@@ -315,9 +315,10 @@ impl Downstream {
         self.hear_speculated(cut, wake, source, dry_run, None).await
     }
 
-    /// As `hear`, taking the transcript from `speculation` when it was started on this
-    /// very utterance and succeeded (else transcribing as usual).
-    pub async fn hear_speculated(
+    /// As `hear`, taking the transcript from `speculation` (started on this very
+    /// utterance: `Speculator::take_for` hands out no other) when it succeeded, else
+    /// transcribing as usual.
+    pub(super) async fn hear_speculated(
         &self,
         cut: UtteranceCut,
         wake: Option<Detection>,
@@ -325,14 +326,6 @@ impl Downstream {
         dry_run: bool,
         speculation: Option<Speculation>,
     ) -> Result<VoiceReport, CommandError> {
-        let speculation = match speculation {
-            Some(s) if s.is_for(&cut.utterance) => Some(s),
-            Some(s) => {
-                s.abandon();
-                None
-            }
-            None => None,
-        };
         // The command was received when its utterance was cut, not when it was recorded.
         let received_at_ms = crate::store::now_ms();
         let endpoint_ms = ms_since(cut.t_speech_end);
@@ -431,14 +424,14 @@ pub struct Speculation {
 impl Speculation {
     /// Whether `u` is the utterance this transcription was started on: same span, same
     /// samples (so its transcript is exactly the one `u` would get).
-    pub fn is_for(&self, u: &crate::vad::Utterance) -> bool {
+    fn is_for(&self, u: &crate::vad::Utterance) -> bool {
         self.start_sample == u.start_sample
             && self.end_sample == u.end_sample
             && self.samples == u.samples
     }
 
     /// Drops it: a queued transcription is skipped, a running one stops at its next step.
-    pub fn abandon(self) {
+    fn abandon(self) {
         self.abandon.store(true, Ordering::Release);
     }
 
@@ -480,19 +473,27 @@ impl Speculator {
         Some(s)
     }
 
-    /// Utterances were cut (or ignored): whatever is still in flight is stale.
-    pub(super) fn cut(&mut self, metrics: &crate::metrics::Metrics) {
-        if let Some(s) = self.current.take() {
-            s.abandon();
-            metrics.speculation("unused");
+    /// After a chunk of audio, its commands handed on: when the VAD cut anything,
+    /// whatever is still in flight is stale; a `tentative` utterance (`gate`: already
+    /// addressed to LUNA, or no wake word) is transcribed now unless one is in flight.
+    pub(super) fn after_chunk(
+        &mut self,
+        cut_any: bool,
+        tentative: Option<UtteranceCut>,
+        gate: Option<&GatedCuts>,
+        downstream: &Downstream,
+    ) {
+        if cut_any {
+            if let Some(s) = self.current.take() {
+                s.abandon();
+                downstream.metrics.speculation("unused");
+            }
         }
-    }
-
-    /// Starts transcribing a tentative utterance addressed to LUNA, unless one is
-    /// already in flight.
-    pub(super) fn offer(&mut self, downstream: &Downstream, tentative: &UtteranceCut) {
-        if self.current.is_none() {
-            self.current = Some(downstream.speculate(tentative));
+        let Some(t) = tentative else {
+            return;
+        };
+        if self.current.is_none() && gate.is_none_or(|g| g.would_admit(&t.utterance)) {
+            self.current = Some(downstream.speculate(&t));
         }
     }
 

@@ -19,7 +19,7 @@ pub use audio_actor::{
 };
 pub use brain_actor::{start_brain, BrainRequest, BrainStage, BrainStageError};
 pub use daemon::{Daemon, DaemonError, DaemonOptions};
-pub use downstream::{CommandError, CommandRequest, Downstream, Speculation, VoiceReport};
+pub use downstream::{CommandError, CommandRequest, Downstream, VoiceReport};
 pub use executor_actor::{CancelRunning, ExecutorActor, RunPlan};
 pub use scheduler_actor::{start_scheduler, start_tts, Reply, SchedulerStage, TtsStage};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
