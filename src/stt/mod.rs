@@ -101,7 +101,9 @@ struct Loaded {
 pub struct SpeechToText {
     settings: SttSettings,
     loaded: Option<Loaded>,
-    cpu: threads::CpuWatch,
+    /// Watches other processes' CPU use, where the thread count depends on it.
+    cpu: Option<threads::CpuWatch>,
+    cores: usize,
 }
 
 /// `Transcript::dropped` for a transcription abandoned because its speech went on.
@@ -147,10 +149,12 @@ static LOG_HOOKS: Once = Once::new();
 
 impl SpeechToText {
     pub fn new(settings: SttSettings) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
+            cpu: threads::depends_on_others(settings.threads, cores).then(threads::CpuWatch::start),
             settings,
             loaded: None,
-            cpu: threads::CpuWatch::start(),
+            cores,
         }
     }
 
@@ -214,7 +218,7 @@ impl SpeechToText {
         let audio_s = samples.len() as f64 / PIPELINE_RATE as f64;
         let load_ms = self.load()?;
         let started = Instant::now();
-        let abandoned = |load_ms: f64, threads: i32| Transcript {
+        let abandoned = |threads: i32| Transcript {
             text: String::new(),
             audio_s,
             load_ms,
@@ -225,7 +229,7 @@ impl SpeechToText {
             dropped: Some(ABANDONED.into()),
         };
         if abandon.is_some_and(|a| a.load(Ordering::Acquire)) {
-            return Ok(abandoned(load_ms, 0));
+            return Ok(abandoned(0));
         }
         let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
         if rms < SILENCE_RMS {
@@ -264,11 +268,10 @@ impl SpeechToText {
         };
         let mut params = FullParams::new(strategy);
         let decoding = threads::Decoding::start();
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let n_threads = threads::choose(
             self.settings.threads,
-            cores,
-            self.cpu.others(),
+            self.cores,
+            self.cpu.as_ref().and_then(threads::CpuWatch::others),
             decoding.others(),
         );
         params.set_n_threads(n_threads);
@@ -302,7 +305,7 @@ impl SpeechToText {
         let loaded = self.loaded.as_mut().expect("loaded above");
         let decoded = loaded.state.full(params, input);
         if abandon.is_some_and(|a| a.load(Ordering::Acquire)) {
-            return Ok(abandoned(load_ms, n_threads));
+            return Ok(abandoned(n_threads));
         }
         decoded.map_err(|e| SttError::Decode(e.to_string()))?;
         let mut text = String::new();
@@ -447,11 +450,11 @@ pub fn cut_repetition(text: &str) -> String {
                 continue; // not one whole repeat
             }
             let end = start + period + repeats;
-            let cut = words[..start + period].join(" ");
+            let cut = || words[..start + period].join(" ");
             // The block repeats to the end of the text.
             if end == n {
                 if period > 1 || repeats >= 2 {
-                    return cut;
+                    return cut();
                 }
                 continue;
             }
@@ -467,7 +470,7 @@ pub fn cut_repetition(text: &str) -> String {
             }
             let block = &keys[start..start + tail.len().min(period)];
             if strsim::generic_levenshtein(&tail.to_vec(), &block.to_vec()) <= (period / 4).max(1) {
-                return cut;
+                return cut();
             }
         }
     }

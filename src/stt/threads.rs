@@ -159,6 +159,11 @@ impl Drop for CpuWatch {
     }
 }
 
+/// Whether `choose` looks at other processes' CPU use (else no watcher is needed).
+pub fn depends_on_others(configured: usize, cores: usize) -> bool {
+    configured == 0 && cores <= 2
+}
+
 /// The decoder threads: `configured` when set; on more than 2 cores, all but one (at
 /// most 4); on 2 cores, both unless other processes keep a core busy or another decode
 /// runs in this process.
@@ -171,7 +176,7 @@ pub fn choose(
     if configured > 0 {
         return configured as i32;
     }
-    if cores > 2 {
+    if !depends_on_others(configured, cores) {
         return (cores - 1).min(4) as i32;
     }
     let busy = other_decodes > 0 || others_cores.is_some_and(|c| c >= BUSY_CORES);
