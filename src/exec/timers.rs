@@ -76,7 +76,7 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
     let timers = pending(fx);
     // The named timer, else the newest one (for pause, a running one; for resume, a
     // paused one, when there is such a timer).
-    let pick = |wants: fn(&Timer) -> bool| -> Option<Timer> {
+    let pick = |wants: &dyn Fn(&Timer) -> bool| -> Option<Timer> {
         match name {
             Some(n) => timers
                 .iter()
@@ -103,7 +103,7 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
                 format!("{label} set for {}.", say_duration(seconds))
             })
         }
-        _ if timers.is_empty() || (name.is_some() && pick(|_| true).is_none()) => {
+        _ if timers.is_empty() || (name.is_some() && pick(&|_| true).is_none()) => {
             Ok(none_running(name))
         }
         "timer.cancel" if all => timers
@@ -111,7 +111,7 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
             .try_fold(0, |n, t| cancel(fx, t).map(|_| n + 1))
             .map(|n| format!("Cancelled {n} timer{}.", if n == 1 { "" } else { "s" })),
         "timer.cancel" => {
-            let t = pick(|_| true).expect("checked above");
+            let t = pick(&|_| true).expect("checked above");
             let what = t
                 .name
                 .as_ref()
@@ -133,7 +133,7 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
             Ok(format!("{}.", capitalize(&said.join("; "))))
         }
         "timer.status" => {
-            let t = pick(|_| true).expect("checked above");
+            let t = pick(&|_| true).expect("checked above");
             Ok(match t.paused_left_ms {
                 Some(_) => format!(
                     "{} left; {} is paused.",
@@ -170,12 +170,7 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
                         n => format!("{verb} {n} timers."),
                     })
             } else {
-                let t = pick(if pausing {
-                    |t: &Timer| t.paused_left_ms.is_none()
-                } else {
-                    |t: &Timer| t.paused_left_ms.is_some()
-                })
-                .expect("checked above");
+                let t = pick(&acts_on).expect("checked above");
                 if acts_on(&t) {
                     let left = t.left(now);
                     act(fx, &t).map(|_| format!("{verb} {} with {left} left.", t.label()))
@@ -192,7 +187,7 @@ pub(super) fn timers(intent: &str, step: &Step, fx: &mut Effects) -> StepResult 
             let Some(delta_s) = step.slots.get("delta_s").and_then(Value::as_i64) else {
                 return StepResult::failed(intent, "How much time?");
             };
-            let t = pick(|_| true).expect("checked above");
+            let t = pick(&|_| true).expect("checked above");
             let left = t.left_ms(now) + delta_s * 1000;
             if left < 1000 {
                 return StepResult::failed(
