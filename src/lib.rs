@@ -3,6 +3,7 @@
 //! Stage logic lives in plain modules with no actix; the actors that wrap them live in
 //! [`pipeline`]. See ARCHITECTURE.md for the code map.
 
+pub mod atomic_file;
 pub mod audio;
 pub mod bench;
 pub mod brain;

@@ -194,12 +194,9 @@ pub fn check_sha256(what: &str, found: &str, expected: &str) -> Result<(), Insta
     }
 }
 
-/// Writes `bytes` to `dest` through a `.partial` file renamed into place, so a reader
-/// never sees half a model.
+/// Writes `bytes` to `dest` so that a reader never sees half a model.
 pub fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<(), InstallError> {
-    let partial = partial_path(dest);
-    std::fs::write(&partial, bytes).map_err(io(&partial))?;
-    std::fs::rename(&partial, dest).map_err(io(dest))
+    crate::atomic_file::write(dest, bytes).map_err(io(dest))
 }
 
 /// Where a model is written before it is renamed to `dest`.

@@ -191,9 +191,7 @@ pub fn install(
     };
     let dir = unit.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let partial = unit.with_extension("service.partial");
-    std::fs::write(&partial, &text).map_err(io(&partial))?;
-    std::fs::rename(&partial, &unit).map_err(io(&unit))?;
+    crate::atomic_file::write(&unit, text.as_bytes()).map_err(io(&unit))?;
     systemctl.run(&["daemon-reload"])?;
     systemctl.run(&["enable", UNIT_NAME])?;
     if start {

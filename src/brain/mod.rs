@@ -228,12 +228,9 @@ impl BrainModel {
             Some(c) => c,
             None => {
                 let c = Classifier::train(&examples, &options);
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
                 let written = std::fs::create_dir_all(cache_dir)
-                    .and_then(|_| std::fs::write(&tmp, c.to_bytes()))
-                    .and_then(|_| std::fs::rename(&tmp, &path));
+                    .and_then(|_| crate::atomic_file::write(&path, &c.to_bytes()));
                 if let Err(e) = written {
-                    let _ = std::fs::remove_file(&tmp);
                     tracing::debug!(path = %path.display(), error = %e, "trained classifier not cached");
                 }
                 c
