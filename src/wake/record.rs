@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::templates::{MAX_PHRASE_S, MIN_PHRASE_S};
+use super::templates::{phrase_span, NotAPhrase, MIN_PHRASE_S};
 use super::WakeError;
 use crate::audio::source::{Flow, Source};
 use crate::audio::PIPELINE_RATE;
@@ -92,18 +92,16 @@ pub fn record_takes(
 
 /// The phrase's length in a take, or why the take will not do.
 pub fn check_take(samples: &[f32]) -> Result<f64, String> {
-    let Some((a, b)) = super::speech_span(samples) else {
-        return Err("no speech in it".into());
-    };
+    let (a, b) = phrase_span(samples).map_err(|problem| match problem {
+        NotAPhrase::NoSpeech => "no speech in it".to_owned(),
+        NotAPhrase::Lasts(seconds) if seconds < MIN_PHRASE_S => {
+            format!("too short ({seconds:.2} s)")
+        }
+        NotAPhrase::Lasts(seconds) => {
+            format!("too long ({seconds:.2} s): say the phrase alone, then pause")
+        }
+    })?;
     let seconds = (b - a) as f64 / f64::from(PIPELINE_RATE);
-    if seconds < MIN_PHRASE_S {
-        return Err(format!("too short ({seconds:.2} s)"));
-    }
-    if seconds > MAX_PHRASE_S {
-        return Err(format!(
-            "too long ({seconds:.2} s): say the phrase alone, then pause"
-        ));
-    }
     let clipped = samples.iter().filter(|s| s.abs() >= 0.99).count();
     if clipped as f64 > CLIPPED_SHARE * samples.len() as f64 {
         return Err("clipped: too loud, or too close to the microphone".into());

@@ -209,6 +209,26 @@ fn stream_phrase(models: &Arc<FrontEndModels>, phrase: &[f32]) -> Result<Streame
 
 /// Enrolls `name` from 3–8 recordings (16 kHz mono, each the phrase alone), writing
 /// `phrases/NAME.json` under `dir`.
+/// Why a take is not a phrase to enroll.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum NotAPhrase {
+    NoSpeech,
+    /// Its speech lasts this many seconds, outside `MIN_PHRASE_S..=MAX_PHRASE_S`.
+    Lasts(f64),
+}
+
+/// Where the phrase is in a take (sample range), if the take holds one of a plausible
+/// length.
+pub(crate) fn phrase_span(samples: &[f32]) -> Result<(usize, usize), NotAPhrase> {
+    let (a, b) = speech_span(samples).ok_or(NotAPhrase::NoSpeech)?;
+    let seconds = (b - a) as f64 / f64::from(PIPELINE_RATE);
+    if (MIN_PHRASE_S..=MAX_PHRASE_S).contains(&seconds) {
+        Ok((a, b))
+    } else {
+        Err(NotAPhrase::Lasts(seconds))
+    }
+}
+
 pub fn enroll(
     models: &Arc<FrontEndModels>,
     dir: &Path,
@@ -230,15 +250,14 @@ pub fn enroll(
     }
     let mut phrases = Vec::new();
     for (file, samples) in recordings {
-        let Some((a, b)) = speech_span(samples) else {
-            return Err(WakeError::Enroll(format!("{file}: no speech in it")));
-        };
-        let seconds = (b - a) as f64 / f64::from(PIPELINE_RATE);
-        if !(MIN_PHRASE_S..=MAX_PHRASE_S).contains(&seconds) {
-            return Err(WakeError::Enroll(format!(
-                "{file}: the phrase lasts {seconds:.2} s; say it alone, {MIN_PHRASE_S}–{MAX_PHRASE_S} s long"
-            )));
-        }
+        let (a, b) = phrase_span(samples).map_err(|problem| {
+            WakeError::Enroll(match problem {
+                NotAPhrase::NoSpeech => format!("{file}: no speech in it"),
+                NotAPhrase::Lasts(seconds) => format!(
+                    "{file}: the phrase lasts {seconds:.2} s; say it alone, {MIN_PHRASE_S}–{MAX_PHRASE_S} s long"
+                ),
+            })
+        })?;
         phrases.push(&samples[a..b]);
     }
     let mut durations: Vec<usize> = phrases.iter().map(|p| p.len()).collect();
