@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""The wake word end to end: spoken streams through `luna replay` (VAD, wake word, STT,
+brain), counting what a user would: of the commands said after "hey luna", how many were
+acted on (and acted on correctly), and how many times LUNA acted on speech that was not
+addressed to it.
+
+Each voice reads one stream of 20 segments in a seeded random order, 2.5 s of quiet
+between them, once clean and once in pink noise at 15 dB SNR:
+- 10 positives: "hey luna" and a command, in one breath (a comma), after a short pause
+  (0.15 s) or after a long one (0.7 s). The commands are the odd (held-out) lines of
+  src/brain/corpus/others/*.jsonl, written by helpers who saw only the intent list.
+- 10 negatives: near misses ("hey lunar", "luna park", ...), commands said without the
+  wake phrase, and ordinary speech (odd lines of others/unknown.jsonl). Any command
+  reported on them is a false accept.
+
+Voices (none used to train the wake head, choose its threshold or tune STT):
+- `--voices dev` (the default; for choosing settings): MBROLA's de1, fr1, ro1, af1, gr2
+  and sw1 reading English through espeak-ng, RHVoice's lyubov and evgeniy-eng
+  (Debian non-free: mbrola-de1 ... rhvoice-english);
+- `--voices test` (report only, never tune on it): flite's kal16, slt, awb and rms and
+  festival's kal_diphone.
+
+    python3 models/wake/evaluate_spoken.py --luna target/release/luna \\
+        [--config A.toml --config B.toml ...] [--voices dev|test] [--json]
+
+Each `--config` is layered over the default configuration as `luna --config` does and
+measured on the same streams (none: the defaults). Commands run with --dry-run: nothing
+is executed. Streams are synthesized once into --work and reused.
+"""
+import argparse
+import json
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "models" / "wake"))
+from train import SR, colored_noise, read_wav, speech_power, trim  # noqa: E402
+
+DEV_VOICES = ["espeak:mb-de1-en", "espeak:mb-fr1-en", "espeak:mb-ro1-en", "espeak:mb-af1-en",
+              "espeak:mb-gr2-en", "espeak:mb-sw1-en", "rhvoice:lyubov", "rhvoice:evgeniy-eng"]
+TEST_VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
+NEAR_MISSES = [
+    "hey lunar", "hey look at that", "luna park is closed today", "hey you know what",
+    "hey laura, lunch is ready", "hey lou, come here", "the lunar module landed",
+    "hey lana, how are you", "hey luke", "a luna moth", "hey, loony tunes is on", "hey lena",
+    "hey nina", "hey june", "honeymoon in june", "I had lunch with luna yesterday",
+    "hey, look who's here", "hello there", "hey, lou, nah", "the moon is bright tonight",
+]
+PAUSES = [None, 0.15, 0.7]  # None: one breath, "hey luna, <command>"
+
+
+def synth(voice, text):
+    kind, name = voice.split(":")
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        if kind == "espeak":
+            subprocess.run(["espeak-ng", "-v", name, "-w", f.name, text], check=True,
+                           capture_output=True)
+        elif kind == "rhvoice":
+            subprocess.run(["RHVoice-test", "-p", name, "-o", f.name], input=text.encode(),
+                           check=True, capture_output=True)
+        elif kind == "flite":
+            subprocess.run(["flite", "-voice", name, "-t", text, "-o", f.name], check=True,
+                           capture_output=True)
+        else:
+            subprocess.run(["text2wave", "-o", f.name, "-eval", f"(voice_{name})"],
+                           input=text.encode(), check=True, capture_output=True)
+        return trim(read_wav(open(f.name, "rb").read()))
+
+
+def held_out(seed):
+    commands, ordinary = [], []
+    for path in sorted((ROOT / "src/brain/corpus/others").glob("*.jsonl")):
+        for i, line in enumerate(path.read_text().splitlines()):
+            if i % 2 == 1 and line.strip():
+                row = json.loads(line)
+                if path.name == "unknown.jsonl":
+                    ordinary.append(row["text"])
+                elif len(row["text"].split()) <= 14:
+                    commands.append(row)
+    rng = random.Random(seed)
+    rng.shuffle(commands)
+    rng.shuffle(ordinary)
+    return commands, ordinary
+
+
+def write(path, x):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(np.clip(x * 32767, -32768, 32767).astype("<i2").tobytes())
+
+
+def build_streams(voices, work, seed):
+    """[(voice, condition, wav path, segments)], segments [(start_s, end_s, kind, label)]."""
+    commands, ordinary = held_out(seed)
+    streams = []
+    for v, voice in enumerate(voices):
+        rng = random.Random(seed * 1000 + v)
+        segments = []
+        for k in range(10):
+            row = commands[(v * 13 + k) % len(commands)]
+            pause = PAUSES[k % 3]
+            if pause is None:
+                audio = synth(voice, "hey luna, " + row["text"])
+            else:
+                audio = np.concatenate([synth(voice, "hey luna"), np.zeros(int(pause * SR)),
+                                        synth(voice, row["text"])])
+            segments.append((audio, "wake", row))
+        for k in range(10):
+            if k < 4:
+                text, kind = NEAR_MISSES[(v * 4 + k) % len(NEAR_MISSES)], "near miss"
+            elif k < 7:
+                text, kind = commands[(v * 13 + 10 + k) % len(commands)]["text"], "no wake"
+            else:
+                text, kind = ordinary[(v * 3 + k) % len(ordinary)], "ordinary"
+            segments.append((synth(voice, text), kind, {"text": text}))
+        rng.shuffle(segments)
+        gap = np.zeros(int(2.5 * SR), dtype=np.float32)
+        pieces, spans, t = [gap[: SR]], [], 1.0
+        for audio, kind, label in segments:
+            audio = audio / (np.abs(audio).max() + 1e-9) * 0.5
+            spans.append((t, t + len(audio) / SR, kind, label))
+            pieces += [audio, gap]
+            t += (len(audio) + len(gap)) / SR
+        clean = np.concatenate(pieces).astype(np.float32)
+        power = np.mean([speech_power(a / (np.abs(a).max() + 1e-9) * 0.5) for a, _, _ in segments])
+        noise = colored_noise(len(clean), random.Random(seed + v), "pink")
+        noisy = clean + noise * np.sqrt(power / 10 ** (15 / 10))
+        name = voice.replace(":", "_")
+        for condition, x in (("clean", clean), ("noise", noisy)):
+            path = work / f"{name}_{condition}.wav"
+            write(path, x)
+            streams.append((voice, condition, path, spans))
+    return streams
+
+
+def replay(luna, config, path):
+    args = [luna] + (["--config", config] if config else []) + [
+        "replay", "--fast", "--json", "--dry-run", str(path)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)["commands"]
+
+
+def evaluate(luna, config, streams):
+    totals = {"wake": 0, "heard": 0, "correct": 0, "negatives": 0, "false_accepts": 0}
+    per_voice, misses, accepts, scores = {}, [], [], []
+    t0 = time.time()
+    for voice, condition, path, spans in streams:
+        found = replay(luna, config, path)
+        hit = [[] for _ in spans]
+        for c in found:
+            overlap = [max(0.0, min(c["end_s"], e) - max(c["start_s"], s)) for s, e, _, _ in spans]
+            best = int(np.argmax(overlap))
+            if overlap[best] > 0:
+                hit[best].append(c)
+        v = per_voice.setdefault(voice, {"wake": 0, "heard": 0, "correct": 0, "false_accepts": 0})
+        for (s, e, kind, label), got in zip(spans, hit):
+            if kind == "wake":
+                totals["wake"] += 1
+                v["wake"] += 1
+                if got:
+                    totals["heard"] += 1
+                    v["heard"] += 1
+                    said = [i["intent"] for c in got for i in c["intents"] if i["intent"] != "unknown"]
+                    want = [i["intent"] for i in label["intents"]]
+                    if said == want:
+                        totals["correct"] += 1
+                        v["correct"] += 1
+                    scores += [c["wake"]["score"] for c in got if c.get("wake")]
+                else:
+                    misses.append(f"{voice} {condition} {s:.1f}s: {label['text']}")
+            else:
+                totals["negatives"] += 1
+                if got:
+                    totals["false_accepts"] += 1
+                    v["false_accepts"] += 1
+                    accepts.append(f"{voice} {condition} {s:.1f}s ({kind}) \"{label['text']}\" → "
+                                   + "; ".join(c["transcript"] for c in got))
+    totals["seconds"] = round(time.time() - t0, 1)
+    return {"totals": totals, "per_voice": per_voice, "misses": misses, "false_accepts": accepts,
+            "wake_scores": sorted(round(s, 3) for s in scores)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--luna", default=str(ROOT / "target/release/luna"))
+    ap.add_argument("--config", action="append", default=[])
+    ap.add_argument("--voices", choices=["dev", "test"], default="dev")
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "luna-wake-spoken"))
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    work = pathlib.Path(args.work) / f"{args.voices}-{args.seed}"
+    work.mkdir(parents=True, exist_ok=True)
+    voices = DEV_VOICES if args.voices == "dev" else TEST_VOICES
+    cache = work / "streams.json"
+    if cache.exists():
+        streams = [(v, c, pathlib.Path(p), [tuple(s) for s in spans])
+                   for v, c, p, spans in json.loads(cache.read_text())]
+    else:
+        streams = build_streams(voices, work, args.seed)
+        cache.write_text(json.dumps([(v, c, str(p), spans) for v, c, p, spans in streams]))
+    results = {}
+    for config in args.config or [None]:
+        r = evaluate(args.luna, config, streams)
+        results[config or "defaults"] = r
+        t = r["totals"]
+        if not args.json:
+            print(f"== {config or 'defaults'} ({args.voices} voices, {len(streams)} streams, {t['seconds']} s)")
+            print(f"   commands after \"hey luna\": heard {t['heard']}/{t['wake']} "
+                  f"({100 * t['heard'] / t['wake']:.0f} %), acted on correctly {t['correct']} "
+                  f"({100 * t['correct'] / t['wake']:.0f} %); false accepts {t['false_accepts']} "
+                  f"of {t['negatives']} not addressed to LUNA")
+            for voice, v in r["per_voice"].items():
+                print(f"   {voice:22} heard {v['heard']:2}/{v['wake']}  correct {v['correct']:2}  "
+                      f"false accepts {v['false_accepts']}")
+            for line in r["false_accepts"]:
+                print("   FALSE ACCEPT", line)
+    if args.json:
+        print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
