@@ -185,7 +185,7 @@ fn an_abandoned_transcription_stops_and_leaves_the_model_unharmed() {
     assert!(!clean.text.is_empty(), "{clean:?}");
 
     let already = Arc::new(AtomicBool::new(true));
-    let skipped = stt.transcribe_unless(&audio, Some(&already)).unwrap();
+    let skipped = stt.transcribe_unless(&audio, Some(&already), None).unwrap();
     assert_eq!(skipped.dropped.as_deref(), Some(luna::stt::ABANDONED));
     assert!(skipped.text.is_empty());
 
@@ -197,7 +197,7 @@ fn an_abandoned_transcription_stops_and_leaves_the_model_unharmed() {
             soon.store(true, Ordering::Release);
         })
     };
-    let stopped = stt.transcribe_unless(&audio, Some(&soon)).unwrap();
+    let stopped = stt.transcribe_unless(&audio, Some(&soon), None).unwrap();
     setter.join().unwrap();
     assert_eq!(stopped.dropped.as_deref(), Some(luna::stt::ABANDONED));
     assert!(

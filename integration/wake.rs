@@ -21,6 +21,8 @@ fn settings(phrases: &[&str]) -> WakeSettings {
     let mut config = luna::config::Config::defaults().wake;
     config.phrases = phrases.iter().map(|p| p.to_string()).collect();
     config.models_dir = wake_models_dir().display().to_string();
+    // The acoustic detector alone: no candidates for the transcript check.
+    config.transcript_check_from = 1.0;
     WakeSettings::from_config(&config).unwrap()
 }
 

@@ -107,6 +107,9 @@ pub struct FilesConfig {
 pub struct WakeConfig {
     pub phrases: Vec<String>,
     pub sensitivity: f64,
+    /// Built-in phrase scores from this up to its threshold are accepted when speech to
+    /// text hears the phrase at the start of the utterance; 1 turns the check off.
+    pub transcript_check_from: f64,
     pub refractory_ms: u32,
     pub follow_up_ms: u32,
     pub models_dir: String,
@@ -624,6 +627,13 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
     check(o, "stt.threads", c.stt.threads, 0, 64)?;
     check(o, "tts.rate_wpm", c.tts.rate_wpm, 80, 450)?;
     check(o, "wake.sensitivity", c.wake.sensitivity, 0.0, 1.0)?;
+    check(
+        o,
+        "wake.transcript_check_from",
+        c.wake.transcript_check_from,
+        0.0,
+        1.0,
+    )?;
     check(o, "wake.refractory_ms", c.wake.refractory_ms, 0, 60_000)?;
     check(o, "wake.follow_up_ms", c.wake.follow_up_ms, 0, 60_000)?;
     check(o, "stt.audio_ctx", c.stt.audio_ctx, 64, 1500)?;

@@ -1070,11 +1070,19 @@ fn wake_detect(
         println!("{}", serde_json::json!({ "detections": detections }));
     } else {
         for d in &detections {
-            println!("{:>8.2} s  {}  (score {:.2})", d.end_s, d.phrase, d.score);
+            let near = if d.is_candidate() {
+                "  near: a command only if its transcript begins with the phrase"
+            } else {
+                ""
+            };
+            println!(
+                "{:>8.2} s  {}  (score {:.2}){near}",
+                d.end_s, d.phrase, d.score
+            );
         }
         eprintln!(
             "{} detection(s) in {:.1} s of audio; {:.1} % of one core",
-            detections.len(),
+            detections.iter().filter(|d| !d.is_candidate()).count(),
             audio.seconds(),
             100.0 * cpu_s / audio.seconds().max(1e-9)
         );

@@ -77,6 +77,7 @@ pub struct Metrics {
     audio_dropped: Counter,
     speech_interrupted: Counter,
     wake_rejected: Counter,
+    wake_transcript_checks: Family<OutcomeLabel, Counter>,
     probes: Arc<Probes>,
 }
 
@@ -151,6 +152,12 @@ impl Metrics {
             "Wake detections rejected as false: too quiet while LUNA spoke (its own echo)",
             wake_rejected.clone(),
         );
+        let wake_transcript_checks = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "wake_transcript_checks",
+            "Near \"hey luna\"s (score under the threshold, over [wake] transcript_check_from) checked by speech to text: confirmed (the transcript begins with the phrase: a command) or rejected (ignored)",
+            wake_transcript_checks.clone(),
+        );
         let probes = Arc::new(Probes::default());
         registry.register_collector(Box::new(Arc::clone(&probes)));
         Self {
@@ -165,6 +172,7 @@ impl Metrics {
             audio_dropped,
             speech_interrupted,
             wake_rejected,
+            wake_transcript_checks,
             probes,
         }
     }
@@ -219,6 +227,13 @@ impl Metrics {
     /// A reply cut off by the user (barge-in, "stop").
     pub fn speech_interrupted(&self) {
         self.speech_interrupted.inc();
+    }
+
+    /// A near "hey luna" checked by its transcript: "confirmed" or "rejected".
+    pub fn wake_transcript_check(&self, outcome: &'static str) {
+        self.wake_transcript_checks
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// A wake detection taken for LUNA's own echo.
@@ -556,8 +571,16 @@ pub fn summary(samples: &[Sample]) -> String {
     let sum = |name: &'static str| of(name).map(|s| s.value).fold(0.0, |a, b| a + b);
     let _ = writeln!(
         out,
-        "wake word: {} detections, {} said alone, {} utterances ignored (no wake phrase)",
+        "wake word: {} detections (and {} near ones heard in the transcript, {} not), {} said alone, {} utterances ignored (no wake phrase)",
         sum("luna_wake_detections_total"),
+        of("luna_wake_transcript_checks_total")
+            .filter(|s| label(s, "outcome") == "confirmed")
+            .map(|s| s.value)
+            .sum::<f64>(),
+        of("luna_wake_transcript_checks_total")
+            .filter(|s| label(s, "outcome") == "rejected")
+            .map(|s| s.value)
+            .sum::<f64>(),
         sum("luna_wake_alone_total"),
         sum("luna_utterances_ignored_total"),
     );

@@ -607,6 +607,7 @@ async fn handle(
             send(session, &StreamEvent::Ignored { start_s, end_s }).await;
         }
         Heard::Command(cut, wake, speculated) => {
+            let (start_s, end_s) = (cut.utterance.start_s(), cut.utterance.end_s());
             let downstream = state.downstream.clone();
             let mut session = session.clone();
             in_flight.push(actix_web::rt::spawn(async move {
@@ -616,6 +617,10 @@ async fn handle(
                 {
                     Ok(report) => send_report(&mut session, &report).await,
                     Err(super::CommandError::NoWords) => {}
+                    Err(super::CommandError::NotAddressed) => {
+                        let event = StreamEvent::Ignored { start_s, end_s };
+                        send(&mut session, &event).await;
+                    }
                     Err(e) => {
                         let message = e.to_string();
                         let event = StreamEvent::Error {
@@ -700,7 +705,10 @@ impl StreamHearing {
             match detector.push(samples) {
                 Ok(found) => {
                     for d in found {
-                        heard.push(Heard::Wake(d.clone()));
+                        // A candidate is not a wake phrase until its transcript says so.
+                        if !d.is_candidate() {
+                            heard.push(Heard::Wake(d.clone()));
+                        }
                         gate.detected(d);
                     }
                 }

@@ -604,7 +604,8 @@ async fn pump(
                                     continue;
                                 }
                             }
-                            if to.downstream.speech.interrupt() {
+                            // A candidate is not a wake phrase until its transcript says so.
+                            if !d.is_candidate() && to.downstream.speech.interrupt() {
                                 to.downstream.metrics.speech_interrupted();
                                 info!(phrase = %d.phrase, "wake phrase while speaking: reply interrupted");
                             }
@@ -613,7 +614,9 @@ async fn pump(
                                 / f64::from(crate::audio::PIPELINE_RATE);
                             d.latency_ms =
                                 Some(t_read.elapsed().as_secs_f64() * 1000.0 + behind * 1000.0);
-                            to.downstream.metrics.wake_detected(&d.phrase);
+                            if !d.is_candidate() {
+                                to.downstream.metrics.wake_detected(&d.phrase);
+                            }
                             w.gate.detected(d);
                         }
                     }
@@ -642,6 +645,10 @@ async fn pump(
                             .into_iter()
                             .filter_map(|(cut, admission)| match admission {
                                 Admission::Command { wake, .. } => Some((cut, wake)),
+                                Admission::WakeOnly(d) if d.is_candidate() => {
+                                    info!(phrase = %d.phrase, end_s = d.end_s, score = f64::from(d.score), "near wake phrase alone; the next utterance's transcript decides");
+                                    None
+                                }
                                 Admission::WakeOnly(d) => {
                                     to.downstream.metrics.wake_alone();
                                     info!(phrase = %d.phrase, end_s = d.end_s, "wake phrase alone; listening for the command");

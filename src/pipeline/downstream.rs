@@ -51,6 +51,8 @@ pub enum CommandError {
     NoWords,
     #[error("could not understand the command: {0}")]
     Understand(String),
+    #[error("not addressed to LUNA: the wake phrase was not heard at its start")]
+    NotAddressed,
 }
 
 /// One spoken command, as `luna replay` and `POST /v1/audio` report it.
@@ -288,6 +290,7 @@ impl Downstream {
         let request = Envelope::entering(SttRequest {
             samples: u.samples.clone(),
             abandon: Some(Arc::clone(&abandon)),
+            prompt: None,
         });
         let (sender, result) = oneshot::channel();
         let stt = self.stt.clone();
@@ -331,9 +334,20 @@ impl Downstream {
         let endpoint_ms = ms_since(cut.t_speech_end);
         let u = &cut.utterance;
         let (start_s, end_s) = (u.start_s(), u.end_s());
+        // A near wake phrase: heard with the phrase as Whisper's prompt, and, if it was
+        // said on its own, before the command, a breath apart.
+        let candidate = wake.as_ref().is_some_and(Detection::is_candidate);
+        let samples = match wake.as_ref().and_then(|w| w.said_alone.as_deref()) {
+            Some(alone) if candidate => {
+                let breath = vec![0.0; crate::audio::PIPELINE_RATE as usize * 3 / 10];
+                [alone, &breath, &cut.utterance.samples].concat()
+            }
+            _ => cut.utterance.samples,
+        };
         let request = Envelope::entering(SttRequest {
-            samples: cut.utterance.samples,
+            samples,
             abandon: None,
+            prompt: candidate.then_some(crate::wake::confirm::PROMPT),
         })
         .with_speech_end(cut.t_speech_end);
         let id = request.correlation_id;
@@ -346,6 +360,11 @@ impl Downstream {
         tracing::debug_span!(parent: &root, "vad.endpoint", start_s, end_s, latency_ms = endpoint_ms).in_scope(|| {});
         let request = request.in_span(root);
         let speculated = match speculation {
+            // Made without the prompt a candidate's check needs.
+            Some(s) if candidate => {
+                s.abandon();
+                None
+            }
             Some(s) => s.transcript().await,
             None => None,
         };
@@ -361,8 +380,19 @@ impl Downstream {
             info!(correlation_id = %id, start_s, end_s, "heard no words");
             return Err(CommandError::NoWords);
         }
-        // "hey luna" and its mis-hearings the brain strips; an enrolled phrase is cut here.
+        // "hey luna" and its mis-hearings the brain strips; an enrolled phrase is cut here,
+        // and so is the phrase that confirms a candidate.
         let text = match &wake {
+            Some(w) if w.is_candidate() => {
+                let heard = &transcript.payload.text;
+                let Some(end) = crate::wake::confirm::wake_phrase_end(heard) else {
+                    self.metrics.wake_transcript_check("rejected");
+                    info!(correlation_id = %id, start_s, end_s, score = f64::from(w.score), said_alone = w.said_alone.is_some(), heard = %heard, "a near wake phrase the transcript does not begin with: not addressed to LUNA");
+                    return Err(CommandError::NotAddressed);
+                };
+                self.metrics.wake_transcript_check("confirmed");
+                heard[end..].to_owned()
+            }
             Some(w) if w.phrase != crate::wake::HEY_LUNA => {
                 crate::wake::gate::strip_phrase(&transcript.payload.text, &w.phrase).to_owned()
             }
@@ -514,6 +544,9 @@ fn ms_since(t: Instant) -> f64 {
 pub(super) struct GatedCuts {
     gate: WakeGate,
     waiting: VecDeque<UtteranceCut>,
+    /// The audio of the last wake-phrase candidate said on its own (the detection's end
+    /// sample, the utterance), for the transcript check of the command it armed.
+    candidate_alone: Option<(u64, Arc<[f32]>)>,
 }
 
 impl GatedCuts {
@@ -521,6 +554,7 @@ impl GatedCuts {
         Self {
             gate: WakeGate::new(follow_up_ms),
             waiting: VecDeque::new(),
+            candidate_alone: None,
         }
     }
 
@@ -545,21 +579,99 @@ impl GatedCuts {
         let mut decided = Vec::new();
         while let Some(cut) = self.waiting.front_mut() {
             let u = &mut cut.utterance;
-            let Some(admission) = self.gate.admit(u.start_sample, u.end_sample, heard_until) else {
+            let Some(mut admission) = self.gate.admit(u.start_sample, u.end_sample, heard_until)
+            else {
                 break;
             };
-            match &admission {
-                Admission::Command { from_sample, .. } => {
+            match &mut admission {
+                Admission::Command { from_sample, wake } => {
                     let skip = from_sample.saturating_sub(u.start_sample) as usize;
                     u.samples.drain(..skip.min(u.samples.len()));
                     u.start_sample += skip as u64;
+                    // A candidate said on its own: its check hears that utterance too.
+                    if let Some(d) = wake.as_mut().filter(|d| d.is_candidate()) {
+                        if let Some((_, audio)) = self
+                            .candidate_alone
+                            .take()
+                            .filter(|(end, _)| *end == d.end_sample)
+                        {
+                            d.said_alone = Some(audio);
+                        }
+                    }
                 }
-                Admission::WakeOnly(_) | Admission::Ignore => {}
+                Admission::WakeOnly(d) => {
+                    self.candidate_alone = d
+                        .is_candidate()
+                        .then(|| (d.end_sample, Arc::from(u.samples.as_slice())));
+                }
+                Admission::Ignore => {}
             }
             if let Some(cut) = self.waiting.pop_front() {
                 decided.push((cut, admission));
             }
         }
         decided
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vad::Utterance;
+    use crate::wake::WakeCheck;
+
+    const S: u64 = crate::audio::PIPELINE_RATE as u64;
+
+    fn cut(start: u64, end: u64, value: f32) -> UtteranceCut {
+        let utterance = Utterance {
+            samples: vec![value; (end - start) as usize],
+            start_sample: start,
+            end_sample: end,
+            cut_sample: end,
+            truncated: false,
+        };
+        UtteranceCut::new(utterance, end, Instant::now())
+    }
+
+    fn candidate(end_sample: u64) -> Detection {
+        Detection {
+            phrase: crate::wake::HEY_LUNA.into(),
+            end_s: end_sample as f64 / S as f64,
+            end_sample,
+            score: 0.5,
+            check: WakeCheck::Transcript,
+            latency_ms: None,
+            said_alone: None,
+        }
+    }
+
+    #[test]
+    fn a_candidate_said_alone_goes_with_its_command_for_the_transcript_check() {
+        let mut gated = GatedCuts::new(6000);
+        gated.detected(candidate(S + S / 2));
+        let decided = gated.decide([cut(S, S + S / 2, 0.25)], u64::MAX);
+        assert!(matches!(decided[0].1, Admission::WakeOnly(_)));
+        let decided = gated.decide([cut(3 * S, 4 * S, 0.5)], u64::MAX);
+        let Admission::Command { wake: Some(d), .. } = &decided[0].1 else {
+            panic!("not a command: {:?}", decided[0].1);
+        };
+        let alone = d.said_alone.as_deref().expect("the phrase's audio");
+        assert_eq!(alone.len(), (S / 2) as usize);
+        assert!(alone.iter().all(|s| *s == 0.25));
+        // The command's own audio is untouched: the check joins them.
+        assert!(decided[0].0.utterance.samples.iter().all(|s| *s == 0.5));
+        // A phrase heard over the threshold needs no audio kept.
+        let mut gated = GatedCuts::new(6000);
+        let heard = Detection {
+            check: WakeCheck::Acoustic,
+            ..candidate(S + S / 2)
+        };
+        gated.detected(heard);
+        gated.decide([cut(S, S + S / 2, 0.25)], u64::MAX);
+        let decided = gated.decide([cut(3 * S, 4 * S, 0.5)], u64::MAX);
+        let Admission::Command { wake: Some(d), .. } = &decided[0].1 else {
+            panic!("not a command: {:?}", decided[0].1);
+        };
+        assert!(d.said_alone.is_none());
     }
 }

@@ -13,6 +13,8 @@ pub struct SttRequest {
     /// Set while it is queued or decoding, the transcription is dropped (a speculative
     /// one whose speech went on).
     pub abandon: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Whisper's prompt for this audio instead of `[stt] initial_prompt`.
+    pub prompt: Option<&'static str>,
 }
 
 pub struct SttStage {
@@ -31,8 +33,11 @@ impl Stage for SttStage {
             audio_s = input.payload.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64
         )
         .entered();
-        self.stt
-            .transcribe_unless(&input.payload.samples, input.payload.abandon.as_ref())
+        self.stt.transcribe_unless(
+            &input.payload.samples,
+            input.payload.abandon.as_ref(),
+            input.payload.prompt,
+        )
     }
 
     /// A model that failed mid-decode may have left its state inconsistent: rebuild.

@@ -39,7 +39,11 @@ impl Stage for WakeStage {
                 end_s = d.end_s
             )
             .entered();
-            tracing::info!(phrase = %d.phrase, score = d.score, end_s = d.end_s, "wake phrase");
+            if d.is_candidate() {
+                tracing::debug!(phrase = %d.phrase, score = d.score, end_s = d.end_s, "near wake phrase: its transcript will decide");
+            } else {
+                tracing::info!(phrase = %d.phrase, score = d.score, end_s = d.end_s, "wake phrase");
+            }
         }
         Ok(found)
     }

@@ -203,17 +203,19 @@ impl SpeechToText {
 
     /// Transcribes 16 kHz mono audio.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, SttError> {
-        self.transcribe_unless(samples, None)
+        self.transcribe_unless(samples, None, None)
     }
 
     /// Transcribes 16 kHz mono audio unless `abandon` is set before or while decoding
     /// (a speculative transcription whose speech went on): then whisper.cpp stops at its
     /// next encoder or decoder step and the transcript is empty, `dropped` "abandoned".
-    /// The decoding state stays usable.
+    /// The decoding state stays usable. `prompt` replaces `[stt] initial_prompt` for this
+    /// audio (a wake-phrase candidate's check, `wake::confirm::PROMPT`).
     pub fn transcribe_unless(
         &mut self,
         samples: &[f32],
         abandon: Option<&Arc<AtomicBool>>,
+        prompt: Option<&str>,
     ) -> Result<Transcript, SttError> {
         let audio_s = samples.len() as f64 / PIPELINE_RATE as f64;
         let load_ms = self.load()?;
@@ -290,8 +292,9 @@ impl SpeechToText {
         params.set_temperature_inc(0.0);
         params.set_max_tokens(self.settings.max_tokens as i32);
         params.set_audio_ctx(audio_ctx);
-        if !self.settings.initial_prompt.is_empty() {
-            params.set_initial_prompt(&self.settings.initial_prompt);
+        let prompt = prompt.unwrap_or(&self.settings.initial_prompt);
+        if !prompt.is_empty() {
+            params.set_initial_prompt(prompt);
         }
         if let Some(flag) = abandon {
             // SAFETY: the callback only reads the AtomicBool, which `flag` (borrowed for

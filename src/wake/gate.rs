@@ -78,19 +78,32 @@ impl WakeGate {
     /// Whether the utterance spanning `start..end` would be a command now (a wake phrase
     /// inside it with a command after it, or the gate armed by a phrase said alone),
     /// deciding nothing: for a transcription started before the utterance is cut.
+    /// A candidate (`Detection::is_candidate`) answers no: its transcript is made with
+    /// the wake phrase as the prompt, after the cut.
     pub fn would_admit(&self, start: u64, end: u64) -> bool {
-        let until = end + LATE;
-        if let Some(d) = self
-            .pending
-            .iter()
-            .rev()
-            .find(|d| d.end_sample > start && d.end_sample <= until)
-        {
-            return end.saturating_sub(d.end_sample) >= MIN_COMMAND;
+        match self.inside(start, end + LATE) {
+            Some(d) if !d.is_candidate() => end.saturating_sub(d.end_sample) >= MIN_COMMAND,
+            _ => self.armed_by_a_detection(start),
         }
+    }
+
+    /// The detection that belongs to the utterance `start..` (ending by `until`): the
+    /// last one heard over the threshold, else the best candidate.
+    fn inside(&self, start: u64, until: u64) -> Option<&Detection> {
+        let inside = |d: &&Detection| d.end_sample > start && d.end_sample <= until;
+        let found = self.pending.iter().filter(inside);
+        found
+            .clone()
+            .rev()
+            .find(|d| !d.is_candidate())
+            .or_else(|| found.max_by(|a, b| a.score.total_cmp(&b.score)))
+    }
+
+    /// Armed, for an utterance starting at `start`, by a phrase heard over the threshold.
+    fn armed_by_a_detection(&self, start: u64) -> bool {
         self.armed_until
             .as_ref()
-            .is_some_and(|(armed, _)| start <= *armed)
+            .is_some_and(|(armed, d)| start <= *armed && !d.is_candidate())
     }
 
     /// Decides for the utterance spanning stream samples `start..end`, the detector
@@ -101,8 +114,22 @@ impl WakeGate {
         // A detection lands on a hop boundary, from just before the phrase's end to a
         // few hops after it.
         let until = end + LATE;
-        let inside = |d: &Detection| d.end_sample > start && d.end_sample <= until;
-        if let Some(d) = self.pending.iter().rev().find(|d| inside(d)).cloned() {
+        // What addresses the utterance, surest first: a phrase heard in it over the
+        // threshold, one heard so said alone just before it; of a candidate in it and
+        // one said alone just before it, the stronger (a candidate's score decays into
+        // the command after it).
+        let inside = self.inside(start, until).cloned();
+        let armed = self
+            .armed_until
+            .as_ref()
+            .filter(|(armed, _)| start <= *armed)
+            .map(|(_, d)| d);
+        let inside_wins = |d: &Detection| match armed {
+            _ if !d.is_candidate() => true,
+            None => true,
+            Some(a) => a.is_candidate() && d.score > a.score,
+        };
+        if let Some(d) = inside.filter(inside_wins) {
             self.decided(until);
             if end.saturating_sub(d.end_sample) >= MIN_COMMAND {
                 self.armed_until = None;
@@ -235,8 +262,97 @@ mod tests {
             end_s: end_sample as f64 / S as f64,
             end_sample,
             score: 0.9,
+            check: crate::wake::WakeCheck::Acoustic,
             latency_ms: None,
+            said_alone: None,
         }
+    }
+
+    fn candidate(end_sample: u64) -> Detection {
+        Detection {
+            score: 0.5,
+            check: crate::wake::WakeCheck::Transcript,
+            ..detection(end_sample)
+        }
+    }
+
+    #[test]
+    fn a_detection_over_the_threshold_wins_over_a_candidate_and_candidates_are_not_speculated_on() {
+        let mut gate = WakeGate::new(6000);
+        gate.detected(detection(S));
+        gate.detected(candidate(S + S / 10));
+        assert!(gate.would_admit(S / 4, 3 * S));
+        assert_eq!(
+            gate.admit(S / 4, 3 * S, u64::MAX),
+            Some(Admission::Command {
+                from_sample: S / 4,
+                wake: Some(detection(S))
+            })
+        );
+        // A candidate alone addresses the utterance, for its transcript check to decide.
+        gate.detected(candidate(5 * S));
+        assert!(!gate.would_admit(4 * S, 7 * S));
+        assert_eq!(
+            gate.admit(4 * S, 7 * S, u64::MAX),
+            Some(Admission::Command {
+                from_sample: 4 * S,
+                wake: Some(candidate(5 * S))
+            })
+        );
+        // Said alone, a candidate arms the gate, but speculation waits for the cut; a
+        // weaker candidate in the command (the score decaying) does not take its place.
+        gate.detected(candidate(9 * S));
+        assert_eq!(
+            gate.admit(8 * S + S / 2, 9 * S, u64::MAX),
+            Some(Admission::WakeOnly(candidate(9 * S)))
+        );
+        gate.detected(Detection {
+            score: 0.4,
+            ..candidate(10 * S + S / 2)
+        });
+        assert!(!gate.would_admit(10 * S, 11 * S));
+        assert_eq!(
+            gate.admit(10 * S, 11 * S, u64::MAX),
+            Some(Admission::Command {
+                from_sample: 10 * S,
+                wake: Some(candidate(9 * S))
+            })
+        );
+    }
+
+    #[test]
+    fn a_phrase_heard_alone_over_the_threshold_outranks_a_candidate_in_the_command() {
+        let mut gate = WakeGate::new(6000);
+        gate.detected(detection(S));
+        assert_eq!(
+            gate.admit(S / 2, S, u64::MAX),
+            Some(Admission::WakeOnly(detection(S)))
+        );
+        // The command itself scores in the band: still addressed by the phrase before it.
+        gate.detected(candidate(3 * S));
+        gate.detected(Detection {
+            score: 0.7,
+            ..candidate(3 * S + S / 2)
+        });
+        assert!(gate.would_admit(2 * S, 4 * S));
+        assert_eq!(
+            gate.admit(2 * S, 4 * S, u64::MAX),
+            Some(Admission::Command {
+                from_sample: 2 * S,
+                wake: Some(detection(S))
+            })
+        );
+        // Of two candidates in one utterance, the stronger one speaks for it.
+        gate.detected(Detection {
+            score: 0.7,
+            ..candidate(6 * S)
+        });
+        gate.detected(candidate(7 * S));
+        let Some(Admission::Command { wake: Some(d), .. }) = gate.admit(5 * S, 8 * S, u64::MAX)
+        else {
+            panic!("not a command");
+        };
+        assert_eq!((d.end_sample, d.score), (6 * S, 0.7));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! then that phrase rests for the refractory period. Any chunk size goes in; memory is
 //! constant however long the stream.
 
+pub mod confirm;
 pub mod features;
 pub mod gate;
 pub mod head;
@@ -89,6 +90,9 @@ impl PhraseChoice {
 pub struct WakeSettings {
     pub phrases: Vec<PhraseChoice>,
     pub sensitivity: f32,
+    /// Built-in phrase scores from this up to its threshold are candidates that speech
+    /// to text confirms (`confirm`); at or over the threshold, no candidates.
+    pub transcript_check_from: f32,
     pub refractory_ms: u32,
     pub follow_up_ms: u32,
     pub models_dir: PathBuf,
@@ -103,6 +107,7 @@ impl WakeSettings {
                 .map(|p| PhraseChoice::parse(p))
                 .collect::<Result<_, _>>()?,
             sensitivity: c.sensitivity as f32,
+            transcript_check_from: c.transcript_check_from as f32,
             refractory_ms: c.refractory_ms,
             follow_up_ms: c.follow_up_ms,
             models_dir: if c.models_dir.is_empty() {
@@ -123,9 +128,33 @@ pub struct Detection {
     #[serde(skip)]
     pub end_sample: u64,
     pub score: f32,
+    /// What the detection rests on.
+    pub check: WakeCheck,
     /// From the capture of the hop's last sample to the detection (set by the daemon).
     #[serde(skip)]
     pub latency_ms: Option<f64>,
+    /// A candidate said on its own: that utterance's audio, which its transcript check
+    /// hears before the command (set by the gate's keeper, `GatedCuts`).
+    #[serde(skip)]
+    pub said_alone: Option<Arc<[f32]>>,
+}
+
+impl Detection {
+    pub fn is_candidate(&self) -> bool {
+        self.check == WakeCheck::Transcript
+    }
+}
+
+/// What a detection rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WakeCheck {
+    /// The acoustic score reached the phrase's threshold.
+    Acoustic,
+    /// The score fell short of the threshold but not of `[wake] transcript_check_from`:
+    /// a candidate, addressed to LUNA only if speech to text hears the phrase at the
+    /// start of the utterance (`confirm::wake_phrase_end`).
+    Transcript,
 }
 
 enum Scorer {
@@ -137,10 +166,14 @@ struct Phrase {
     name: String,
     scorer: Scorer,
     threshold: f32,
+    /// Scores from here to the threshold are candidates (the built-in head only).
+    candidate_floor: Option<f32>,
     /// End sample of this phrase's last detection.
     last: Option<u64>,
     /// The best hop so far of a template match still rising (hop end, score).
     peak: Option<(u64, f32)>,
+    /// The best hop so far of a candidate still rising (hop end, score).
+    candidate_peak: Option<(u64, f32)>,
 }
 
 /// Moves a threshold chosen at sensitivity 0.5 by up to two logits either way.
@@ -168,21 +201,25 @@ impl WakeDetector {
         let mut phrases = Vec::new();
         for choice in &settings.phrases {
             let sensitivity = choice.sensitivity.unwrap_or(settings.sensitivity);
-            let (scorer, threshold) = if choice.name == HEY_LUNA {
+            let (scorer, threshold, candidate_floor) = if choice.name == HEY_LUNA {
                 let head = MlpHead::hey_luna()?;
                 let t = head_threshold(head.threshold, sensitivity);
-                (Scorer::Head(head), t)
+                let floor =
+                    (settings.transcript_check_from < t).then_some(settings.transcript_check_from);
+                (Scorer::Head(head), t, floor)
             } else {
                 let set = TemplateSet::load(&settings.models_dir, &choice.name)?;
                 let t = set.threshold_at(sensitivity);
-                (Scorer::Templates(set), t)
+                (Scorer::Templates(set), t, None)
             };
             phrases.push(Phrase {
                 name: choice.name.clone(),
                 scorer,
                 threshold,
+                candidate_floor,
                 last: None,
                 peak: None,
+                candidate_peak: None,
             });
         }
         let n = phrases.len();
@@ -247,6 +284,26 @@ impl WakeDetector {
                         .last
                         .is_some_and(|last| end_sample < last + *refractory);
                     let over = score >= phrase.threshold && !resting;
+                    // Every peak in the band is a candidate (the gate keeps the best one
+                    // of an utterance), except while resting after a detection.
+                    if let Some(floor) = phrase.candidate_floor {
+                        if let Some(c) = candidate(
+                            &mut phrase.candidate_peak,
+                            (end_sample, score),
+                            score >= floor && !over && !resting,
+                            over,
+                        ) {
+                            found.push(Detection {
+                                phrase: phrase.name.clone(),
+                                end_s: c.0 as f64 / f64::from(PIPELINE_RATE),
+                                end_sample: c.0,
+                                score: c.1,
+                                check: WakeCheck::Transcript,
+                                latency_ms: None,
+                                said_alone: None,
+                            });
+                        }
+                    }
                     let fired = match (&phrase.scorer, phrase.peak) {
                         // The head was trained to fire at the phrase's end: at once.
                         (Scorer::Head(_), _) => over.then_some((end_sample, score)),
@@ -269,7 +326,9 @@ impl WakeDetector {
                             end_s: at as f64 / f64::from(PIPELINE_RATE),
                             end_sample: at,
                             score,
+                            check: WakeCheck::Acoustic,
                             latency_ms: None,
+                            said_alone: None,
                         });
                     }
                 }
@@ -277,6 +336,37 @@ impl WakeDetector {
             })?;
         }
         Ok(found)
+    }
+}
+
+/// A candidate's peak: while `in_band` the best hop is kept; the hop after the score
+/// stops rising (or leaves the band below) gives it out; the score reaching the
+/// threshold (`over`) drops it, the real detection taking its place.
+fn candidate(
+    peak: &mut Option<(u64, f32)>,
+    hop: (u64, f32),
+    in_band: bool,
+    over: bool,
+) -> Option<(u64, f32)> {
+    if over {
+        *peak = None;
+        return None;
+    }
+    match *peak {
+        Some(best) if in_band && hop.1 > best.1 => {
+            *peak = Some(hop);
+            None
+        }
+        Some(best) => {
+            *peak = None;
+            Some(best)
+        }
+        None => {
+            if in_band {
+                *peak = Some(hop);
+            }
+            None
+        }
     }
 }
 
@@ -389,6 +479,46 @@ mod tests {
         assert!(head_threshold(0.6, 0.9) < 0.6);
         assert!(head_threshold(0.6, 0.1) > 0.6);
         assert!(head_threshold(0.6, 1.0) > 0.0 && head_threshold(0.6, 0.0) < 1.0);
+    }
+
+    #[test]
+    fn a_candidate_is_given_at_its_peak_and_dropped_when_the_score_reaches_the_threshold() {
+        // (score, over the threshold, resting after a detection)
+        let run = |hops: &[(f32, bool, bool)]| -> Vec<(u64, f32)> {
+            let mut peak = None;
+            hops.iter()
+                .enumerate()
+                .filter_map(|(i, &(score, over, resting))| {
+                    let in_band = score >= 0.3 && !over && !resting;
+                    candidate(&mut peak, (i as u64, score), in_band, over)
+                })
+                .collect()
+        };
+        // Rises in the band, peaks at hop 2, falls: one candidate, at the peak.
+        let hops = [
+            (0.1, false, false),
+            (0.4, false, false),
+            (0.6, false, false),
+            (0.5, false, false),
+            (0.2, false, false),
+        ];
+        assert_eq!(run(&hops), vec![(2, 0.6)]);
+        // Rises through the band to the threshold, then rests: no candidate.
+        let hops = [
+            (0.4, false, false),
+            (0.7, false, false),
+            (0.9, true, false),
+            (0.5, false, true),
+            (0.1, false, true),
+        ];
+        assert_eq!(run(&hops), vec![]);
+        // Never leaves the band: given out when it drops below the floor.
+        let hops = [
+            (0.35, false, false),
+            (0.5, false, false),
+            (0.1, false, false),
+        ];
+        assert_eq!(run(&hops), vec![(1, 0.5)]);
     }
 
     #[test]
