@@ -184,6 +184,32 @@ fn run_on_recording(
     )
 }
 
+/// Speaks `phrases` into a recording and runs `luna [--config CONFIG] replay --json
+/// --dry-run --fast` on it: the JSON report, the log, and where each phrase lies.
+fn replay_recording(
+    home: &Path,
+    phrases: &[(&str, &str)],
+    config: Option<&Path>,
+) -> (serde_json::Value, String, Vec<(f64, f64)>) {
+    let (audio, truth) = support::session(home, phrases, 0.5, 0.8);
+    let wav = home.join("session.wav");
+    support::write16(&wav, &audio);
+    let mut cmd = luna(home);
+    with_model(&mut cmd);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let out = cmd
+        .args(["replay", "--json", "--dry-run", "--fast"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    let v = serde_json::from_slice(&out.stdout).unwrap();
+    (v, log, truth)
+}
+
 #[test]
 fn run_acts_only_on_speech_addressed_to_it_by_the_wake_phrase() {
     let home = tempfile::tempdir().unwrap();
@@ -557,35 +583,19 @@ fn hearing_stages_that_panic_are_rebuilt_and_the_recording_goes_on() {
 #[test]
 fn near_wake_phrases_are_acted_on_only_when_the_transcript_begins_with_the_phrase() {
     let home = tempfile::tempdir().unwrap();
-    let (audio, _) = support::session(
-        home.path(),
-        &[
-            ("hey luna set a timer for five minutes", "en-us"),
-            ("open firefox", "en-us"),
-            ("hey luna", "en-us+f3"),
-            ("what time is it", "en-us+f3"),
-        ],
-        0.5,
-        0.8,
-    );
-    let wav = home.path().join("session.wav");
-    support::write16(&wav, &audio);
     let config = home.path().join("band.toml");
     std::fs::write(
         &config,
         "[wake]\nsensitivity = 0.0\ntranscript_check_from = 0.001\n",
     )
     .unwrap();
-    let out = with_model(&mut luna(home.path()))
-        .arg("--config")
-        .arg(&config)
-        .args(["replay", "--json", "--dry-run", "--fast"])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phrases = [
+        ("hey luna set a timer for five minutes", "en-us"),
+        ("open firefox", "en-us"),
+        ("hey luna", "en-us+f3"),
+        ("what time is it", "en-us+f3"),
+    ];
+    let (v, log, _) = replay_recording(home.path(), &phrases, Some(&config));
     let intents: Vec<&str> = v["commands"]
         .as_array()
         .unwrap()
@@ -608,26 +618,12 @@ fn near_wake_phrases_are_acted_on_only_when_the_transcript_begins_with_the_phras
 #[test]
 fn replay_reports_every_command_with_its_wake_phrase_and_latencies() {
     let home = tempfile::tempdir().unwrap();
-    let (audio, truth) = support::session(
-        home.path(),
-        &[
-            ("hey luna set a timer for five minutes", "en-us"),
-            ("open firefox", "en-us"),
-            ("hey luna what time is it", "en-us"),
-        ],
-        0.5,
-        0.8,
-    );
-    let wav = home.path().join("session.wav");
-    support::write16(&wav, &audio);
-    let out = with_model(&mut luna(home.path()))
-        .args(["replay", "--json", "--dry-run", "--fast"])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phrases = [
+        ("hey luna set a timer for five minutes", "en-us"),
+        ("open firefox", "en-us"),
+        ("hey luna what time is it", "en-us"),
+    ];
+    let (v, _, truth) = replay_recording(home.path(), &phrases, None);
     let commands = v["commands"].as_array().unwrap();
     // "open firefox" had no wake phrase: heard, not a command.
     assert_eq!(commands.len(), 2, "{v:#}");
