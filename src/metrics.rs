@@ -569,18 +569,18 @@ pub fn summary(samples: &[Sample]) -> String {
     }
 
     let sum = |name: &'static str| of(name).map(|s| s.value).fold(0.0, |a, b| a + b);
+    let sum_where = |name: &'static str, key: &str, value: &str| {
+        of(name)
+            .filter(|s| label(s, key) == value)
+            .map(|s| s.value)
+            .fold(0.0, |a, b| a + b)
+    };
     let _ = writeln!(
         out,
         "wake word: {} detections (and {} near ones heard in the transcript, {} not), {} said alone, {} utterances ignored (no wake phrase)",
         sum("luna_wake_detections_total"),
-        of("luna_wake_transcript_checks_total")
-            .filter(|s| label(s, "outcome") == "confirmed")
-            .map(|s| s.value)
-            .sum::<f64>(),
-        of("luna_wake_transcript_checks_total")
-            .filter(|s| label(s, "outcome") == "rejected")
-            .map(|s| s.value)
-            .sum::<f64>(),
+        sum_where("luna_wake_transcript_checks_total", "outcome", "confirmed"),
+        sum_where("luna_wake_transcript_checks_total", "outcome", "rejected"),
         sum("luna_wake_alone_total"),
         sum("luna_utterances_ignored_total"),
     );

@@ -604,17 +604,17 @@ async fn pump(
                                     continue;
                                 }
                             }
-                            // A candidate is not a wake phrase until its transcript says so.
-                            if !d.is_candidate() && to.downstream.speech.interrupt() {
-                                to.downstream.metrics.speech_interrupted();
-                                info!(phrase = %d.phrase, "wake phrase while speaking: reply interrupted");
-                            }
                             // The hop's last sample was captured `behind` before t_read.
                             let behind = position.saturating_sub(d.end_sample) as f64
                                 / f64::from(crate::audio::PIPELINE_RATE);
                             d.latency_ms =
                                 Some(t_read.elapsed().as_secs_f64() * 1000.0 + behind * 1000.0);
+                            // A candidate is not a wake phrase until its transcript says so.
                             if !d.is_candidate() {
+                                if to.downstream.speech.interrupt() {
+                                    to.downstream.metrics.speech_interrupted();
+                                    info!(phrase = %d.phrase, "wake phrase while speaking: reply interrupted");
+                                }
                                 to.downstream.metrics.wake_detected(&d.phrase);
                             }
                             w.gate.detected(d);

@@ -83,7 +83,7 @@ impl WakeGate {
     pub fn would_admit(&self, start: u64, end: u64) -> bool {
         match self.inside(start, end + LATE) {
             Some(d) if !d.is_candidate() => end.saturating_sub(d.end_sample) >= MIN_COMMAND,
-            _ => self.armed_by_a_detection(start),
+            _ => self.armed_for(start).is_some_and(|d| !d.is_candidate()),
         }
     }
 
@@ -99,11 +99,12 @@ impl WakeGate {
             .or_else(|| found.max_by(|a, b| a.score.total_cmp(&b.score)))
     }
 
-    /// Armed, for an utterance starting at `start`, by a phrase heard over the threshold.
-    fn armed_by_a_detection(&self, start: u64) -> bool {
+    /// The phrase said alone that arms the gate for an utterance starting at `start`.
+    fn armed_for(&self, start: u64) -> Option<&Detection> {
         self.armed_until
             .as_ref()
-            .is_some_and(|(armed, d)| start <= *armed && !d.is_candidate())
+            .filter(|(armed, _)| start <= *armed)
+            .map(|(_, d)| d)
     }
 
     /// Decides for the utterance spanning stream samples `start..end`, the detector
@@ -119,11 +120,7 @@ impl WakeGate {
         // one said alone just before it, the stronger (a candidate's score decays into
         // the command after it).
         let inside = self.inside(start, until).cloned();
-        let armed = self
-            .armed_until
-            .as_ref()
-            .filter(|(armed, _)| start <= *armed)
-            .map(|(_, d)| d);
+        let armed = self.armed_for(start);
         let inside_wins = |d: &Detection| match armed {
             _ if !d.is_candidate() => true,
             None => true,
