@@ -63,16 +63,16 @@ fn luna_like(word: &str) -> bool {
     }
     ["luna", "lunar", "loona", "lunah"]
         .iter()
-        .any(|target| edit_distance(word, target) <= 1)
+        .any(|target| strsim::levenshtein(word, target) <= 1)
 }
 
-/// The words of `text`, lowercased, letters only, each with the byte offset just past it
-/// and the punctuation and spaces after it.
-fn words(text: &str) -> impl Iterator<Item = (String, usize)> + '_ {
+/// The words of `text` (split at whitespace, from its first letter or digit), lowercased,
+/// letters and digits only, each with the byte offset just past it and the punctuation
+/// and spaces after it.
+pub(super) fn words(text: &str) -> impl Iterator<Item = (String, usize)> + '_ {
     let mut rest = 0;
-    std::iter::from_fn(move || loop {
-        let tail = &text[rest..];
-        let start = rest + tail.find(|c: char| c.is_alphanumeric())?;
+    std::iter::from_fn(move || {
+        let start = rest + text[rest..].find(|c: char| c.is_alphanumeric())?;
         let len = text[start..]
             .find(|c: char| c.is_whitespace())
             .unwrap_or(text.len() - start);
@@ -81,32 +81,13 @@ fn words(text: &str) -> impl Iterator<Item = (String, usize)> + '_ {
             .find(|c: char| c.is_alphanumeric())
             .unwrap_or(text.len() - end);
         rest = end;
-        let word: String = text[start..start + len]
+        let word = text[start..start + len]
             .chars()
             .filter(|c| c.is_alphanumeric())
             .flat_map(char::to_lowercase)
             .collect();
-        if !word.is_empty() {
-            return Some((word, end));
-        }
+        Some((word, end))
     })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -160,14 +141,5 @@ mod tests {
         ] {
             assert_eq!(wake_phrase_end(t), None, "{t}");
         }
-    }
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("luna", "luna"), 0);
-        assert_eq!(edit_distance("lunna", "luna"), 1);
-        assert_eq!(edit_distance("lina", "luna"), 1);
-        assert_eq!(edit_distance("loony", "luna"), 3);
-        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

@@ -163,23 +163,15 @@ impl WakeGate {
 /// The transcript without a leading `phrase` (words compared without case or
 /// punctuation); unchanged when it does not start with it.
 pub fn strip_phrase<'a>(transcript: &'a str, phrase: &str) -> &'a str {
-    let norm = |w: &str| -> String {
-        w.chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let wanted: Vec<String> = phrase.split_whitespace().map(norm).collect();
-    let mut rest = transcript;
-    for word in &wanted {
-        let trimmed = rest.trim_start_matches(|c: char| !c.is_alphanumeric());
-        let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
-        if norm(&trimmed[..end]) != *word {
-            return transcript;
+    let mut heard = super::confirm::words(transcript);
+    let mut end = 0;
+    for (wanted, _) in super::confirm::words(phrase) {
+        match heard.next() {
+            Some((word, after)) if word == wanted => end = after,
+            _ => return transcript,
         }
-        rest = &trimmed[end..];
     }
-    rest.trim_start_matches(|c: char| !c.is_alphanumeric())
+    &transcript[end..]
 }
 
 /// While LUNA speaks on an echo-cancelled input, a wake phrase whose audio is quieter
