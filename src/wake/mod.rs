@@ -140,6 +140,19 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// `phrase` scoring `score` on the hop ending at stream sample `end_sample`.
+    fn at(phrase: &str, (end_sample, score): (u64, f32), check: WakeCheck) -> Self {
+        Self {
+            phrase: phrase.to_owned(),
+            end_s: end_sample as f64 / f64::from(PIPELINE_RATE),
+            end_sample,
+            score,
+            check,
+            latency_ms: None,
+            said_alone: None,
+        }
+    }
+
     pub fn is_candidate(&self) -> bool {
         self.check == WakeCheck::Transcript
     }
@@ -293,15 +306,7 @@ impl WakeDetector {
                             score >= floor && !over && !resting,
                             over,
                         ) {
-                            found.push(Detection {
-                                phrase: phrase.name.clone(),
-                                end_s: c.0 as f64 / f64::from(PIPELINE_RATE),
-                                end_sample: c.0,
-                                score: c.1,
-                                check: WakeCheck::Transcript,
-                                latency_ms: None,
-                                said_alone: None,
-                            });
+                            found.push(Detection::at(&phrase.name, c, WakeCheck::Transcript));
                         }
                     }
                     let fired = match (&phrase.scorer, phrase.peak) {
@@ -321,15 +326,11 @@ impl WakeDetector {
                     };
                     if let Some((at, score)) = fired {
                         phrase.last = Some(at);
-                        found.push(Detection {
-                            phrase: phrase.name.clone(),
-                            end_s: at as f64 / f64::from(PIPELINE_RATE),
-                            end_sample: at,
-                            score,
-                            check: WakeCheck::Acoustic,
-                            latency_ms: None,
-                            said_alone: None,
-                        });
+                        found.push(Detection::at(
+                            &phrase.name,
+                            (at, score),
+                            WakeCheck::Acoustic,
+                        ));
                     }
                 }
                 Ok(())
