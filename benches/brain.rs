@@ -1,4 +1,4 @@
-//! Brain latency: the fast path, the fallback and a parse-cache hit.
+//! Brain latency: the fast path, the fallback, the sentence encoder and a parse-cache hit.
 //! `make bench` (or `cargo bench --bench brain`); report medians with the machine.
 
 use std::hint::black_box;
@@ -66,6 +66,33 @@ fn brain_benches(c: &mut Criterion) {
     let rescued = "i'm cooking so could you put on some motown";
     c.bench_function("brain/rescue_parse", |b| {
         b.iter(|| brain.parse_uncached(black_box(rescued)))
+    });
+
+    // A sentence nothing else understood, answered by the sentence encoder (when
+    // `luna model install` has installed it).
+    let dir = luna::brain::encoder::default_dir();
+    if !luna::brain::install::installed(&dir) {
+        eprintln!(
+            "brain/encoder_*: skipped, no sentence encoder in {}",
+            dir.display()
+        );
+        return;
+    }
+    let mut with_encoder = BrainModel::builtin().expect("built-in brain");
+    with_encoder.load_encoder(&dir).expect("sentence encoder");
+    let brain = Brain::new(Arc::new(with_encoder), BrainSettings::default());
+    let unusual = "i fancy hearing something by the beatles";
+    assert_eq!(
+        brain.parse_uncached(unusual).clauses[0].source,
+        Source::Encoder
+    );
+    c.bench_function("brain/encoder_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(unusual)))
+    });
+    let long = "so i was wondering whether you could possibly find me something by the beatles, \
+                maybe one of the older albums, the ones my dad used to play on sunday mornings";
+    c.bench_function("brain/encoder_parse_long", |b| {
+        b.iter(|| brain.parse_uncached(black_box(long)))
     });
 }
 

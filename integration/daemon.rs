@@ -90,6 +90,7 @@ fn doctor_reports_every_check_as_json() {
         "microphone",
         "speech model",
         "speech",
+        "sentence encoder",
     ] {
         assert!(names.contains(&expected), "{names:?}");
     }

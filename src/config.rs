@@ -68,6 +68,9 @@ pub struct BrainConfig {
     pub max_context_history: u32,
     pub grammar_path: String,
     pub examples_path: String,
+    pub encoder: bool,
+    pub encoder_dir: String,
+    pub encoder_threshold: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

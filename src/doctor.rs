@@ -117,6 +117,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_audio_capture(&config.audio.input));
     checks.push(check_model(&crate::stt::model_path(&config.stt)));
     checks.push(check_wake(&config));
+    checks.push(check_encoder(&config.brain));
     checks.push(check_media());
     checks.push(check_speech(&config));
     checks.push(check_service());
@@ -304,6 +305,27 @@ fn check_media() -> Check {
             format!("media control over MPRIS is unavailable: {e}"),
         )
         .fix("run LUNA inside a desktop session (DBUS_SESSION_BUS_ADDRESS set)"),
+    }
+}
+
+/// The sentence encoder is installed as pinned and loads (or is turned off).
+fn check_encoder(brain: &config::BrainConfig) -> Check {
+    const NAME: &str = "sentence encoder";
+    if !brain.encoder {
+        return Check::new(NAME, Status::Ok, "off ([brain] encoder = false)");
+    }
+    let dir = crate::brain::encoder::configured_dir(brain);
+    let result = crate::brain::install::verify(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| crate::brain::encoder::IntentEncoder::load(&dir).map_err(|e| e.to_string()));
+    match result {
+        Ok(_) => Check::new(NAME, Status::Ok, dir.display().to_string()),
+        Err(e) => Check::new(
+            NAME,
+            Status::Warn,
+            format!("{e}; commands are understood without it, in fewer phrasings"),
+        )
+        .fix("luna model install (or make model)"),
     }
 }
 

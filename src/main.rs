@@ -1042,6 +1042,15 @@ fn model_install(
             wake_dir.display()
         );
     }
+    let encoder_dir = luna::brain::encoder::configured_dir(&config.brain);
+    if !luna::brain::install::installed(&encoder_dir) || force {
+        luna::brain::install::install(&encoder_dir, |step| eprintln!("{step}"))?;
+    } else {
+        eprintln!(
+            "the sentence encoder is already installed in {} (--force reinstalls)",
+            encoder_dir.display()
+        );
+    }
     if dest.is_file() && !force {
         eprintln!(
             "{} is already installed at {} (--force reinstalls)",

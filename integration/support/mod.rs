@@ -188,6 +188,19 @@ pub fn write16(path: &Path, samples: &[f32]) {
 
 /// The installed wake-word front end (`LUNA_TEST_WAKE_DIR`, else the default place).
 /// Missing is a failure: `make test` installs it first.
+/// The installed sentence encoder (`make model`), or `LUNA_TEST_ENCODER_DIR`.
+pub fn encoder_dir() -> PathBuf {
+    let dir = std::env::var_os("LUNA_TEST_ENCODER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(luna::brain::encoder::default_dir);
+    assert!(
+        luna::brain::install::installed(&dir),
+        "no sentence encoder in {}: run `make model` (or `luna model install`) first",
+        dir.display()
+    );
+    dir
+}
+
 pub fn wake_models_dir() -> PathBuf {
     let dir = std::env::var_os("LUNA_TEST_WAKE_DIR")
         .map(PathBuf::from)

@@ -244,6 +244,18 @@ impl Classifier {
     }
 
     pub fn predict(&self, normalized: &str) -> Prediction<'_> {
+        let probs = self.probabilities(normalized);
+        let (best, p) = argmax(&probs, None);
+        let (known, pk) = argmax(&probs, Some(self.unknown));
+        Prediction {
+            intent: &self.classes[best],
+            probability: p,
+            best_known: (&self.classes[known], pk),
+        }
+    }
+
+    /// Every class's probability, in the order of [`Classifier::classes`].
+    pub fn probabilities(&self, normalized: &str) -> Vec<f32> {
         let n_classes = self.classes.len();
         let mut ids: Vec<u32> = Vec::with_capacity(64);
         let mut buf = String::with_capacity(32);
@@ -269,13 +281,7 @@ impl Classifier {
             &mut probs,
         );
         softmax(&mut probs);
-        let (best, p) = argmax(&probs, None);
-        let (known, pk) = argmax(&probs, Some(self.unknown));
-        Prediction {
-            intent: &self.classes[best],
-            probability: p,
-            best_known: (&self.classes[known], pk),
-        }
+        probs
     }
 
     pub fn classes(&self) -> &[String] {

