@@ -86,6 +86,13 @@ fn brain_benches(c: &mut Criterion) {
         brain.parse_uncached(unusual).clauses[0].source,
         Source::Encoder
     );
+    let encoder = &brain.model().encoder.as_ref().unwrap().encoder;
+    for (name, text) in [
+        ("brain/embed_3_tokens", "hi"),
+        ("brain/embed_12_tokens", unusual),
+    ] {
+        c.bench_function(name, |b| b.iter(|| encoder.embed(black_box(text)).unwrap()));
+    }
     c.bench_function("brain/encoder_parse", |b| {
         b.iter(|| brain.parse_uncached(black_box(unusual)))
     });

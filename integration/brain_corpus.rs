@@ -16,6 +16,8 @@ use std::collections::HashSet;
 
 use luna::brain::{classifier, normalize, Brain, BrainModel, BrainSettings};
 
+mod support;
+
 #[path = "shared/labelled.rs"]
 mod labelled;
 use labelled::Labelled;
@@ -87,7 +89,10 @@ fn evaluate(brain: &mut Brain, lines: &[(usize, Labelled)]) -> Tally {
 
 #[test]
 fn brain_meets_its_accuracy_floors_on_the_corpus() {
-    let model = Arc::new(BrainModel::builtin().unwrap());
+    // The brain as installed (`make model`): with the sentence encoder.
+    let mut model = BrainModel::builtin().unwrap();
+    model.load_encoder(&support::encoder_dir()).unwrap();
+    let model = Arc::new(model);
     let mut brain = Brain::new(model, BrainSettings::default());
     let trained: HashSet<String> =
         classifier::parse_examples(classifier::DEFAULT_EXAMPLES, "examples")

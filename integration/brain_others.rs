@@ -220,13 +220,13 @@ fn brain_understands_sentences_written_by_others() {
     );
 }
 
-// Measured 2026-12-06 with the sentence encoder (threshold 0.7): others' sets 92.9 % at
-// 2.9 % false accepts (held-out half of all sets 83.5 % at 2.3 %), CLINC150 test 76.5 %
-// at 1.4 %, durations 100 %. Without it (LUNA_NO_ENCODER=1, as on 2026-12-05): 91.9 %
-// at 2.0 % (81.1 % at 1.9 %), 73.5 % at 1.2 %. Before 2026-12-05: 70.9 % at 3.8 %, and
-// 43.4 % at 4.0 %. The false-accept ceiling leaves one sentence of room over 3 % for
-// float differences between CPUs at the encoder's threshold.
+// Measured 2026-12-06 with the sentence encoder (threshold 0.5) and the near misses
+// in training: others' sets 93.0 % at 2.4 % false accepts (held-out half of all sets
+// 84.6 % at 2.0 %), CLINC150 test 78.4 % at 1.4 %, durations 100 %. Without the encoder
+// (LUNA_NO_ENCODER=1): 90.9 % at 1.1 % (80.5 % at 1.4 %), 73.0 % at 1.0 %. On
+// 2026-12-05, before either: 91.6 % at 2.2 % (81.0 % at 2.0 %), 73.8 % at 1.2 %; before
+// that day's work 70.9 % at 3.8 %, and 43.4 % at 4.0 %.
 const FLOOR_OTHERS: f64 = 91.0;
-const FLOOR_CLINC: f64 = 74.0;
+const FLOOR_CLINC: f64 = 76.0;
 const FLOOR_DURATIONS: f64 = 95.0;
-const CEILING_FALSE_ACCEPTS: f64 = 3.2;
+const CEILING_FALSE_ACCEPTS: f64 = 3.0;

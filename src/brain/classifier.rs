@@ -20,6 +20,10 @@ pub const CLINC_EXAMPLES: &str = include_str!("../../config/brain_examples_clinc
 /// the breadth of phrasing and entities, always trained on beside the examples file.
 pub const GENERATED_EXAMPLES: &str = include_str!("../../config/brain_examples_generated.toml");
 
+/// Near misses LUNA must not act on (requests it cannot do near its topics, talk about
+/// them not addressed to it), written by helpers who saw only the intent list.
+pub const NEAR_MISS_EXAMPLES: &str = include_str!("../../config/brain_examples_near_misses.toml");
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExamplesError {
     #[error("training examples {origin}: invalid TOML: {message}")]

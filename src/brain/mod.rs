@@ -281,8 +281,8 @@ impl BrainModel {
         })
     }
 
-    /// Every training sentence, normalized: the examples file, CLINC150's and the
-    /// generated ones.
+    /// Every training sentence, normalized: the examples file, CLINC150's, the
+    /// generated ones and the near misses.
     fn examples(
         examples_toml: &str,
         examples_origin: &str,
@@ -295,6 +295,10 @@ impl BrainModel {
         examples.extend(classifier::parse_examples(
             classifier::GENERATED_EXAMPLES,
             "config/brain_examples_generated.toml",
+        )?);
+        examples.extend(classifier::parse_examples(
+            classifier::NEAR_MISS_EXAMPLES,
+            "config/brain_examples_near_misses.toml",
         )?);
         Ok(examples
             .into_iter()
@@ -333,7 +337,7 @@ impl Default for BrainSettings {
     fn default() -> Self {
         Self {
             confidence_threshold: 0.8,
-            encoder_threshold: 0.7,
+            encoder_threshold: 0.5,
             cache_size: 1000,
             max_context_history: 100,
         }
