@@ -186,31 +186,43 @@ pub fn write16(path: &Path, samples: &[f32]) {
     luna::audio::wav::write_pipeline_wav(path, samples).unwrap();
 }
 
-/// The installed wake-word front end (`LUNA_TEST_WAKE_DIR`, else the default place).
-/// Missing is a failure: `make test` installs it first.
-/// The installed sentence encoder (`make model`), or `LUNA_TEST_ENCODER_DIR`.
-pub fn encoder_dir() -> PathBuf {
-    let dir = std::env::var_os("LUNA_TEST_ENCODER_DIR")
+/// An installed model directory: `$env` if set, else `default()`. Missing is a
+/// failure: `make test` installs the models first (`make model`).
+fn installed_dir(
+    env: &str,
+    default: fn() -> PathBuf,
+    installed: fn(&Path) -> bool,
+    what: &str,
+) -> PathBuf {
+    let dir = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(luna::brain::encoder::default_dir);
+        .unwrap_or_else(default);
     assert!(
-        luna::brain::install::installed(&dir),
-        "no sentence encoder in {}: run `make model` (or `luna model install`) first",
+        installed(&dir),
+        "no {what} in {}: run `make model` (or `luna model install`) first",
         dir.display()
     );
     dir
 }
 
+/// The installed wake-word front end (or `LUNA_TEST_WAKE_DIR`).
 pub fn wake_models_dir() -> PathBuf {
-    let dir = std::env::var_os("LUNA_TEST_WAKE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(luna::wake::install::default_dir);
-    assert!(
-        luna::wake::install::installed(&dir),
-        "no wake-word front end in {}: run `make model` (or `luna model install`) first",
-        dir.display()
-    );
-    dir
+    installed_dir(
+        "LUNA_TEST_WAKE_DIR",
+        luna::wake::install::default_dir,
+        luna::wake::install::installed,
+        "wake-word front end",
+    )
+}
+
+/// The installed sentence encoder (or `LUNA_TEST_ENCODER_DIR`).
+pub fn encoder_dir() -> PathBuf {
+    installed_dir(
+        "LUNA_TEST_ENCODER_DIR",
+        luna::brain::encoder::default_dir,
+        luna::brain::install::installed,
+        "sentence encoder",
+    )
 }
 
 /// Speaks `text` with a voice of another synthesizer family, never used to train or
