@@ -298,6 +298,15 @@ impl SentenceEncoder {
             .and_then(|m| m.into_runnable())
             .map_err(|e| format!("{e:#}"))
             .map_err(bad(&model_path))?;
+        // Loading made transient copies of the weights (the protobuf, int8 and f32
+        // constants, packed matrices: ~120 MB at its peak); hand the freed memory back to
+        // the system instead of keeping it in the allocator (measured: 183 → 112 MB
+        // resident for `luna parse`).
+        #[cfg(target_env = "gnu")]
+        // SAFETY: malloc_trim only releases free heap pages; it touches no live allocation.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         let encoder = Self {
             tokenizer,
             table,
@@ -359,10 +368,6 @@ impl SentenceEncoder {
 /// and returns the table's int8 rows and per-row scales.
 fn take_word_table(proto: &mut pb::ModelProto) -> Result<(Vec<i8>, Vec<f32>), String> {
     let graph = proto.graph.as_mut().ok_or("no graph")?;
-    // The export's recorded intermediate shapes are not all true (the attention mask's
-    // Where says [batch, 1, sequence, sequence] and gives [batch, 1, 1, sequence]): let
-    // tract infer them instead of trusting them.
-    graph.value_info.clear();
     let mut take = |name: &str| -> Result<pb::TensorProto, String> {
         let i = graph
             .initializer

@@ -19,7 +19,6 @@ pub mod classifier;
 pub mod context;
 pub mod dates;
 pub mod encoder;
-
 pub mod grammar;
 pub mod install;
 pub mod normalize;
@@ -215,15 +214,6 @@ impl BrainModel {
     pub fn load_encoder(&mut self, dir: &std::path::Path) -> Result<(), BrainError> {
         let started = std::time::Instant::now();
         self.encoder = Some(encoder::IntentEncoder::load(dir)?);
-        // Loading makes transient copies of the weights (the protobuf, int8 and f32
-        // constants, packed matrices: ~120 MB at its peak); hand the freed memory back to
-        // the system instead of keeping it in the allocator (measured: 183 → 112 MB
-        // resident for `luna parse`).
-        #[cfg(target_env = "gnu")]
-        // SAFETY: malloc_trim only releases free heap pages; it touches no live allocation.
-        unsafe {
-            libc::malloc_trim(0);
-        }
         tracing::info!(dir = %dir.display(), ms = started.elapsed().as_millis() as u64, "sentence encoder loaded");
         Ok(())
     }
