@@ -276,9 +276,11 @@ fn an_enrolled_phrase_is_heard_in_a_new_take_and_not_in_other_speech() {
         wav
     })
     .collect();
+    let stt_model = support::model_path();
     let enroll = |files: &[std::path::PathBuf]| {
         luna(home.path())
             .env("LUNA_WAKE__MODELS_DIR", &models_dir)
+            .env("LUNA_STT__MODEL_PATH", &stt_model)
             .args(["wake", "enroll", "--name", "okay computer", "--json"])
             .args(files)
             .output()
@@ -294,6 +296,17 @@ fn an_enrolled_phrase_is_heard_in_a_new_take_and_not_in_other_speech() {
         models_dir.join("phrases/okay-computer.json").is_file(),
         "{report}"
     );
+    // Speech to text heard the takes as the phrase: what its detections are checked by.
+    let heard = report["heard"].as_array().expect("takes transcribed");
+    assert_eq!(heard.len(), 4, "{report}");
+    let as_said = heard
+        .iter()
+        .filter(|h| {
+            let h = h.as_str().unwrap().to_lowercase();
+            (h.contains("okay") || h.contains("ok")) && h.contains("computer")
+        })
+        .count();
+    assert!(as_said >= 3, "{report}");
 
     // Recorded instead of given as files: the takes said one after another, each cut by
     // the VAD and checked (a short beep before them is not taken for one).
@@ -375,9 +388,52 @@ fn an_enrolled_phrase_is_heard_in_a_new_take_and_not_in_other_speech() {
         "{found:?} (phrase ends {end:.2} s; {report})"
     );
     assert_eq!(found[0].phrase, "okay computer");
+    // Under its sure score, its transcript decides.
+    assert_eq!(
+        found[0].is_candidate(),
+        found[0].enrolled_check.is_some(),
+        "{found:?}"
+    );
     assert!(
         found[0].end_s >= end - 0.1 && found[0].end_s <= end + 0.5,
         "{found:?} vs {end}"
+    );
+
+    // End to end: the phrase then a command is acted on, the phrase cut from the
+    // transcript; the speaker's other speech, with or without a detection, is not.
+    let mut session = read16(&other);
+    session.extend(vec![0.0; 16_000]);
+    session.extend_from_slice(&x[a..b]);
+    session.extend(vec![0.0; 2_400]);
+    let command = home.path().join("command.wav");
+    speak("what time is it", "en-us+m2", 175, &command);
+    session.extend(read16(&command));
+    session.extend(vec![0.0; 16_000]);
+    session.extend(read16(&other2));
+    session.extend(vec![0.0; 16_000]);
+    let wav = home.path().join("session.wav");
+    write16(&wav, &session);
+    let out = luna(home.path())
+        .env("LUNA_WAKE__MODELS_DIR", &models_dir)
+        .env("LUNA_WAKE__PHRASES", "[\"okay computer\"]")
+        .env("LUNA_STT__MODEL_PATH", &stt_model)
+        .args(["replay", "--json", "--dry-run", "--fast"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let replay: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let commands = replay["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 1, "{replay}\n{log}");
+    assert_eq!(commands[0]["intents"][0]["intent"], "time.now", "{replay}");
+    assert!(
+        !commands[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains("computer"),
+        "{replay}"
     );
 
     // An unknown phrase in the config is a clear error naming it.
@@ -391,5 +447,85 @@ fn an_enrolled_phrase_is_heard_in_a_new_take_and_not_in_other_speech() {
     assert!(
         err.contains("hey toaster") && err.contains("luna wake enroll"),
         "{err}"
+    );
+}
+
+#[test]
+fn your_own_hey_luna_is_listened_for_beside_the_built_in_one() {
+    let home = tempfile::tempdir().unwrap();
+    let models_dir = home.path().join("wake");
+    std::fs::create_dir_all(&models_dir).unwrap();
+    for f in ["melspectrogram.onnx", "embedding_model.onnx"] {
+        std::fs::copy(wake_models_dir().join(f), models_dir.join(f)).unwrap();
+    }
+    let takes: Vec<_> = [150, 170, 185, 160]
+        .iter()
+        .enumerate()
+        .map(|(i, wpm)| {
+            let wav = home.path().join(format!("take{i}.wav"));
+            speak("hey luna", "en-gb-x-rp+m3", *wpm, &wav);
+            wav
+        })
+        .collect();
+    // No name: the takes are your "hey luna".
+    let out = luna(home.path())
+        .env("LUNA_WAKE__MODELS_DIR", &models_dir)
+        .env("LUNA_STT__MODEL_PATH", support::model_path())
+        .args(["wake", "enroll", "--json"])
+        .args(&takes)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["name"], "hey luna", "{report}");
+    assert!(models_dir.join("phrases/hey-luna.json").is_file());
+
+    let mut config = luna::config::Config::defaults().wake;
+    config.models_dir = models_dir.display().to_string();
+    config.transcript_check_from = 1.0;
+    let settings = WakeSettings::from_config(&config).unwrap();
+    assert_eq!(settings.phrases.len(), 1, "the default phrases: hey luna");
+    let detector = luna::wake::WakeDetector::new(models(), &settings).unwrap();
+    assert_eq!(
+        detector.phrases().filter(|(p, _)| *p == "hey luna").count(),
+        2,
+        "the head and your takes"
+    );
+
+    // The same speaker: other speech, then a new take of the phrase.
+    let mut audio = vec![0.0; 8000];
+    for (i, text) in [
+        "what time is it",
+        "hello, how are you",
+        "luna park is closed",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let wav = home.path().join(format!("other{i}.wav"));
+        speak(text, "en-gb-x-rp+m3", 165, &wav);
+        audio.extend(read16(&wav));
+        audio.extend(vec![0.0; 16_000]);
+    }
+    let others_end = audio.len() as f64 / RATE;
+    let new_take = home.path().join("new.wav");
+    speak("hey luna", "en-gb-x-rp+m3", 175, &new_take);
+    audio.extend(read16(&new_take));
+    let end = audio.len() as f64 / RATE;
+    audio.extend(vec![0.0; 16_000]);
+    let found = detect_all(models(), &settings, &audio).unwrap();
+    assert!(
+        found.iter().all(|d| d.end_s > others_end),
+        "fired on other speech: {found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|d| d.end_s >= end - 0.2 && d.end_s <= end + 0.6),
+        "{found:?} (the phrase ends {end:.2} s)"
     );
 }

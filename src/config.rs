@@ -113,6 +113,9 @@ pub struct WakeConfig {
     /// Built-in phrase scores from this up to its threshold are accepted when speech to
     /// text hears the phrase at the start of the utterance; 1 turns the check off.
     pub transcript_check_from: f64,
+    /// An enrolled phrase's matches need a second signal: the built-in head's vote for
+    /// the user's own "hey luna", the transcript for another phrase.
+    pub check_enrolled: bool,
     pub refractory_ms: u32,
     pub follow_up_ms: u32,
     pub models_dir: String,

@@ -215,10 +215,12 @@ enum WakeAction {
         #[arg(long)]
         json: bool,
     },
-    /// Enroll a phrase of your own from 3-8 recordings of you saying it alone (no
-    /// training run). Activate it by adding its name to `[wake] phrases`.
+    /// Enroll your own "hey luna", or a phrase of your own, from 3-8 recordings of you
+    /// saying it alone (no training run). Your "hey luna" is listened for beside the
+    /// built-in one; activate another phrase by adding its name to `[wake] phrases`.
     Enroll {
-        #[arg(long)]
+        /// The phrase's words, as said (default: hey luna).
+        #[arg(long, default_value = "hey luna")]
         name: String,
         /// WAV files of you saying the phrase alone.
         #[arg(required_unless_present = "record", num_args = 1..)]
@@ -1149,7 +1151,27 @@ fn wake_enroll(
             .map(|p| Ok((p.display().to_string(), luna::audio::wav::read(p)?.samples)))
             .collect::<anyhow::Result<Vec<_>>>()?,
     };
-    let report = luna::wake::templates::enroll(&models, &settings.models_dir, name, &audio)?;
+    // How speech to text writes the takes: what a detection's transcript is checked
+    // against, so the phrase does not fire on its speaker's other speech.
+    let mut stt = luna::stt::SpeechToText::new(luna::stt::SttSettings::from_config(&config.stt));
+    let stt_model = stt.model_path().to_owned();
+    let mut hear = |samples: &[f32], prompt: &str| {
+        stt.transcribe_unless(samples, None, Some(prompt))
+            .map(|t| t.text)
+            .map_err(|e| e.to_string())
+    };
+    let hear: Option<&mut luna::wake::templates::Hear<'_>> = match stt_model.is_file() {
+        true => Some(&mut hear),
+        false => {
+            eprintln!(
+                    "warning: no speech model at {}: the phrase is enrolled without its transcript check, \
+                     so it may fire on your other speech; `luna model install`, then enroll again",
+                    stt_model.display()
+                );
+            None
+        }
+    };
+    let report = luna::wake::templates::enroll(&models, &settings.models_dir, name, &audio, hear)?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -1161,10 +1183,19 @@ fn wake_enroll(
             report.threshold,
             report.path.display()
         );
-        println!(
-            "activate it: [wake] phrases = [\"hey luna\", \"{}\"]",
-            report.name
-        );
+        if !report.heard.is_empty() {
+            println!("heard as: {}", report.heard.join(" | "));
+        }
+        if report.name == luna::wake::HEY_LUNA {
+            println!(
+                "your takes are listened for beside the built-in \"hey luna\" from the next start"
+            );
+        } else {
+            println!(
+                "activate it: [wake] phrases = [\"hey luna\", \"{}\"]",
+                report.name
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -347,7 +347,10 @@ impl Downstream {
         let request = Envelope::entering(SttRequest {
             samples,
             abandon: None,
-            prompt: candidate.then_some(crate::wake::confirm::PROMPT),
+            prompt: wake
+                .as_ref()
+                .filter(|w| w.is_candidate())
+                .map(|w| w.transcript_prompt().to_owned()),
         })
         .with_speech_end(cut.t_speech_end);
         let id = request.correlation_id;
@@ -385,7 +388,7 @@ impl Downstream {
         let text = match &wake {
             Some(w) if w.is_candidate() => {
                 let heard = &transcript.payload.text;
-                let Some(end) = crate::wake::confirm::wake_phrase_end(heard) else {
+                let Some(end) = w.phrase_end_in(heard) else {
                     self.metrics.wake_transcript_check("rejected");
                     info!(correlation_id = %id, start_s, end_s, score = f64::from(w.score), said_alone = w.said_alone.is_some(), heard = %heard, "a near wake phrase the transcript does not begin with: not addressed to LUNA");
                     return Err(CommandError::NotAddressed);
@@ -642,6 +645,7 @@ mod tests {
             check: WakeCheck::Transcript,
             latency_ms: None,
             said_alone: None,
+            enrolled_check: None,
         }
     }
 

@@ -14,7 +14,7 @@ pub struct SttRequest {
     /// one whose speech went on).
     pub abandon: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Whisper's prompt for this audio instead of `[stt] initial_prompt`.
-    pub prompt: Option<&'static str>,
+    pub prompt: Option<String>,
 }
 
 pub struct SttStage {
@@ -36,7 +36,7 @@ impl Stage for SttStage {
         self.stt.transcribe_unless(
             &input.payload.samples,
             input.payload.abandon.as_ref(),
-            input.payload.prompt,
+            input.payload.prompt.as_deref(),
         )
     }
 

@@ -14,6 +14,127 @@
 /// commands said without it were written with it).
 pub const PROMPT: &str = "Hey Luna, what time is it?";
 
+/// How the transcript of an enrolled phrase's detection must begin: like the phrase's
+/// own takes did, transcribed at enrollment with the same prompt (`prompt_for`). Same
+/// voice, same phrase, same prompt: Whisper writes it alike, where the speaker's other
+/// speech, however close in sound to the takes (the templates' weakness), is written as
+/// other words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrolledCheck {
+    pub prompt: String,
+    /// How Whisper wrote each take, and the phrase's name.
+    heard: Vec<String>,
+}
+
+impl EnrolledCheck {
+    /// The check of phrase `name` (its words, as said) whose takes were written
+    /// `heard`; none when neither has a word to check against.
+    pub fn new(name: &str, heard: &[String]) -> Option<Self> {
+        // A take's spelling counts when another take was written alike or it is the
+        // name's: Whisper guessing at one unclear take ("I don't know", the prompt's
+        // own "What time is it?") must not become a way in.
+        let named = Self {
+            prompt: prompt_for(name),
+            heard: vec![name.to_owned()],
+        };
+        let alike = |a: &str, b: &str| {
+            let (a, b) = (letters(a), letters(b));
+            strsim::levenshtein(&a, &b) <= (a.len().max(b.len()) / 6).max(1)
+        };
+        let mut kept: Vec<String> = heard
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| {
+                !letters(h).is_empty()
+                    && (named.phrase_end(h).is_some()
+                        || heard
+                            .iter()
+                            .enumerate()
+                            .any(|(j, other)| j != *i && alike(h, other)))
+            })
+            .map(|(_, h)| h.clone())
+            .collect();
+        if !letters(name).is_empty() {
+            kept.push(name.to_owned());
+        }
+        (!kept.is_empty()).then_some(Self {
+            prompt: named.prompt,
+            heard: kept,
+        })
+    }
+
+    /// Where the phrase ends in `transcript` (as `wake_phrase_end`) if it begins with it.
+    pub fn phrase_end(&self, transcript: &str) -> Option<usize> {
+        // Takes written as "hey luna" (or its spellings): every spelling of it counts,
+        // and, the voice being the enrolled one's already, any short word before a
+        // luna-like one ("Hello, Luna", "Tae Luna"), but not an article ("the lunar
+        // module").
+        if self.heard.iter().any(|h| is_hey_luna(h)) {
+            if let Some(end) = wake_phrase_end(transcript) {
+                return Some(end);
+            }
+            let mut words = words(transcript).peekable();
+            if words
+                .peek()
+                .is_some_and(|(w, _)| FILLERS.contains(&w.as_str()))
+            {
+                words.next();
+            }
+            if let (Some((first, _)), Some((second, end))) = (words.next(), words.next()) {
+                let article = ["the", "a", "an", "my", "your", "this", "that", "our"];
+                if first.len() <= 5 && !article.contains(&first.as_str()) && luna_like(&second) {
+                    return Some(end);
+                }
+            }
+        }
+        let heard: Vec<(String, usize)> = words(transcript).collect();
+        let filler = heard
+            .first()
+            .is_some_and(|(w, _)| FILLERS.contains(&w.as_str()));
+        // From the first word, or past a filler ("um, okay computer"; "okay" may be the
+        // phrase's own first word).
+        let starts = if filler { &[0, 1][..] } else { &[0][..] };
+        starts.iter().find_map(|&skip| {
+            let heard = &heard[skip..];
+            self.heard.iter().find_map(|take| {
+                let wanted = letters(take);
+                let n = words(take).count();
+                // The same sounds split into one word more or fewer ("hey luna" / "haluna").
+                (n.saturating_sub(1).max(1)..=n + 1)
+                    .filter(|k| *k <= heard.len())
+                    .find(|k| {
+                        let said: String = heard[..*k].iter().map(|(w, _)| w.as_str()).collect();
+                        strsim::levenshtein(&said, &wanted) <= (wanted.len() / 6).max(1)
+                    })
+                    .map(|k| heard[k - 1].1)
+            })
+        })
+    }
+}
+
+/// Whisper's prompt for hearing an enrolled phrase `name` (as `PROMPT` for "hey luna").
+pub fn prompt_for(name: &str) -> String {
+    if name.trim() == super::HEY_LUNA {
+        return PROMPT.to_owned();
+    }
+    let mut chars = name.trim().chars();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    format!("{first}{}, what time is it?", chars.as_str())
+}
+
+/// A transcript that is "hey luna" (as Whisper may write it) and nothing else.
+fn is_hey_luna(text: &str) -> bool {
+    wake_phrase_end(text).is_some_and(|end| letters(&text[end..]).is_empty())
+}
+
+/// The letters and digits of `text`'s words, lowercased, run together.
+fn letters(text: &str) -> String {
+    words(text).map(|(w, _)| w).collect()
+}
+
 /// Words that may stand before the phrase ("oh, hey luna").
 const FILLERS: &[&str] = &["oh", "uh", "um", "ok", "okay", "so", "and"];
 
@@ -115,6 +236,59 @@ mod tests {
         assert_eq!(rest("Hiluna S. H."), Some("S. H."));
         assert_eq!(rest("Hilouna, what's on?"), Some("what's on?"));
         assert_eq!(rest("Hyluna Open Steam."), Some("Open Steam."));
+    }
+
+    #[test]
+    fn an_enrolled_phrase_is_found_as_its_takes_were_written() {
+        let check = EnrolledCheck::new(
+            "okay computer",
+            &[
+                "Okay, computer.".into(),
+                "Okay computer.".into(),
+                "OK computer".into(),
+            ],
+        )
+        .expect("takes with words");
+        assert_eq!(check.prompt, "Okay computer, what time is it?");
+        let rest = |t: &'static str| check.phrase_end(t).map(|end| &t[end..]);
+        assert_eq!(rest("Okay, computer, open Firefox."), Some("open Firefox."));
+        assert_eq!(rest("OK computer."), Some(""));
+        assert_eq!(rest("Um, okay computers, stop"), Some("stop"));
+        for t in [
+            "Okay, come here",
+            "Computer, open Firefox.",
+            "Okay, what is it",
+            "",
+            "Okay",
+        ] {
+            assert_eq!(check.phrase_end(t), None, "{t}");
+        }
+        // Takes written as "hey luna": its spellings count, its near misses do not.
+        let luna = EnrolledCheck::new("luna mine", &["Hey Luna.".into(), "Hey, Luna!".into()])
+            .expect("takes with words");
+        assert_eq!(
+            luna.phrase_end("Hay Loona, play music").map(|e| e > 0),
+            Some(true)
+        );
+        assert_eq!(luna.phrase_end("Hey, look at that."), None);
+        assert_eq!(luna.phrase_end("Tae Luna, stop."), Some(10));
+        assert_eq!(luna.phrase_end("Hello, Luna."), Some(12));
+        assert_eq!(luna.phrase_end("The lunar module landed."), None);
+        assert_eq!(luna.phrase_end("Luna park is closed."), None);
+        assert_eq!(luna.phrase_end("Set a timer for Luna."), None);
+        // A take written alone and unlike the phrase is Whisper's guess: not a way in.
+        let guessed = EnrolledCheck::new(
+            "hey luna",
+            &["Keluna".into(), "Keluna.".into(), "What time is it?".into()],
+        )
+        .unwrap();
+        assert!(guessed.phrase_end("Keluna, stop.").is_some());
+        assert_eq!(guessed.phrase_end("What time is it?"), None);
+        // Takes heard as nothing: the name's words are the check; no words, no check.
+        let named = EnrolledCheck::new("hey luna", &["".into(), "...".into()]).unwrap();
+        assert_eq!(named.prompt, PROMPT);
+        assert!(named.phrase_end("Hey, Luna, stop.").is_some());
+        assert_eq!(EnrolledCheck::new("...", &["".into()]), None);
     }
 
     #[test]

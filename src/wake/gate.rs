@@ -254,6 +254,7 @@ mod tests {
             check: crate::wake::WakeCheck::Acoustic,
             latency_ms: None,
             said_alone: None,
+            enrolled_check: None,
         }
     }
 

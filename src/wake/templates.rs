@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::confirm::{prompt_for, EnrolledCheck};
 use super::features::{FrontEnd, FrontEndModels, EMBEDDING, HOP, KEPT};
 use super::head::MlpHead;
 use super::{cosine, decode_f32, encode_f32, io_error, speech_span, WakeError};
@@ -38,6 +39,10 @@ struct TemplateFile {
     agreement: Vec<f32>,
     /// Best similarity of any template to a part of a recording that is not the phrase.
     impostor_max: f32,
+    /// How speech to text wrote each take (with `confirm::prompt_for` the name), for the
+    /// transcript check of a detection; empty when enrolled without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    heard: Vec<String>,
     /// Each: `frames` raw embeddings, little-endian f32, base64.
     templates: Vec<String>,
 }
@@ -47,6 +52,8 @@ pub struct TemplateSet {
     pub name: String,
     pub frames: usize,
     pub threshold: f32,
+    /// The transcript check its detections pass (none: enrolled without speech to text).
+    pub check: Option<EnrolledCheck>,
     templates: Vec<Vec<f32>>,
     norm: Normalizer,
 }
@@ -125,6 +132,7 @@ impl TemplateSet {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
+            check: EnrolledCheck::new(&file.name, &file.heard),
             name: file.name,
             frames: file.frames,
             threshold: file.threshold,
@@ -160,6 +168,8 @@ pub struct EnrollReport {
     pub threshold: f32,
     pub agreement: Vec<f32>,
     pub impostor_max: f32,
+    /// How speech to text wrote each take.
+    pub heard: Vec<String>,
 }
 
 /// One recording streamed after a quiet lead-in: its embeddings per hop, and the hops
@@ -207,8 +217,9 @@ fn stream_phrase(models: &Arc<FrontEndModels>, phrase: &[f32]) -> Result<Streame
     })
 }
 
-/// Enrolls `name` from 3–8 recordings (16 kHz mono, each the phrase alone), writing
-/// `phrases/NAME.json` under `dir`.
+/// Speech to text for enrollment: a take's samples and Whisper's prompt in, its text out.
+pub type Hear<'a> = dyn FnMut(&[f32], &str) -> Result<String, String> + 'a;
+
 /// Why a take is not a phrase to enroll.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum NotAPhrase {
@@ -229,18 +240,20 @@ pub(crate) fn phrase_span(samples: &[f32]) -> Result<(usize, usize), NotAPhrase>
     }
 }
 
+/// Enrolls `name` from 3–8 recordings (16 kHz mono, each the phrase alone), writing
+/// `phrases/NAME.json` under `dir`. `hear` transcribes a take with a prompt (speech to
+/// text, `confirm::prompt_for` the name); its transcripts are what a detection's
+/// transcript is checked against. Without it (`None`) detections rest on sound alone.
 pub fn enroll(
     models: &Arc<FrontEndModels>,
     dir: &Path,
     name: &str,
     recordings: &[(String, Vec<f32>)],
+    hear: Option<&mut Hear<'_>>,
 ) -> Result<EnrollReport, WakeError> {
     let name = name.trim().to_lowercase();
-    if name.is_empty() || name == super::HEY_LUNA {
-        return Err(WakeError::Enroll(format!(
-            "choose a name other than `{}` for an enrolled phrase",
-            super::HEY_LUNA
-        )));
+    if name.is_empty() {
+        return Err(WakeError::Enroll("an enrolled phrase needs a name".into()));
     }
     if !(MIN_RECORDINGS..=MAX_RECORDINGS).contains(&recordings.len()) {
         return Err(WakeError::Enroll(format!(
@@ -299,14 +312,36 @@ pub fn enroll(
         .fold(f32::MIN, f32::max);
     let least = agreement.iter().copied().fold(f32::MAX, f32::min);
     if least < impostor_max + 0.05 {
+        let odd = agreement
+            .iter()
+            .position(|a| *a == least)
+            .map_or("", |i| recordings[i].0.as_str());
         return Err(WakeError::Enroll(format!(
-            "the recordings are too unlike each other (least similarity {least:.2}, \
+            "the recordings are too unlike each other ({odd} least: similarity {least:.2}, \
              background {impostor_max:.2}): record the same phrase, alone, in the same place"
         )));
     }
     // Other words sharing a syllable with the phrase ("computer settings" for "okay
     // computer") score well above silence: stay close to the takes' own agreement.
     let threshold = (0.8 * least).max(impostor_max + 0.05);
+    let mut heard = Vec::new();
+    if let Some(hear) = hear {
+        let prompt = prompt_for(&name);
+        for (file, samples) in recordings {
+            let mut hear = |prompt: &str| {
+                hear(samples, prompt)
+                    .map(|text| text.trim().to_owned())
+                    .map_err(|e| WakeError::Enroll(format!("{file}: could not transcribe it: {e}")))
+            };
+            // Said alone after the prompt, the phrase may be taken for the prompt's own
+            // words and dropped: then as heard with no prompt.
+            let mut text = hear(&prompt)?;
+            if text.is_empty() {
+                text = hear("")?;
+            }
+            heard.push(text);
+        }
+    }
     let path = phrase_path(dir, &name);
     let file = TemplateFile {
         format: FORMAT.into(),
@@ -315,6 +350,7 @@ pub fn enroll(
         threshold,
         agreement: agreement.clone(),
         impostor_max,
+        heard: heard.clone(),
         templates: raw.iter().map(|t| encode_f32(t.iter().flatten())).collect(),
     };
     let parent = path.parent().expect("phrase paths have a parent");
@@ -329,5 +365,6 @@ pub fn enroll(
         threshold,
         agreement,
         impostor_max,
+        heard,
     })
 }
