@@ -24,7 +24,10 @@ Voices (none used to train the wake head, choose its threshold or tune STT):
         [--config A.toml --config B.toml ...] [--voices dev|test] [--json]
 
 Each `--config` is layered over the default configuration as `luna --config` does and
-measured on the same streams (none: the defaults). Commands run with --dry-run: nothing
+measured on the same streams (none: the defaults). `--enroll 3` first enrolls each
+voice's own "hey luna" from 3 takes (its rendering under sox tempo and pitch changes;
+`--take-spread 3` makes them three times as unlike each other, as takes said at
+different speeds are) and listens for them beside the built-in head. Commands run with --dry-run: nothing
 is executed. Streams are synthesized once into --work and reused.
 """
 import argparse
@@ -143,6 +146,55 @@ def build_streams(voices, work, seed):
     return streams
 
 
+def enroll_voices(luna, voices, work, takes, spread=1.0):
+    """Per voice, `takes` takes of "hey luna" said alone (its rendering, then sox tempo
+    and pitch changes, as a person never says it twice alike), enrolled as their own
+    "hey luna" into a models directory of the voice's own (the front end linked in),
+    listened for beside the built-in head. Returns {voice: models_dir}."""
+    installed = pathlib.Path(os.path.expanduser("~/.local/share/luna/models/wake"))
+    changes = [(1.0, 0), (0.94, 35), (1.06, -35), (0.98, 15), (1.03, -20), (0.96, -10)]
+    dirs = {}
+    for voice in voices:
+        d = work / "enroll" / voice.replace(":", "_")
+        d.mkdir(parents=True, exist_ok=True)
+        for f in ("melspectrogram.onnx", "embedding_model.onnx"):
+            if not (d / f).exists():
+                (d / f).symlink_to(installed / f)
+        base = synth(voice, "hey luna")
+        files = []
+        for i, (tempo, cents) in enumerate(changes[:takes]):
+            tempo, cents = 1 + (tempo - 1) * spread, cents * spread
+            raw, take = d / f"raw{i}.wav", d / f"take{i}.wav"
+            pad = np.zeros(int(0.4 * SR), dtype=np.float32)
+            write(raw, np.concatenate([pad, base / (np.abs(base).max() + 1e-9) * 0.5, pad]))
+            subprocess.run(["sox", str(raw), str(take), "tempo", "-s", str(tempo), "pitch", str(cents)],
+                           check=True, capture_output=True)
+            files.append(str(take))
+        cfg = d / "enroll.toml"
+        cfg.write_text(f'[wake]\nmodels_dir = "{d}"\n')
+        subprocess.run([luna, "--config", str(cfg), "wake", "enroll", "--name", "hey luna"] + files,
+                       check=True, capture_output=True)
+        dirs[voice] = d
+    return dirs
+
+
+def layered(config, voice, enrolled):
+    """`config` with the voice's enrolled phrase switched on (a new file), or `config`."""
+    if enrolled is None:
+        return config
+    import tomllib
+    table = tomllib.loads(pathlib.Path(config).read_text()) if config else {}
+    wake = table.setdefault("wake", {})
+    wake["models_dir"] = str(enrolled[voice])
+    lines = []
+    for section, keys in table.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
+    path = enrolled[voice] / f"{pathlib.Path(config or 'defaults').stem}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def replay(luna, config, path):
     args = [luna] + (["--config", config] if config else []) + [
         "replay", "--fast", "--json", "--dry-run", str(path)]
@@ -150,12 +202,12 @@ def replay(luna, config, path):
     return json.loads(out.stdout)["commands"]
 
 
-def evaluate(luna, config, streams):
+def evaluate(luna, config, streams, enrolled=None):
     totals = {"wake": 0, "heard": 0, "correct": 0, "negatives": 0, "false_accepts": 0}
     per_voice, misses, accepts, scores = {}, [], [], []
     t0 = time.time()
     for voice, condition, path, spans in streams:
-        found = replay(luna, config, path)
+        found = replay(luna, layered(config, voice, enrolled), path)
         hit = [[] for _ in spans]
         for c in found:
             overlap = [max(0.0, min(c["end_s"], e) - max(c["start_s"], s)) for s, e, _, _ in spans]
@@ -198,6 +250,10 @@ def main():
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "luna-wake-spoken"))
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--enroll", type=int, default=0, metavar="TAKES",
+                    help="enroll each voice's own \"hey luna\" (3-6 takes) and listen for it")
+    ap.add_argument("--take-spread", type=float, default=1.0,
+                    help="with --enroll: how unlike each other the takes are (tempo/pitch x this)")
     args = ap.parse_args()
     work = pathlib.Path(args.work) / f"{args.voices}-{args.seed}"
     work.mkdir(parents=True, exist_ok=True)
@@ -209,9 +265,10 @@ def main():
     else:
         streams = build_streams(voices, work, args.seed)
         cache.write_text(json.dumps([(v, c, str(p), spans) for v, c, p, spans in streams]))
+    enrolled = enroll_voices(args.luna, voices, work, args.enroll, args.take_spread) if args.enroll else None
     results = {}
     for config in args.config or [None]:
-        r = evaluate(args.luna, config, streams)
+        r = evaluate(args.luna, config, streams, enrolled)
         results[config or "defaults"] = r
         t = r["totals"]
         if not args.json:
