@@ -200,14 +200,7 @@ fn replay_recording(
     if let Some(config) = config {
         cmd.arg("--config").arg(config);
     }
-    let out = cmd
-        .args(["replay", "--json", "--dry-run", "--fast"])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{log}");
-    let v = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, log) = support::replay_json(&mut cmd, &wav);
     (v, log, truth)
 }
 
@@ -735,14 +728,7 @@ fn replay_in_noise_follows_context_and_runs_multi_intent_commands() {
     support::write16(&clean, &audio);
     let noisy = home.path().join("noisy.wav");
     support::add_noise(&clean, 20.0, &noisy);
-    let out = with_model(&mut luna(home.path()))
-        .args(["replay", "--json", "--dry-run", "--fast"])
-        .arg(&noisy)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, _) = support::replay_json(with_model(&mut luna(home.path())), &noisy);
     let commands = v["commands"].as_array().unwrap();
     let intents: Vec<Vec<&str>> = commands
         .iter()

@@ -419,17 +419,13 @@ fn an_enrolled_phrase_is_heard_in_a_new_take_and_not_in_other_speech() {
     session.extend(vec![0.0; 16_000]);
     let wav = home.path().join("session.wav");
     write16(&wav, &session);
-    let out = luna(home.path())
-        .env("LUNA_WAKE__MODELS_DIR", &models_dir)
-        .env("LUNA_WAKE__PHRASES", "[\"okay computer\"]")
-        .env("LUNA_STT__MODEL_PATH", &stt_model)
-        .args(["replay", "--json", "--dry-run", "--fast"])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    let replay: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (replay, log) = support::replay_json(
+        luna(home.path())
+            .env("LUNA_WAKE__MODELS_DIR", &models_dir)
+            .env("LUNA_WAKE__PHRASES", "[\"okay computer\"]")
+            .env("LUNA_STT__MODEL_PATH", &stt_model),
+        &wav,
+    );
     let commands = replay["commands"].as_array().unwrap();
     assert_eq!(commands.len(), 1, "{replay}\n{log}");
     assert_eq!(commands[0]["intents"][0]["intent"], "time.now", "{replay}");

@@ -391,3 +391,17 @@ pub fn stop(mut daemon: RunningDaemon) {
         .unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// Runs `cmd` (a `luna` command, configured) as `replay --json --dry-run --fast WAV`:
+/// its JSON report and its log. A failed run fails the test, with the log.
+pub fn replay_json(cmd: &mut Command, wav: &Path) -> (serde_json::Value, String) {
+    let out = cmd
+        .args(["replay", "--json", "--dry-run", "--fast"])
+        .arg(wav)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    let report = serde_json::from_slice(&out.stdout).unwrap();
+    (report, log)
+}
