@@ -478,6 +478,13 @@ fn your_own_hey_luna_is_listened_for_beside_the_built_in_one() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["name"], "hey luna", "{report}");
+    // The head was asked about each take; it hears this voice, so it votes.
+    assert_eq!(
+        report["head_scores"].as_array().unwrap().len(),
+        4,
+        "{report}"
+    );
+    assert_eq!(report["head_votes"], true, "{report}");
     assert!(models_dir.join("phrases/hey-luna.json").is_file());
 
     let mut config = luna::config::Config::defaults().wake;

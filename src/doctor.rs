@@ -336,11 +336,7 @@ fn check_wake(config: &config::Config) -> Check {
     let result = crate::wake::WakeSettings::from_config(&config.wake).and_then(|settings| {
         let models = crate::wake::load_models(&settings)?;
         let detector = crate::wake::WakeDetector::new(models, &settings)?;
-        Ok(detector
-            .phrases()
-            .map(|(p, t)| format!("\"{p}\" (threshold {t:.2})"))
-            .collect::<Vec<_>>()
-            .join(", "))
+        Ok(detector.describe().join(", "))
     });
     match result {
         Ok(phrases) => Check::new(NAME, Status::Ok, phrases),

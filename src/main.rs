@@ -1187,6 +1187,20 @@ fn wake_enroll(
             println!("heard as: {}", report.heard.join(" | "));
         }
         if report.name == luna::wake::HEY_LUNA {
+            let agreeing = report
+                .head_scores
+                .iter()
+                .filter(|s| **s >= luna::wake::HEAD_VOTE)
+                .count();
+            println!(
+                "the built-in head agrees on {agreeing} of {} takes: {}",
+                report.head_scores.len(),
+                if report.head_votes {
+                    "a match of your takes counts when it agrees"
+                } else {
+                    "a match of your takes counts when its transcript begins with the phrase"
+                }
+            );
             println!(
                 "your takes are listened for beside the built-in \"hey luna\" from the next start"
             );

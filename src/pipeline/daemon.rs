@@ -254,8 +254,8 @@ impl Daemon {
                     wake_models = Some((Arc::clone(&models), settings.clone()));
                     // Build one detector here so a bad phrase is an error at start.
                     let detector = crate::wake::WakeDetector::new(Arc::clone(&models), &settings)?;
-                    for (phrase, threshold) in detector.phrases() {
-                        info!(phrase, threshold, "listening for wake phrase");
+                    for phrase in detector.describe() {
+                        info!(%phrase, "listening for wake phrase");
                     }
                     Some(Wake {
                         gate: GatedCuts::new(settings.follow_up_ms),

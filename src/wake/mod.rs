@@ -39,7 +39,7 @@ pub const HEY_LUNA: &str = "hey luna";
 /// templates). Measured on the development voices with takes of one voice: every match
 /// on the phrase had the head at 0.53 or more, matches on the speaker's other speech
 /// mostly under 0.3; the templates alone fired on both.
-const HEAD_VOTE: f32 = 0.5;
+pub const HEAD_VOTE: f32 = 0.5;
 const VOTE_BEFORE: usize = 10;
 const VOTE_AFTER: u8 = 3;
 
@@ -283,16 +283,16 @@ impl WakeDetector {
             }
             let set = TemplateSet::load(&settings.models_dir, &choice.name)?;
             let t = set.threshold_at(sensitivity);
-            // Your own "hey luna" has the head's vote as its second signal; a phrase of
-            // your own, its transcript.
-            let own_hey_luna = choice.name == HEY_LUNA;
+            // Your own "hey luna" has the head's vote as its second signal, if the head
+            // agreed on your takes; else, as a phrase of your own, its transcript.
+            let head_vote = choice.name == HEY_LUNA && set.head_votes;
             let check = set
                 .check
                 .clone()
-                .filter(|_| settings.check_enrolled && !own_hey_luna)
+                .filter(|_| settings.check_enrolled && !head_vote)
                 .map(Arc::new);
             let mut templates = phrase(&choice.name, Scorer::Templates(set), t, None, check);
-            templates.head_vote = own_hey_luna && settings.check_enrolled;
+            templates.head_vote = head_vote && settings.check_enrolled;
             phrases.push(templates);
         }
         let n = phrases.len();
@@ -311,6 +311,20 @@ impl WakeDetector {
     /// The active phrases and their thresholds.
     pub fn phrases(&self) -> impl Iterator<Item = (&str, f32)> {
         self.phrases.iter().map(|p| (p.name.as_str(), p.threshold))
+    }
+
+    /// The active phrases as a person reads them: name, what scores it, threshold.
+    pub fn describe(&self) -> Vec<String> {
+        self.phrases
+            .iter()
+            .map(|p| {
+                let by = match p.scorer {
+                    Scorer::Head(_) => "built in",
+                    Scorer::Templates(_) => "your takes",
+                };
+                format!("\"{}\" ({by}, threshold {:.2})", p.name, p.threshold)
+            })
+            .collect()
     }
 
     /// Stream samples consumed into complete hops.

@@ -43,6 +43,9 @@ struct TemplateFile {
     /// transcript check of a detection; empty when enrolled without it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     heard: Vec<String>,
+    /// Your own "hey luna": the built-in head's best score on each take.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    head_scores: Vec<f32>,
     /// Each: `frames` raw embeddings, little-endian f32, base64.
     templates: Vec<String>,
 }
@@ -54,6 +57,8 @@ pub struct TemplateSet {
     pub threshold: f32,
     /// The transcript check its detections pass (none: enrolled without speech to text).
     pub check: Option<EnrolledCheck>,
+    /// Your own "hey luna": the built-in head agreed on most takes, so it votes.
+    pub head_votes: bool,
     templates: Vec<Vec<f32>>,
     norm: Normalizer,
 }
@@ -133,6 +138,7 @@ impl TemplateSet {
             .collect::<Result<_, _>>()?;
         Ok(Self {
             check: EnrolledCheck::new(&file.name, &file.heard),
+            head_votes: head_agrees(&file.head_scores),
             name: file.name,
             frames: file.frames,
             threshold: file.threshold,
@@ -170,6 +176,10 @@ pub struct EnrollReport {
     pub impostor_max: f32,
     /// How speech to text wrote each take.
     pub heard: Vec<String>,
+    /// Your own "hey luna": the built-in head's best score on each take.
+    pub head_scores: Vec<f32>,
+    /// Matches need the head's vote (`super::HEAD_VOTE`): it agreed on most takes.
+    pub head_votes: bool,
 }
 
 /// One recording streamed after a quiet lead-in: its embeddings per hop, and the hops
@@ -281,8 +291,24 @@ pub fn enroll(
     let mut raw = Vec::new();
     let mut templates = Vec::new();
     let mut impostors = Vec::new();
+    // Your own "hey luna": how far the built-in head agrees on each take (its best score
+    // from the phrase half said to the end of the quiet after it).
+    let head = (name == super::HEY_LUNA)
+        .then(MlpHead::hey_luna)
+        .transpose()?;
+    let mut head_scores = Vec::new();
     for p in &phrases {
         let s = stream_phrase(models, p)?;
+        if let Some(head) = &head {
+            let best = (s.half_hop..s.hops.len())
+                .map(|end| {
+                    let pad = head.frames.saturating_sub(end + 1);
+                    let from = (end + 1).saturating_sub(head.frames);
+                    head.score(std::iter::repeat_n(&s.hops[0], pad).chain(&s.hops[from..=end]))
+                })
+                .fold(0.0f32, f32::max);
+            head_scores.push(best);
+        }
         // With the start state's blank embeddings in front, every hop has a window.
         let window = |end: usize| -> Vec<[f32; EMBEDDING]> {
             let mut w = vec![s.hops[0]; frames.saturating_sub(end + 1)];
@@ -351,6 +377,7 @@ pub fn enroll(
         agreement: agreement.clone(),
         impostor_max,
         heard: heard.clone(),
+        head_scores: head_scores.clone(),
         templates: raw.iter().map(|t| encode_f32(t.iter().flatten())).collect(),
     };
     let parent = path.parent().expect("phrase paths have a parent");
@@ -366,5 +393,31 @@ pub fn enroll(
         agreement,
         impostor_max,
         heard,
+        head_votes: head_agrees(&head_scores),
+        head_scores,
     })
+}
+
+/// Whether the built-in head agreed (`super::HEAD_VOTE`) on at least half the takes, so
+/// it can vote on matches of them. Never asked (old files, other phrases): it agrees.
+fn head_agrees(head_scores: &[f32]) -> bool {
+    let agreeing = head_scores
+        .iter()
+        .filter(|s| **s >= super::HEAD_VOTE)
+        .count();
+    2 * agreeing >= head_scores.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_head_votes_only_when_it_agreed_on_half_the_takes_or_more() {
+        assert!(head_agrees(&[0.9, 0.6, 0.2, 0.1]));
+        assert!(!head_agrees(&[0.9, 0.4, 0.2, 0.1]));
+        assert!(!head_agrees(&[0.49, 0.3, 0.2]));
+        // Never asked (a file enrolled before the head was): it agrees.
+        assert!(head_agrees(&[]));
+    }
 }
