@@ -195,6 +195,32 @@ def layered(config, voice, enrolled):
     return str(path)
 
 
+def detection_latency(luna, config, streams, voices, seed, enrolled=None):
+    """Of the phrases said before a pause (their end known), how many the detector hears
+    over its threshold (`luna wake detect`, no transcript check) and how soon after the
+    phrase ends, in stream time (the hop that fired; for your own "hey luna", the hop
+    its templates peaked, so a wait for the head's vote is not in it)."""
+    commands, _ = held_out(seed)
+    phrase_s = {v: len(synth(v, "hey luna")) / SR for v in voices}
+    heard, total, latencies = 0, 0, []
+    for voice, condition, path, spans in streams:
+        v = voices.index(voice)
+        pause_of = {commands[(v * 13 + k) % len(commands)]["text"]: PAUSES[k % 3] for k in range(10)}
+        ends = [s + phrase_s[voice] for s, _, kind, label in spans
+                if kind == "wake" and pause_of.get(label["text"]) is not None]
+        args = [luna] + (["--config", layered(config, voice, enrolled)] if config or enrolled else [])
+        out = subprocess.run(args + ["wake", "detect", "--json", str(path)], check=True,
+                             capture_output=True, text=True)
+        fired = [d["end_s"] for d in json.loads(out.stdout)["detections"] if d["check"] == "acoustic"]
+        for end in ends:
+            total += 1
+            near = [t - end for t in fired if -0.3 <= t - end <= 1.0]
+            if near:
+                heard += 1
+                latencies.append(min(near, key=abs) if min(near) < 0 else min(near))
+    return heard, total, latencies
+
+
 def replay(luna, config, path):
     args = [luna] + (["--config", config] if config else []) + [
         "replay", "--fast", "--json", "--dry-run", str(path)]
@@ -252,6 +278,8 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--enroll", type=int, default=0, metavar="TAKES",
                     help="enroll each voice's own \"hey luna\" (3-6 takes) and listen for it")
+    ap.add_argument("--latency", action="store_true",
+                    help="also: how soon after the phrase the detector fires (phrases said before a pause)")
     ap.add_argument("--take-spread", type=float, default=1.0,
                     help="with --enroll: how unlike each other the takes are (tempo/pitch x this)")
     args = ap.parse_args()
@@ -282,6 +310,12 @@ def main():
                       f"false accepts {v['false_accepts']}")
             for line in r["false_accepts"]:
                 print("   FALSE ACCEPT", line)
+        if args.latency:
+            heard, total, lat = detection_latency(args.luna, config, streams, voices, args.seed, enrolled)
+            r["detection"] = {"heard": heard, "of": total, "latency_s": lat}
+            if not args.json and lat:
+                print(f"   detector over its threshold: {heard}/{total} phrases said before a pause, "
+                      f"{1000 * np.median(lat):.0f} ms p50 / {1000 * np.percentile(lat, 95):.0f} ms p95 after the phrase ends")
     if args.json:
         print(json.dumps(results, indent=1))
 
