@@ -493,10 +493,12 @@ fn your_own_hey_luna_is_listened_for_beside_the_built_in_one() {
     let settings = WakeSettings::from_config(&config).unwrap();
     assert_eq!(settings.phrases.len(), 1, "the default phrases: hey luna");
     let detector = luna::wake::WakeDetector::new(models(), &settings).unwrap();
-    assert_eq!(
-        detector.phrases().filter(|(p, _)| *p == "hey luna").count(),
-        2,
-        "the head and your takes"
+    let described = detector.describe();
+    assert_eq!(described.len(), 2, "the head and your takes: {described:?}");
+    assert!(
+        described[0].starts_with("\"hey luna\" (built in")
+            && described[1].starts_with("\"hey luna\" (your takes"),
+        "{described:?}"
     );
 
     // The same speaker: other speech, then a new take of the phrase.

@@ -1164,10 +1164,10 @@ fn wake_enroll(
         true => Some(&mut hear),
         false => {
             eprintln!(
-                    "warning: no speech model at {}: the phrase is enrolled without its transcript check, \
-                     so it may fire on your other speech; `luna model install`, then enroll again",
-                    stt_model.display()
-                );
+                "warning: no speech model at {}: the phrase is enrolled without its transcript check, \
+                 so it may fire on your other speech; `luna model install`, then enroll again",
+                stt_model.display()
+            );
             None
         }
     };

@@ -65,6 +65,10 @@ impl EnrolledCheck {
 
     /// Where the phrase ends in `transcript` (as `wake_phrase_end`) if it begins with it.
     pub fn phrase_end(&self, transcript: &str) -> Option<usize> {
+        let heard: Vec<(String, usize)> = words(transcript).collect();
+        let filler = heard
+            .first()
+            .is_some_and(|(w, _)| FILLERS.contains(&w.as_str()));
         // Takes written as "hey luna" (or its spellings): every spelling of it counts,
         // and, the voice being the enrolled one's already, any short word before a
         // luna-like one ("Hello, Luna", "Tae Luna"), but not an article ("the lunar
@@ -73,24 +77,13 @@ impl EnrolledCheck {
             if let Some(end) = wake_phrase_end(transcript) {
                 return Some(end);
             }
-            let mut words = words(transcript).peekable();
-            if words
-                .peek()
-                .is_some_and(|(w, _)| FILLERS.contains(&w.as_str()))
-            {
-                words.next();
-            }
-            if let (Some((first, _)), Some((second, end))) = (words.next(), words.next()) {
+            if let [(first, _), (second, end), ..] = &heard[usize::from(filler)..] {
                 let article = ["the", "a", "an", "my", "your", "this", "that", "our"];
-                if first.len() <= 5 && !article.contains(&first.as_str()) && luna_like(&second) {
-                    return Some(end);
+                if first.len() <= 5 && !article.contains(&first.as_str()) && luna_like(second) {
+                    return Some(*end);
                 }
             }
         }
-        let heard: Vec<(String, usize)> = words(transcript).collect();
-        let filler = heard
-            .first()
-            .is_some_and(|(w, _)| FILLERS.contains(&w.as_str()));
         // From the first word, or past a filler ("um, okay computer"; "okay" may be the
         // phrase's own first word).
         let starts = if filler { &[0, 1][..] } else { &[0][..] };

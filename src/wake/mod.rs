@@ -285,14 +285,14 @@ impl WakeDetector {
             let t = set.threshold_at(sensitivity);
             // Your own "hey luna" has the head's vote as its second signal, if the head
             // agreed on your takes; else, as a phrase of your own, its transcript.
-            let head_vote = choice.name == HEY_LUNA && set.head_votes;
+            let head_vote = settings.check_enrolled && choice.name == HEY_LUNA && set.head_votes;
             let check = set
                 .check
                 .clone()
                 .filter(|_| settings.check_enrolled && !head_vote)
                 .map(Arc::new);
             let mut templates = phrase(&choice.name, Scorer::Templates(set), t, None, check);
-            templates.head_vote = head_vote && settings.check_enrolled;
+            templates.head_vote = head_vote;
             phrases.push(templates);
         }
         let n = phrases.len();
@@ -306,11 +306,6 @@ impl WakeDetector {
             head_recent: VecDeque::with_capacity(VOTE_BEFORE + 1),
             last_scores: vec![0.0; n],
         })
-    }
-
-    /// The active phrases and their thresholds.
-    pub fn phrases(&self) -> impl Iterator<Item = (&str, f32)> {
-        self.phrases.iter().map(|p| (p.name.as_str(), p.threshold))
     }
 
     /// The active phrases as a person reads them: name, what scores it, threshold.
@@ -412,15 +407,12 @@ impl WakeDetector {
                     };
                     if let Some((at, score)) = fired {
                         phrase.last = Some(at);
-                        let d = match &phrase.enrolled_check {
-                            Some(check) => {
-                                let mut d =
-                                    Detection::at(&phrase.name, (at, score), WakeCheck::Transcript);
-                                d.enrolled_check = Some(Arc::clone(check));
-                                d
-                            }
-                            _ => Detection::at(&phrase.name, (at, score), WakeCheck::Acoustic),
+                        let check = match phrase.enrolled_check {
+                            Some(_) => WakeCheck::Transcript,
+                            None => WakeCheck::Acoustic,
                         };
+                        let mut d = Detection::at(&phrase.name, (at, score), check);
+                        d.enrolled_check = phrase.enrolled_check.clone();
                         found.push(d);
                     }
                 }

@@ -71,12 +71,15 @@ struct Normalizer {
 
 impl Normalizer {
     fn new() -> Result<Self, WakeError> {
-        let head = MlpHead::hey_luna()?;
+        Ok(Self::of(&MlpHead::hey_luna()?))
+    }
+
+    fn of(head: &MlpHead) -> Self {
         let (mean, std) = head.embedding_stats();
-        Ok(Self {
+        Self {
             mean: mean.to_vec(),
             inv_std: std.iter().map(|s| 1.0 / s.max(1e-3)).collect(),
-        })
+        }
     }
 
     fn flatten<'a>(&self, frames: impl Iterator<Item = &'a [f32; EMBEDDING]>) -> Vec<f32> {
@@ -287,19 +290,18 @@ pub fn enroll(
     durations.sort_unstable();
     let median = durations[durations.len() / 2];
     let frames = median.div_ceil(HOP).clamp(4, 16);
-    let norm = Normalizer::new()?;
+    let built_in = MlpHead::hey_luna()?;
+    let norm = Normalizer::of(&built_in);
     let mut raw = Vec::new();
     let mut templates = Vec::new();
     let mut impostors = Vec::new();
     // Your own "hey luna": how far the built-in head agrees on each take (its best score
     // from the phrase half said to the end of the quiet after it).
-    let head = (name == super::HEY_LUNA)
-        .then(MlpHead::hey_luna)
-        .transpose()?;
+    let head = (name == super::HEY_LUNA).then_some(&built_in);
     let mut head_scores = Vec::new();
     for p in &phrases {
         let s = stream_phrase(models, p)?;
-        if let Some(head) = &head {
+        if let Some(head) = head {
             let best = (s.half_hop..s.hops.len())
                 .map(|end| {
                     let pad = head.frames.saturating_sub(end + 1);
