@@ -1,6 +1,6 @@
 //! The sentence encoder against the reference tools: LUNA's WordPiece tokenizer
 //! against Hugging Face `tokenizers`, its tract run of all-MiniLM-L6-v2 (word table
-//! kept int8 outside the graph) against onnxruntime, on sentences people wrote and on
+//! kept int8 outside the graph, weight products int8) against onnxruntime, on sentences people wrote and on
 //! awkward Unicode (`integration/fixtures/encoder_reference.json`, written by
 //! `models/brain/encoder_reference.py`); then the brain with and without it.
 
@@ -53,15 +53,24 @@ fn embeddings_match_onnxruntime() {
     let encoder = SentenceEncoder::load(&encoder_dir()).unwrap();
     let reference = reference();
     assert!(reference.embeddings.len() >= 20);
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f32>();
+    let (mut report, mut sum) = (Vec::new(), 0.0);
     for r in &reference.embeddings {
         let v = encoder.embed(&r.text).unwrap();
-        let cosine: f32 = v.iter().zip(&r.vector).map(|(a, b)| a * b).sum();
-        assert!(
-            cosine > 0.999,
-            "{:?}: cosine {cosine} to onnxruntime's",
-            r.text
-        );
+        let c = cosine(&v, &r.vector);
+        report.push(format!("{c:.5} {:?}", r.text));
+        sum += c;
+        // LUNA quantizes the activations of each weight product to int8, one scale per
+        // product (onnxruntime's dynamic quantization, `int8_products`): measured 0.955
+        // for "thanks", 0.985-0.996 for the others. A wrong op or scale gives far less.
+        assert!(c > 0.95, "{:?}: cosine {c} to onnxruntime's", r.text);
     }
+    let mean = sum / reference.embeddings.len() as f32;
+    println!(
+        "cosine to onnxruntime's embeddings (mean {mean:.4}):\n{}",
+        report.join("\n")
+    );
+    assert!(mean > 0.99, "mean cosine {mean} to onnxruntime's");
 }
 
 #[test]
