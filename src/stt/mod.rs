@@ -391,8 +391,9 @@ impl SpeechToText {
     }
 }
 
-/// Reads a ggml Whisper header and checks that every field is plausible.
-pub fn check_ggml_header(path: &Path) -> Result<(), String> {
+/// Reads a ggml Whisper header and checks that every field is plausible; returns how
+/// its weights are stored ("f16", "q8_0", …).
+pub fn check_ggml_header(path: &Path) -> Result<&'static str, String> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
@@ -427,7 +428,17 @@ pub fn check_ggml_header(path: &Path) -> Result<(), String> {
             "{size} bytes is too small for this model (truncated?)"
         ));
     }
-    Ok(())
+    // ggml's file types (ftype % 1000; the thousands are its quantization version).
+    Ok(match ftype % 1000 {
+        0 => "f32",
+        1 => "f16",
+        2 => "q4_0",
+        3 => "q4_1",
+        7 => "q8_0",
+        8 => "q5_0",
+        9 => "q5_1",
+        _ => "other",
+    })
 }
 
 /// Cuts a phrase Whisper keeps repeating: "what time is it what time is it what" →
@@ -466,6 +477,11 @@ pub fn cut_repetition(text: &str) -> String {
             if period < 3 {
                 continue;
             }
+            // Said three times over, whatever follows is the loop drifting ("cancelled
+            // the 330 reminder" six times, then "cancelled the 330 can't cancel the…").
+            if repeats >= 2 * period {
+                return cut();
+            }
             let last = start + period * ((end - start) / period);
             let tail = &keys[last..];
             if tail.len() > period + 1 {
@@ -495,6 +511,16 @@ mod tests {
             "open firefox"
         );
         assert_eq!(cut_repetition("no no no no no"), "no");
+        // A loop that drifts after three whole repeats (tiny.en, noise, held-out voice).
+        assert_eq!(
+            cut_repetition("cancelled the 330 reminder cancelled the 330 reminder cancelled the 330 reminder cancelled the 330 reminder cancelled the 330 can't cancel the 330 can cancel the 330 reminder cancelled the 330 can"),
+            "cancelled the 330 reminder"
+        );
+        // Twice and then something else is not a loop.
+        assert_eq!(
+            cut_repetition("play the song play the song and turn it up"),
+            "play the song play the song and turn it up"
+        );
         assert_eq!(
             cut_repetition("set a timer for five minutes"),
             "set a timer for five minutes"
