@@ -249,18 +249,19 @@ fn check_model(path: &Path) -> Check {
         .fix("luna model install tiny.en (or make model)");
     }
     match crate::stt::check_ggml_header(path) {
-        // Installed before 2026-12-06: twice the memory of what install writes now.
-        Ok("f16") => Check::new(
-            "speech model",
-            Status::Ok,
-            format!("{} (weights f16)", path.display()),
-        )
-        .fix("luna model install --force (the same model in Q8_0: 34 MB less memory)"),
-        Ok(weights) => Check::new(
-            "speech model",
-            Status::Ok,
-            format!("{} (weights {weights})", path.display()),
-        ),
+        Ok(weights) => {
+            let check = Check::new(
+                "speech model",
+                Status::Ok,
+                format!("{} (weights {weights})", path.display()),
+            );
+            // Installed before 2026-12-06: twice the memory of what install writes now.
+            match weights {
+                "f16" => check
+                    .fix("luna model install --force (the same model in Q8_0: 34 MB less memory)"),
+                _ => check,
+            }
+        }
         Err(reason) => Check::new(
             "speech model",
             Status::Fail,

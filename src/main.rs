@@ -1187,11 +1187,7 @@ fn wake_enroll(
             println!("heard as: {}", report.heard.join(" | "));
         }
         if report.name == luna::wake::HEY_LUNA {
-            let agreeing = report
-                .head_scores
-                .iter()
-                .filter(|s| **s >= luna::wake::HEAD_VOTE)
-                .count();
+            let agreeing = luna::wake::templates::agreeing_takes(&report.head_scores);
             println!(
                 "the built-in head agrees on {agreeing} of {} takes: {}",
                 report.head_scores.len(),

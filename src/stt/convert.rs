@@ -729,19 +729,23 @@ mod tests {
         (hparams, tensors)
     }
 
-    #[test]
-    fn converts_a_ctranslate2_whisper_to_whisper_cpps_layout() {
+    /// A tiny model of width `d` converted with `weights`, read back.
+    fn converted(d: usize, weights: Weights) -> Result<(Vec<i32>, Written), ConvertError> {
         let vocabulary = "a\nĠb\nc\nd\ne\n<|endoftext|>\n<|startoftranscript|>\n";
         let mut ggml = Vec::new();
         convert(
-            &tiny_ct2(0.0),
+            &tiny_ct2_of_width(d, 0.0),
             vocabulary,
-            Weights::F16,
+            weights,
             &mut ggml,
             |_, _| {},
-        )
-        .unwrap();
-        let (hparams, tensors) = read_tensors(&ggml);
+        )?;
+        Ok(read_tensors(&ggml))
+    }
+
+    #[test]
+    fn converts_a_ctranslate2_whisper_to_whisper_cpps_layout() {
+        let (hparams, tensors) = converted(4, Weights::F16).unwrap();
         assert_eq!(hparams, vec![7, 1500, 4, 1, 1, 448, 4, 1, 1, 2, 1]);
         // Every tensor whisper.cpp loads for one layer a side, and nothing else.
         let mut expected: Vec<String> = [
@@ -820,17 +824,7 @@ mod tests {
 
     #[test]
     fn q8_0_writes_the_matrices_in_blocks_of_32_and_keeps_the_rest() {
-        let vocabulary = "a\nĠb\nc\nd\ne\n<|endoftext|>\n<|startoftranscript|>\n";
-        let mut ggml = Vec::new();
-        convert(
-            &tiny_ct2_of_width(32, 0.0),
-            vocabulary,
-            Weights::Q8_0,
-            &mut ggml,
-            |_, _| {},
-        )
-        .unwrap();
-        let (hparams, tensors) = read_tensors(&ggml);
+        let (hparams, tensors) = converted(32, Weights::Q8_0).unwrap();
         assert_eq!(hparams[10], 2007);
         assert_eq!(tensors["encoder.conv1.weight"].1, GGML_F16);
         assert_eq!(tensors["encoder.conv1.bias"].1, GGML_F32);
@@ -861,15 +855,9 @@ mod tests {
             );
         }
         // A row that is not whole blocks cannot be Q8_0.
-        let mut out = Vec::new();
-        let err = convert(
-            &tiny_ct2(0.0),
-            vocabulary,
-            Weights::Q8_0,
-            &mut out,
-            |_, _| {},
-        )
-        .unwrap_err();
+        let Err(err) = converted(4, Weights::Q8_0) else {
+            panic!("rows of 4 written as Q8_0")
+        };
         assert!(matches!(err, ConvertError::Shape { .. }), "{err}");
     }
 

@@ -207,7 +207,7 @@ pub enum WakeCheck {
 }
 
 enum Scorer {
-    Head(MlpHead),
+    Head(Arc<MlpHead>),
     Templates(TemplateSet),
 }
 
@@ -268,20 +268,23 @@ impl WakeDetector {
             peak: None,
             candidate_peak: None,
         };
+        // Parsed once: it scores "hey luna", and its embedding statistics normalize every
+        // enrolled phrase's templates.
+        let built_in = Arc::new(MlpHead::hey_luna()?);
         for choice in &settings.phrases {
             let sensitivity = choice.sensitivity.unwrap_or(settings.sensitivity);
             if choice.name == HEY_LUNA {
-                let head = MlpHead::hey_luna()?;
-                let t = head_threshold(head.threshold, sensitivity);
+                let t = head_threshold(built_in.threshold, sensitivity);
                 let floor =
                     (settings.transcript_check_from < t).then_some(settings.transcript_check_from);
-                phrases.push(phrase(HEY_LUNA, Scorer::Head(head), t, floor, None));
+                let head = Scorer::Head(Arc::clone(&built_in));
+                phrases.push(phrase(HEY_LUNA, head, t, floor, None));
                 // The user's own takes of it, if enrolled, listened for beside the head.
                 if !templates::phrase_path(&settings.models_dir, HEY_LUNA).is_file() {
                     continue;
                 }
             }
-            let set = TemplateSet::load(&settings.models_dir, &choice.name)?;
+            let set = TemplateSet::load(&settings.models_dir, &choice.name, &built_in)?;
             let t = set.threshold_at(sensitivity);
             // Your own "hey luna" has the head's vote as its second signal, if the head
             // agreed on your takes; else, as a phrase of your own, its transcript.

@@ -70,10 +70,6 @@ struct Normalizer {
 }
 
 impl Normalizer {
-    fn new() -> Result<Self, WakeError> {
-        Ok(Self::of(&MlpHead::hey_luna()?))
-    }
-
     fn of(head: &MlpHead) -> Self {
         let (mean, std) = head.embedding_stats();
         Self {
@@ -104,7 +100,9 @@ pub fn phrase_path(dir: &Path, name: &str) -> PathBuf {
 }
 
 impl TemplateSet {
-    pub fn load(dir: &Path, name: &str) -> Result<Self, WakeError> {
+    /// Loads phrase `name` from `dir`; `built_in`'s embedding statistics normalize its
+    /// templates, as they did at enrollment.
+    pub fn load(dir: &Path, name: &str, built_in: &MlpHead) -> Result<Self, WakeError> {
         let path = phrase_path(dir, name);
         if !path.is_file() {
             return Err(WakeError::UnknownPhrase {
@@ -124,7 +122,7 @@ impl TemplateSet {
         if file.frames == 0 || file.frames > KEPT || file.templates.is_empty() {
             return Err(bad("no usable templates".into()));
         }
-        let norm = Normalizer::new()?;
+        let norm = Normalizer::of(built_in);
         let templates = file
             .templates
             .iter()
@@ -403,11 +401,15 @@ pub fn enroll(
 /// Whether the built-in head agreed (`super::HEAD_VOTE`) on at least half the takes, so
 /// it can vote on matches of them. Never asked (old files, other phrases): it agrees.
 fn head_agrees(head_scores: &[f32]) -> bool {
-    let agreeing = head_scores
+    2 * agreeing_takes(head_scores) >= head_scores.len()
+}
+
+/// How many takes the built-in head agreed on (scored `super::HEAD_VOTE` or more).
+pub fn agreeing_takes(head_scores: &[f32]) -> usize {
+    head_scores
         .iter()
         .filter(|s| **s >= super::HEAD_VOTE)
-        .count();
-    2 * agreeing >= head_scores.len()
+        .count()
 }
 
 #[cfg(test)]
