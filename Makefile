@@ -12,8 +12,9 @@ BUILD_PACKAGES := build-essential pkg-config cmake clang libclang-dev libasound2
 # the wake word's held-out voices), PulseAudio for the capture test (a null sink stands
 # in for a sound card), curl/pip for `luna model install`, and dbus-daemon for the
 # MPRIS test (a private session bus), systemd for systemd-analyze (the service unit is
-# checked by systemd's own parser).
-TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins dbus systemd
+# checked by systemd's own parser), and chromium with chromedriver for the web console's test in a
+# real browser.
+TEST_PACKAGES := espeak-ng sox flite festival festvox-kallpc16k curl pulseaudio pulseaudio-utils libasound2-plugins dbus systemd chromium chromium-driver
 
 .PHONY: deps test-deps model run test bench stress fuzz lint fmt clean
 

@@ -415,15 +415,47 @@ fn a_token_is_required_when_configured() {
     // Liveness stays open to probes.
     let (status, _) = http(luna.addr, "GET", "/healthz", &[], b"");
     assert_eq!(status, 200);
-    // The stream refuses the handshake without the token.
-    let url = format!("ws://{}/v1/stream", luna.addr);
-    let err = tungstenite::client(url, TcpStream::connect(luna.addr).unwrap()).unwrap_err();
-    match err {
-        tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r)) => {
-            assert_eq!(r.status(), 401)
-        }
-        other => panic!("expected a 401 handshake, got {other:?}"),
+    // A stream without the header (a browser cannot set one) must send `auth <token>`
+    // first: audio, or a wrong token, is refused and the stream closed.
+    let url = format!("ws://{}/v1/stream?no_wake=true", luna.addr);
+    for first in [
+        tungstenite::Message::Binary(vec![0u8; 640].into()),
+        tungstenite::Message::Text("auth s3cret-tokem".into()),
+    ] {
+        let (mut ws, _) =
+            tungstenite::client(url.as_str(), TcpStream::connect(luna.addr).unwrap()).unwrap();
+        ws.send(first).unwrap();
+        let reply = ws.read().unwrap();
+        let event: Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+        assert_eq!(event["event"], "error", "{event}");
+        assert_eq!(event["code"], "unauthorized", "{event}");
+        assert!(matches!(
+            ws.read(),
+            Ok(tungstenite::Message::Close(_)) | Err(_)
+        ));
     }
+    // Plain HTTP to the stream without the token is still refused outright.
+    let (status, _) = http(luna.addr, "GET", "/v1/stream", &[], b"");
+    assert_eq!(status, 401);
+    // With the right token the stream is heard.
+    let (mut ws, _) =
+        tungstenite::client(url.as_str(), TcpStream::connect(luna.addr).unwrap()).unwrap();
+    ws.send(tungstenite::Message::Text("auth s3cret-token".into()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, _) = session(dir.path(), &[("what time is it", "en-us")], 0.3, 0.6);
+    let bytes: Vec<u8> = audio
+        .iter()
+        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
+        .collect();
+    ws.send(tungstenite::Message::Binary(bytes.into())).unwrap();
+    ws.send(tungstenite::Message::Text("end".into())).unwrap();
+    let mut kinds = Vec::new();
+    while let Ok(tungstenite::Message::Text(t)) = ws.read() {
+        let event: Value = serde_json::from_str(t.as_str()).unwrap();
+        kinds.push(event["event"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds, ["transcript", "intent", "result", "reply"]);
     stop(luna.child);
 }
 
@@ -1127,5 +1159,50 @@ fn plans_beyond_max_concurrent_tasks_wait_for_a_slot() {
         waited >= Duration::from_secs(3),
         "the time answer came after {waited:?}: it did not wait for the slot"
     );
+    stop(luna.child);
+}
+
+#[test]
+fn a_stream_can_ask_for_speech_starts_and_the_reply_as_audio() {
+    let luna = start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, truth) = session(dir.path(), &[("what time is it", "en-us")], 0.5, 0.8);
+    let url = format!(
+        "ws://{}/v1/stream?no_wake=true&dry_run=true&vad=true&speak=true",
+        luna.addr
+    );
+    let tcp = TcpStream::connect(luna.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let (mut ws, _) = tungstenite::client(url, tcp).unwrap();
+    let bytes: Vec<u8> = audio
+        .iter()
+        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
+        .collect();
+    ws.send(tungstenite::Message::Binary(bytes.into())).unwrap();
+    ws.send(tungstenite::Message::text("end")).unwrap();
+    let (mut events, mut wavs) = (Vec::<Value>::new(), Vec::new());
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(t)) => events.push(serde_json::from_str(&t).unwrap()),
+            Ok(tungstenite::Message::Binary(b)) => wavs.push(b.to_vec()),
+            Ok(tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    assert_eq!(
+        kinds(&events),
+        ["speech", "transcript", "intent", "result", "reply"],
+        "{events:#?}"
+    );
+    // Speech began where the words did (the VAD's onset, within its pre-roll).
+    let start_s = events[0]["start_s"].as_f64().unwrap();
+    assert!((start_s - truth[0].0).abs() < 0.3, "{start_s} vs {truth:?}");
+    assert_eq!(events[2]["plan"]["steps"][0]["intent"], "time.now");
+    // One WAV: the reply spoken, as long as its words take.
+    assert_eq!(wavs.len(), 1);
+    let path = dir.path().join("reply.wav");
+    std::fs::write(&path, &wavs[0]).unwrap();
+    let seconds = support::duration_s(&path);
+    assert!((0.5..5.0).contains(&seconds), "reply {seconds} s");
     stop(luna.child);
 }

@@ -214,6 +214,15 @@ impl Endpointer {
         }
     }
 
+    /// Where the utterance still open began (its speech onset, a stream position), if
+    /// one is open.
+    pub fn open_onset(&self) -> Option<u64> {
+        match &self.state {
+            State::Speech { onset, .. } => Some(*onset),
+            State::Silence => None,
+        }
+    }
+
     /// Samples consumed so far (the stream position).
     pub fn position(&self) -> u64 {
         self.position

@@ -56,6 +56,8 @@ struct ApiState {
     /// The wake-word front end, when installed (streams need it unless `no_wake`).
     wake: Option<(Arc<FrontEndModels>, WakeSettings)>,
     speech_model: PathBuf,
+    /// The voice of replies sent to streams as audio (`?speak=true`).
+    voice: crate::tts::Voice,
 }
 
 /// A running API server.
@@ -88,6 +90,10 @@ pub fn start_api(
         vad: VadSettings::from_config(&config.vad),
         wake,
         speech_model: crate::stt::SttSettings::from_config(&config.stt).model_path,
+        voice: crate::tts::Voice {
+            voice: config.tts.voice.clone(),
+            words_per_minute: config.tts.rate_wpm,
+        },
     };
     let bind_error = |error| ApiError::Bind {
         addr: config.api.bind.clone(),
@@ -102,6 +108,8 @@ pub fn start_api(
             .route("/v1/audio", web::post().to(audio))
             .route("/v1/history", web::get().to(history))
             .route("/v1/stream", web::get().to(stream))
+            .route("/v1/stats", web::get().to(stats))
+            .configure(super::console::routes)
             .default_service(web::to(|| async {
                 Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             }))
@@ -202,31 +210,39 @@ impl actix_web::Responder for Failure {
 
 /// With a token configured, the request must carry it as a bearer token.
 fn authorize(req: &HttpRequest, state: &ApiState) -> Result<(), Failure> {
-    let Some(token) = &state.token else {
-        return Ok(());
-    };
     let given = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    // Compared in time independent of where they differ.
-    let same = given.len() == token.len()
+    if token_matches(state, given) {
+        Ok(())
+    } else {
+        Err(unauthorized())
+    }
+}
+
+fn unauthorized() -> Failure {
+    Failure::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this API needs `Authorization: Bearer <token>` ([api] token)",
+    )
+}
+
+/// Whether `given` is the configured token (any string when none is configured),
+/// compared in time independent of where they differ.
+fn token_matches(state: &ApiState, given: &str) -> bool {
+    let Some(token) = &state.token else {
+        return true;
+    };
+    given.len() == token.len()
         && given
             .bytes()
             .zip(token.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this API needs `Authorization: Bearer <token>` ([api] token)",
-        ))
-    }
+            == 0
 }
 
 /// Reads a body of at most `limit` bytes.
@@ -443,6 +459,14 @@ async fn history(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(json!({ "commands": records })))
 }
 
+/// `GET /v1/stats`: what `luna stats` prints (commands, per-stage latency, wake word,
+/// caches, stage restarts), read from this process's metrics.
+async fn stats(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, Failure> {
+    authorize(&req, &state)?;
+    let samples = crate::metrics::parse_exposition(&state.downstream.metrics.render());
+    Ok(HttpResponse::Ok().json(json!({ "summary": crate::metrics::summary(&samples) })))
+}
+
 /// What a satellite is told as its stream is heard.
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -466,6 +490,8 @@ enum StreamEvent<'a> {
     Intent {
         correlation_id: &'a str,
         intents: &'a [crate::brain::Intent],
+        /// The steps and the groups they run in (steps of a group at once).
+        plan: &'a crate::brain::plan::Plan,
     },
     Result {
         correlation_id: &'a str,
@@ -479,6 +505,10 @@ enum StreamEvent<'a> {
     Error {
         code: &'a str,
         message: &'a str,
+    },
+    /// The voice detector heard speech begin (`?vad=true`).
+    Speech {
+        start_s: f64,
     },
 }
 
@@ -501,6 +531,7 @@ async fn send_report(session: &mut actix_ws::Session, r: &VoiceReport) {
         StreamEvent::Intent {
             correlation_id: id,
             intents: &r.outcome.intents,
+            plan: &r.outcome.plan,
         },
         StreamEvent::Result {
             correlation_id: id,
@@ -528,14 +559,40 @@ async fn stream(
     body: web::Payload,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    authorize(&req, &state)?;
+    // A browser cannot set headers on a WebSocket: without the header, the first frame
+    // must be the text `auth <token>`.
+    let mut needs_token = authorize(&req, &state).is_err();
+    if needs_token && !is_upgrade(&req) {
+        return Err(unauthorized().into());
+    }
+    let options = StreamOptions {
+        dry_run: flag(&req, "dry_run"),
+        speak: flag(&req, "speak"),
+    };
     let no_wake = flag(&req, "no_wake");
-    let dry_run = flag(&req, "dry_run");
+    let vad_events = flag(&req, "vad");
     let (response, mut session, messages) = actix_ws::handle(&req, body)?;
     let mut messages = messages.max_frame_size(MAX_FRAME_BYTES);
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
-        let mut hearing = match StreamHearing::new(&state, no_wake) {
+        if needs_token {
+            let given = match messages.next().await {
+                Some(Ok(actix_ws::Message::Text(t))) => t.strip_prefix("auth ").map(str::to_owned),
+                _ => None,
+            };
+            needs_token = !given.is_some_and(|t| token_matches(&state, t.trim()));
+        }
+        if needs_token {
+            let failure = unauthorized();
+            let event = StreamEvent::Error {
+                code: failure.code,
+                message: &failure.message,
+            };
+            send(&mut session, &event).await;
+            let _ = session.close(None).await;
+            return;
+        }
+        let mut hearing = match StreamHearing::new(&state, no_wake, vad_events) {
             Ok(h) => h,
             Err(message) => {
                 let event = StreamEvent::Error {
@@ -571,11 +628,11 @@ async fn stream(
             };
             let samples = s16le_to_f32(&mut odd_byte, &bytes);
             for event in hearing.push(&samples, false) {
-                handle(&state, &mut session, &mut in_flight, event, dry_run).await;
+                handle(&state, &mut session, &mut in_flight, event, options).await;
             }
         }
         for event in hearing.push(&[], true) {
-            handle(&state, &mut session, &mut in_flight, event, dry_run).await;
+            handle(&state, &mut session, &mut in_flight, event, options).await;
         }
         for task in in_flight {
             let _ = task.await;
@@ -585,14 +642,55 @@ async fn stream(
     Ok(response)
 }
 
+/// What a stream asked for besides its audio.
+#[derive(Clone, Copy)]
+struct StreamOptions {
+    /// Execute nothing (`?dry_run=true`).
+    dry_run: bool,
+    /// Send each reply's speech as a WAV in a binary frame after its `reply` event
+    /// (`?speak=true`): a browser sounds like LUNA.
+    speak: bool,
+}
+
+fn is_upgrade(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// A reply spoken by the configured voice, as a mono 16-bit WAV file in memory.
+fn spoken_wav(text: &str, voice: &crate::tts::Voice) -> Option<Vec<u8>> {
+    let (samples, rate) = crate::tts::synthesize(text, voice)
+        .map_err(|e| warn!(error = %e, "the reply could not be spoken for a stream"))
+        .ok()?;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut wav = hound::WavWriter::new(&mut out, spec).ok()?;
+    for s in samples {
+        wav.write_sample(s.to_sample::<i16>()).ok()?;
+    }
+    wav.finalize().ok()?;
+    Some(out.into_inner())
+}
+
 async fn handle(
     state: &ApiState,
     session: &mut actix_ws::Session,
     in_flight: &mut Vec<tokio::task::JoinHandle<()>>,
     event: Heard,
-    dry_run: bool,
+    options: StreamOptions,
 ) {
+    let StreamOptions { dry_run, speak } = options;
     match event {
+        Heard::Speech { start_s } => {
+            send(session, &StreamEvent::Speech { start_s }).await;
+        }
         Heard::Wake(d) => {
             state.downstream.metrics.wake_detected(&d.phrase);
             let event = StreamEvent::Wake {
@@ -609,13 +707,23 @@ async fn handle(
         Heard::Command(cut, wake, speculated) => {
             let (start_s, end_s) = (cut.utterance.start_s(), cut.utterance.end_s());
             let downstream = state.downstream.clone();
+            let voice = speak.then(|| state.voice.clone());
             let mut session = session.clone();
             in_flight.push(actix_web::rt::spawn(async move {
                 match downstream
                     .hear_speculated(cut, wake, CommandSource::Api, dry_run, speculated)
                     .await
                 {
-                    Ok(report) => send_report(&mut session, &report).await,
+                    Ok(report) => {
+                        send_report(&mut session, &report).await;
+                        let text = report.outcome.response.clone();
+                        if let Some(voice) = voice.filter(|_| !text.is_empty()) {
+                            let wav = web::block(move || spoken_wav(&text, &voice)).await;
+                            if let Ok(Some(wav)) = wav {
+                                let _ = session.binary(wav).await;
+                            }
+                        }
+                    }
                     Err(super::CommandError::NoWords) => {}
                     Err(super::CommandError::NotAddressed) => {
                         let event = StreamEvent::Ignored { start_s, end_s };
@@ -658,6 +766,10 @@ fn s16le_to_f32(odd_byte: &mut Option<u8>, bytes: &[u8]) -> Vec<f32> {
 
 /// What a stream's audio gave.
 enum Heard {
+    /// Speech began (reported only with `?vad=true`).
+    Speech {
+        start_s: f64,
+    },
     Wake(crate::wake::Detection),
     Ignored {
         start_s: f64,
@@ -676,10 +788,13 @@ struct StreamHearing {
     wake: Option<(WakeDetector, GatedCuts)>,
     speculator: Speculator,
     downstream: super::Downstream,
+    /// Report each utterance's start (`?vad=true`), and whether the open one was.
+    vad_events: bool,
+    announced: bool,
 }
 
 impl StreamHearing {
-    fn new(state: &ApiState, no_wake: bool) -> Result<Self, String> {
+    fn new(state: &ApiState, no_wake: bool, vad_events: bool) -> Result<Self, String> {
         let wake = if no_wake {
             None
         } else {
@@ -695,6 +810,8 @@ impl StreamHearing {
             wake,
             speculator: Speculator::default(),
             downstream: state.downstream.clone(),
+            vad_events,
+            announced: false,
         })
     }
 
@@ -720,6 +837,28 @@ impl StreamHearing {
             utterances.extend(self.endpointer.finish());
         }
         let position = self.endpointer.position();
+        if self.vad_events {
+            // Each utterance's start once: those begun and finished within this chunk,
+            // then the one still open.
+            let mut announced = self.announced;
+            for u in &utterances {
+                if !announced {
+                    heard.push(Heard::Speech {
+                        start_s: u.start_s(),
+                    });
+                }
+                announced = false;
+            }
+            if let Some(onset) = self.endpointer.open_onset() {
+                if !announced {
+                    heard.push(Heard::Speech {
+                        start_s: onset as f64 / PIPELINE_RATE as f64,
+                    });
+                }
+                announced = true;
+            }
+            self.announced = announced;
+        }
         let cut = |u| UtteranceCut::new(u, position, t_now);
         let metrics = &self.downstream.metrics;
         if self.endpointer.take_resumed() {

@@ -5,6 +5,7 @@
 mod api;
 mod audio_actor;
 mod brain_actor;
+mod console;
 mod daemon;
 mod downstream;
 mod executor_actor;
