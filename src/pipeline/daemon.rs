@@ -44,6 +44,8 @@ pub enum DaemonError {
     Input(#[from] SourceError),
     #[error(transparent)]
     Api(#[from] super::api::ApiError),
+    #[error(transparent)]
+    Wyoming(#[from] super::wyoming_service::WyomingServiceError),
     #[error("{0} (or run with --no-wake to act on every utterance)")]
     Wake(#[from] WakeError),
     #[error("stage {stage} failed {restarts} times within {window_s} s and was not restarted again; last failure: {last_failure}")]
@@ -92,6 +94,8 @@ struct Hearing {
 /// The running pipeline.
 pub struct Daemon {
     api: Option<super::api::Api>,
+    /// LUNA as a Wyoming service (`[api] wyoming_bind`); stops when dropped.
+    _wyoming: Option<super::wyoming_service::WyomingServer>,
     metrics_server: Option<super::api::Api>,
     hearing: Option<Hearing>,
     scheduler: StageAddr<SchedulerStage>,
@@ -326,6 +330,7 @@ impl Daemon {
         } else {
             None
         };
+        let serve_wyoming = api && !config.api.wyoming_bind.is_empty();
         let api = if api && !config.api.bind.is_empty() {
             if wake_models.is_none() {
                 wake_models = WakeSettings::from_config(&config.wake)
@@ -344,8 +349,18 @@ impl Daemon {
         } else {
             None
         };
+        let wyoming = if serve_wyoming {
+            Some(super::wyoming_service::start_wyoming(
+                &config.api.wyoming_bind,
+                downstream.clone(),
+                config.api.max_audio_s,
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             api,
+            _wyoming: wyoming,
             metrics_server,
             hearing,
             scheduler,

@@ -116,6 +116,32 @@ impl CommandRequest {
 }
 
 impl Downstream {
+    /// Speech to text alone, no command (a Wyoming ASR request).
+    pub async fn transcribe(&self, samples: Vec<f32>) -> Result<String, CommandError> {
+        let request = Envelope::entering(SttRequest {
+            samples,
+            abandon: None,
+            prompt: None,
+        });
+        self.stt
+            .call(request)
+            .await
+            .map(|t| t.payload.text)
+            .map_err(|e| CommandError::Transcribe(e.to_string()))
+    }
+
+    /// Understanding alone, nothing done (a Wyoming intent request).
+    pub async fn understand(&self, text: &str) -> Result<Vec<crate::brain::Intent>, CommandError> {
+        let request = Envelope::entering(BrainRequest {
+            text: text.to_owned(),
+        });
+        self.brain
+            .call(request)
+            .await
+            .map(|u| u.payload.intents.clone())
+            .map_err(|e| CommandError::Understand(e.to_string()))
+    }
+
     /// Understands, executes (within a plan slot), speaks and records one command.
     /// A recognized command is always recorded, past the store's mailbox bound.
     pub async fn act(

@@ -13,6 +13,7 @@ mod scheduler_actor;
 mod store_actor;
 mod stt_actor;
 mod wake_actor;
+mod wyoming_service;
 
 pub use api::ApiError;
 pub use audio_actor::{
@@ -26,6 +27,7 @@ pub use scheduler_actor::{start_scheduler, start_tts, Reply, SchedulerStage, Tts
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
 pub use stt_actor::{start_stt, SttRequest, SttStage};
 pub use wake_actor::{start_wake, WakeAudio, WakeStage};
+pub use wyoming_service::start_wyoming;
 
 use std::time::Duration;
 

@@ -1,0 +1,346 @@
+//! The Wyoming protocol (Home Assistant's voice satellites and services): events over a
+//! byte stream, each a JSON header line `{"type": …, "data": {…}, "data_length": N,
+//! "payload_length": M}` followed by N bytes of more JSON data (merged into `data`) and
+//! M bytes of binary payload (audio). Reading is bounded: a header, data or payload over
+//! its limit is an error naming it, never an allocation of what a peer claims.
+
+use serde_json::{Map, Value};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The protocol version LUNA writes (that of the reference library it is tested with).
+pub const VERSION: &str = "1.8.0";
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Event {
+    pub kind: String,
+    pub data: Map<String, Value>,
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Event {
+    pub fn new(kind: &str, data: Value) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            data: match data {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+            payload: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: Vec<u8>) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+
+    /// A string field of `data`.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+
+    /// A whole-number field of `data`.
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        self.data.get(key).and_then(Value::as_u64)
+    }
+}
+
+/// The largest parts of an event LUNA reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header: usize,
+    pub data: usize,
+    pub payload: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header: 64 * 1024,
+            data: 1024 * 1024,
+            // A second of 16-bit stereo at 48 kHz is 192 kB; satellites send ~20-100 ms.
+            payload: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WyomingError {
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("an event header is over {limit} bytes without a newline")]
+    HeaderTooLong { limit: usize },
+    #[error("an event header is not a JSON object with a \"type\": {0}")]
+    BadHeader(String),
+    #[error("an event's {part} is {length} bytes, over the {limit}-byte limit")]
+    TooLarge {
+        part: &'static str,
+        length: u64,
+        limit: usize,
+    },
+    #[error("an event's extra data is not a JSON object: {0}")]
+    BadData(String),
+    #[error("the connection closed in the middle of an event")]
+    Truncated,
+}
+
+/// Reads one event; `Ok(None)` when the peer closed the connection between events.
+pub async fn read_event<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    limits: &Limits,
+) -> Result<Option<Event>, WyomingError> {
+    let mut line = Vec::new();
+    let read = (&mut *reader)
+        .take(limits.header as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(if line.len() > limits.header {
+            WyomingError::HeaderTooLong {
+                limit: limits.header,
+            }
+        } else {
+            WyomingError::Truncated
+        });
+    }
+    let header: Map<String, Value> =
+        serde_json::from_slice(&line).map_err(|e| WyomingError::BadHeader(e.to_string()))?;
+    let kind = header
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WyomingError::BadHeader("no \"type\"".into()))?
+        .to_owned();
+    let mut data = match header.get("data") {
+        Some(Value::Object(map)) => map.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(other) => return Err(WyomingError::BadHeader(format!("\"data\" is {other}"))),
+    };
+    let length = |key: &str| -> Result<u64, WyomingError> {
+        match header.get(key) {
+            None | Some(Value::Null) => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| WyomingError::BadHeader(format!("\"{key}\" is {v}"))),
+        }
+    };
+    let (data_length, payload_length) = (length("data_length")?, length("payload_length")?);
+    for (part, length, limit) in [
+        ("data", data_length, limits.data),
+        ("payload", payload_length, limits.payload),
+    ] {
+        if length > limit as u64 {
+            return Err(WyomingError::TooLarge {
+                part,
+                length,
+                limit,
+            });
+        }
+    }
+    if data_length > 0 {
+        let extra = read_exactly(reader, data_length as usize).await?;
+        match serde_json::from_slice(&extra) {
+            Ok(Value::Object(map)) => data.extend(map),
+            Ok(other) => return Err(WyomingError::BadData(other.to_string())),
+            Err(e) => return Err(WyomingError::BadData(e.to_string())),
+        }
+    }
+    let payload = match payload_length {
+        0 => None,
+        n => Some(read_exactly(reader, n as usize).await?),
+    };
+    Ok(Some(Event {
+        kind,
+        data,
+        payload,
+    }))
+}
+
+async fn read_exactly<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    n: usize,
+) -> Result<Vec<u8>, WyomingError> {
+    let mut buf = vec![0; n];
+    match reader.read_exact(&mut buf).await {
+        Ok(_) => Ok(buf),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(WyomingError::Truncated),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The bytes of one event as the reference library writes them: the header line with
+/// the version, then the data (when not empty) and the payload.
+pub fn encode(event: &Event) -> Vec<u8> {
+    let mut header = Map::new();
+    header.insert("type".into(), Value::from(event.kind.as_str()));
+    header.insert("version".into(), Value::from(VERSION));
+    let data = (!event.data.is_empty())
+        .then(|| serde_json::to_vec(&event.data).expect("a JSON map serializes"));
+    if let Some(data) = &data {
+        header.insert("data_length".into(), Value::from(data.len()));
+    }
+    if let Some(payload) = event.payload.as_ref().filter(|p| !p.is_empty()) {
+        header.insert("payload_length".into(), Value::from(payload.len()));
+    }
+    let mut out = serde_json::to_vec(&header).expect("a JSON map serializes");
+    out.push(b'\n');
+    out.extend(data.unwrap_or_default());
+    if let Some(payload) = &event.payload {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+pub async fn write_event<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    event: &Event,
+) -> std::io::Result<()> {
+    writer.write_all(&encode(event)).await?;
+    writer.flush().await
+}
+
+/// 16-bit little-endian PCM of `channels` interleaved channels → mono f32 samples.
+pub fn pcm16_to_mono(bytes: &[u8], channels: usize) -> Vec<f32> {
+    let channels = channels.max(1);
+    bytes
+        .chunks_exact(2 * channels)
+        .map(|frame| {
+            let sum: f32 = frame
+                .chunks_exact(2)
+                .map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0)
+                .sum();
+            sum / channels as f32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    async fn read_all(bytes: &[u8], limits: &Limits) -> Result<Vec<Event>, WyomingError> {
+        let mut reader = tokio::io::BufReader::new(bytes);
+        let mut events = Vec::new();
+        while let Some(e) = read_event(&mut reader, limits).await? {
+            events.push(e);
+        }
+        Ok(events)
+    }
+
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn events_round_trip_with_data_and_payload() {
+        let events = [
+            Event::new("describe", json!({})),
+            Event::new(
+                "transcript",
+                json!({"text": "what time is it", "language": "en"}),
+            ),
+            Event::new(
+                "audio-chunk",
+                json!({"rate": 16000, "width": 2, "channels": 1}),
+            )
+            .with_payload(vec![1, 2, 3, 4]),
+        ];
+        let bytes: Vec<u8> = events.iter().flat_map(encode).collect();
+        let read = run(read_all(&bytes, &Limits::default())).unwrap();
+        assert_eq!(read, events);
+        // The header line names the version and the lengths, as the reference does.
+        let first_chunk = String::from_utf8_lossy(&encode(&events[2])).into_owned();
+        let header: Value = serde_json::from_str(first_chunk.lines().next().unwrap()).unwrap();
+        assert_eq!(header["version"], VERSION);
+        assert_eq!(header["payload_length"], 4);
+        assert!(header["data_length"].as_u64().unwrap() > 10);
+    }
+
+    #[test]
+    fn data_in_the_header_and_after_it_are_merged() {
+        let extra = br#"{"text": "hello"}"#;
+        let bytes = format!(
+            "{{\"type\": \"transcript\", \"data\": {{\"language\": \"en\"}}, \"data_length\": {}}}\n",
+            extra.len()
+        );
+        let bytes = [bytes.as_bytes(), extra].concat();
+        let read = run(read_all(&bytes, &Limits::default())).unwrap();
+        assert_eq!(read[0].str("text"), Some("hello"));
+        assert_eq!(read[0].str("language"), Some("en"));
+    }
+
+    #[test]
+    fn malformed_or_oversized_events_are_clear_errors() {
+        let limits = Limits {
+            header: 100,
+            data: 50,
+            payload: 1000,
+        };
+        let cases: [(&[u8], &str); 7] = [
+            (b"not json\n", "not a JSON object"),
+            (b"{\"data\": {}}\n", "no \"type\""),
+            (
+                b"{\"type\": \"x\", \"payload_length\": -1}\n",
+                "payload_length",
+            ),
+            (
+                b"{\"type\": \"x\", \"payload_length\": 1000000000}\n",
+                "payload is 1000000000 bytes",
+            ),
+            (
+                b"{\"type\": \"x\", \"data_length\": 51}\n",
+                "data is 51 bytes",
+            ),
+            (
+                b"{\"type\": \"x\", \"payload_length\": 10}\n12345",
+                "middle of an event",
+            ),
+            (&[b'{'; 200], "over 100 bytes"),
+        ];
+        for (bytes, expected) in cases {
+            let err = run(read_all(bytes, &limits)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{bytes:?}: {err}");
+        }
+        let err = run(read_all(
+            b"{\"type\": \"x\", \"data_length\": 2}\n[]",
+            &limits,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn any_bytes_give_events_or_an_error_never_a_panic() {
+        let valid =
+            encode(&Event::new("audio-chunk", json!({"rate": 16000})).with_payload(vec![7; 33]));
+        let limits = Limits::default();
+        // Every truncation and every single-byte change of a valid event.
+        for cut in 0..valid.len() {
+            let _ = run(read_all(&valid[..cut], &limits));
+        }
+        for i in 0..valid.len() {
+            for b in [0u8, b'\n', b'"', b'}', b'9', 0xff] {
+                let mut bytes = valid.clone();
+                bytes[i] = b;
+                let _ = run(read_all(&bytes, &limits));
+            }
+        }
+    }
+
+    #[test]
+    fn stereo_pcm_is_averaged_to_mono() {
+        let bytes: Vec<u8> = [16384i16, -16384, 32767, 32767]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
+        assert_eq!(pcm16_to_mono(&bytes, 2), vec![0.0, 32767.0 / 32768.0]);
+        assert_eq!(pcm16_to_mono(&bytes, 1).len(), 4);
+    }
+}
