@@ -71,10 +71,10 @@ stress: test-deps model
 # for FUZZ_SECONDS from a few seeds. cargo-fuzz passes nightly's -Z flags (AddressSanitizer,
 # coverage); RUSTC_BOOTSTRAP lets the stable toolchain take them. A crash fails.
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := wav_reader brain_parse
+FUZZ_TARGETS := wav_reader brain_parse wyoming_reader
 fuzz: test-deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	@mkdir -p fuzz/corpus/wav_reader fuzz/corpus/brain_parse
+	@mkdir -p fuzz/corpus/wav_reader fuzz/corpus/brain_parse fuzz/corpus/wyoming_reader
 	@[ -n "$$(ls fuzz/corpus/wav_reader)" ] || { \
 		sox -n -r 16000 -c 1 -b 16 fuzz/corpus/wav_reader/mono16k.wav synth 0.05 sine 440; \
 		sox -n -r 8000 -c 2 -e floating-point -b 32 fuzz/corpus/wav_reader/stereo8k-float.wav synth 0.05 sine 440; \
@@ -83,6 +83,9 @@ fuzz: test-deps
 		printf 'set a timer for five minutes and play some music' > fuzz/corpus/brain_parse/multi; \
 		printf 'open firefox then close it in 10 minutes' > fuzz/corpus/brain_parse/delayed; \
 		printf "what's 12 times 7" > fuzz/corpus/brain_parse/math; }
+	@[ -n "$$(ls fuzz/corpus/wyoming_reader)" ] || { \
+		printf '{"type": "describe"}\n' > fuzz/corpus/wyoming_reader/describe; \
+		printf '{"type": "audio-chunk", "data": {"rate": 16000}, "data_length": 13, "payload_length": 4}\n{"width": 2}abcd' > fuzz/corpus/wyoming_reader/chunk; }
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --fuzz-dir . $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done

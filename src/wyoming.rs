@@ -201,6 +201,18 @@ pub async fn write_event<W: AsyncWrite + Unpin>(
     writer.flush().await
 }
 
+/// Every event in `bytes` (a whole conversation's worth, already received).
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<Event>, WyomingError> {
+    futures::executor::block_on(async {
+        let mut reader = tokio::io::BufReader::new(bytes);
+        let mut events = Vec::new();
+        while let Some(e) = read_event(&mut reader, limits).await? {
+            events.push(e);
+        }
+        Ok(events)
+    })
+}
+
 /// 16-bit little-endian PCM of `channels` interleaved channels → mono f32 samples.
 pub fn pcm16_to_mono(bytes: &[u8], channels: usize) -> Vec<f32> {
     let channels = channels.max(1);
@@ -221,22 +233,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    async fn read_all(bytes: &[u8], limits: &Limits) -> Result<Vec<Event>, WyomingError> {
-        let mut reader = tokio::io::BufReader::new(bytes);
-        let mut events = Vec::new();
-        while let Some(e) = read_event(&mut reader, limits).await? {
-            events.push(e);
-        }
-        Ok(events)
-    }
-
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     #[test]
     fn events_round_trip_with_data_and_payload() {
         let events = [
@@ -252,7 +248,7 @@ mod tests {
             .with_payload(vec![1, 2, 3, 4]),
         ];
         let bytes: Vec<u8> = events.iter().flat_map(encode).collect();
-        let read = run(read_all(&bytes, &Limits::default())).unwrap();
+        let read = decode(&bytes, &Limits::default()).unwrap();
         assert_eq!(read, events);
         // The header line names the version and the lengths, as the reference does.
         let first_chunk = String::from_utf8_lossy(&encode(&events[2])).into_owned();
@@ -270,7 +266,7 @@ mod tests {
             extra.len()
         );
         let bytes = [bytes.as_bytes(), extra].concat();
-        let read = run(read_all(&bytes, &Limits::default())).unwrap();
+        let read = decode(&bytes, &Limits::default()).unwrap();
         assert_eq!(read[0].str("text"), Some("hello"));
         assert_eq!(read[0].str("language"), Some("en"));
     }
@@ -304,15 +300,12 @@ mod tests {
             (&[b'{'; 200], "over 100 bytes"),
         ];
         for (bytes, expected) in cases {
-            let err = run(read_all(bytes, &limits)).unwrap_err().to_string();
+            let err = decode(bytes, &limits).unwrap_err().to_string();
             assert!(err.contains(expected), "{bytes:?}: {err}");
         }
-        let err = run(read_all(
-            b"{\"type\": \"x\", \"data_length\": 2}\n[]",
-            &limits,
-        ))
-        .unwrap_err()
-        .to_string();
+        let err = decode(b"{\"type\": \"x\", \"data_length\": 2}\n[]", &limits)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a JSON object"), "{err}");
     }
 
@@ -323,13 +316,13 @@ mod tests {
         let limits = Limits::default();
         // Every truncation and every single-byte change of a valid event.
         for cut in 0..valid.len() {
-            let _ = run(read_all(&valid[..cut], &limits));
+            let _ = decode(&valid[..cut], &limits);
         }
         for i in 0..valid.len() {
             for b in [0u8, b'\n', b'"', b'}', b'9', 0xff] {
                 let mut bytes = valid.clone();
                 bytes[i] = b;
-                let _ = run(read_all(&bytes, &limits));
+                let _ = decode(&bytes, &limits);
             }
         }
     }
