@@ -148,3 +148,75 @@ fn a_wyoming_client_has_speech_transcribed_intents_recognized_and_commands_handl
     assert_eq!(texts, ["what time is it"], "{history}");
     stop(daemon);
 }
+
+/// `luna replay --no-wake` of `phrases` with `env`; the commands it reports.
+fn replay(home: &std::path::Path, phrases: &[(&str, &str)], env: &[(&str, &str)]) -> Vec<Value> {
+    let (audio, _) = support::session(home, phrases, 0.5, 0.8);
+    let wav = home.join("session.wav");
+    support::write16(&wav, &audio);
+    let mut cmd = support::luna(home);
+    cmd.env("LUNA_WAKE__MODELS_DIR", wake_models_dir())
+        .args(["replay", "--no-wake", "--json", "--dry-run", "--fast"])
+        .arg(&wav);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["commands"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn speech_to_text_on_a_wyoming_service_gives_the_local_intents_and_falls_back_when_it_is_down() {
+    let phrases = [
+        ("set a timer for five minutes", "en-us"),
+        ("what time is it", "en-us+f3"),
+        ("open firefox", "en-gb"),
+    ];
+    let intents = |commands: &[Value]| -> Vec<String> {
+        commands
+            .iter()
+            .map(|c| c["intents"][0]["intent"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let model = model_path();
+    let local = replay(
+        tempfile::tempdir().unwrap().path(),
+        &phrases,
+        &[("LUNA_STT__MODEL_PATH", model.to_str().unwrap())],
+    );
+    assert_eq!(
+        intents(&local),
+        ["timer.start", "time.now", "app.open"],
+        "{local:#?}"
+    );
+
+    // The service: another LUNA. The client has no model of its own, so every
+    // transcript it gets came from the service.
+    let server_home = tempfile::tempdir().unwrap();
+    let (server, addr) = start(server_home.path());
+    let uri = format!("tcp://{addr}");
+    let remote_env = [
+        ("LUNA_STT__MODEL_PATH", "/nonexistent/ggml-model.bin"),
+        ("LUNA_STT__BACKEND", "wyoming"),
+        ("LUNA_STT__WYOMING_URI", uri.as_str()),
+    ];
+    let remote = replay(tempfile::tempdir().unwrap().path(), &phrases, &remote_env);
+    assert_eq!(intents(&remote), intents(&local), "{remote:#?}");
+    for c in &remote {
+        assert!(c["latency_ms"]["stt"].as_f64().unwrap() > 0.0, "{c}");
+    }
+    stop(server);
+
+    // The service is gone: the local model transcribes, the commands are the same.
+    let fallback_env = [
+        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+        ("LUNA_STT__BACKEND", "wyoming"),
+        ("LUNA_STT__WYOMING_URI", uri.as_str()),
+        ("LUNA_STT__WYOMING_TIMEOUT_MS", "1000"),
+    ];
+    let fallback = replay(tempfile::tempdir().unwrap().path(), &phrases, &fallback_env);
+    assert_eq!(intents(&fallback), intents(&local), "{fallback:#?}");
+}

@@ -86,6 +86,9 @@ pub struct SttConfig {
     pub no_speech_threshold: f64,
     pub logprob_threshold: f64,
     pub initial_prompt: String,
+    pub backend: String,
+    pub wyoming_uri: String,
+    pub wyoming_timeout_ms: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -646,6 +649,31 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
     check(o, "stt.audio_ctx", c.stt.audio_ctx, 64, 1500)?;
     check(o, "stt.max_tokens", c.stt.max_tokens, 1, 224)?;
     check(o, "stt.beam_size", c.stt.beam_size, 1, 8)?;
+    check(
+        o,
+        "stt.wyoming_timeout_ms",
+        c.stt.wyoming_timeout_ms,
+        100,
+        120_000,
+    )?;
+    let stt_rejected = |key: &str, message: String| ConfigError::Rejected {
+        origin: o.get(key).cloned().unwrap_or(Origin::Default),
+        key: key.into(),
+        message,
+    };
+    match c.stt.backend.as_str() {
+        "local" => {}
+        "wyoming" => {
+            crate::stt::remote::RemoteStt::new(&c.stt.wyoming_uri, Default::default())
+                .map_err(|e| stt_rejected("stt.wyoming_uri", e.to_string()))?;
+        }
+        other => {
+            return Err(stt_rejected(
+                "stt.backend",
+                format!("{other:?} is not \"local\" or \"wyoming\""),
+            ))
+        }
+    }
     check(
         o,
         "stt.no_speech_threshold",

@@ -84,6 +84,77 @@ pub enum WyomingError {
     Truncated,
 }
 
+/// A header line's parts: the event's type, its inline data, and the lengths of the
+/// data and payload that follow (checked against the limits).
+struct Header {
+    kind: String,
+    data: Map<String, Value>,
+    data_length: usize,
+    payload_length: usize,
+}
+
+fn parse_header(line: &[u8], limits: &Limits) -> Result<Header, WyomingError> {
+    if line.last() != Some(&b'\n') {
+        return Err(if line.len() > limits.header {
+            WyomingError::HeaderTooLong {
+                limit: limits.header,
+            }
+        } else {
+            WyomingError::Truncated
+        });
+    }
+    let header: Map<String, Value> =
+        serde_json::from_slice(line).map_err(|e| WyomingError::BadHeader(e.to_string()))?;
+    let kind = header
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WyomingError::BadHeader("no \"type\"".into()))?
+        .to_owned();
+    let data = match header.get("data") {
+        Some(Value::Object(map)) => map.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(other) => return Err(WyomingError::BadHeader(format!("\"data\" is {other}"))),
+    };
+    let length = |key: &str, part: &'static str, limit: usize| -> Result<usize, WyomingError> {
+        let length = match header.get(key) {
+            None | Some(Value::Null) => 0,
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| WyomingError::BadHeader(format!("\"{key}\" is {v}")))?,
+        };
+        if length > limit as u64 {
+            return Err(WyomingError::TooLarge {
+                part,
+                length,
+                limit,
+            });
+        }
+        Ok(length as usize)
+    };
+    Ok(Header {
+        kind,
+        data_length: length("data_length", "data", limits.data)?,
+        payload_length: length("payload_length", "payload", limits.payload)?,
+        data,
+    })
+}
+
+fn into_event(header: Header, extra: &[u8], payload: Vec<u8>) -> Result<Event, WyomingError> {
+    let Header { kind, mut data, .. } = header;
+    if !extra.is_empty() {
+        match serde_json::from_slice(extra) {
+            Ok(Value::Object(map)) => data.extend(map),
+            Ok(other) => return Err(WyomingError::BadData(other.to_string())),
+            Err(e) => return Err(WyomingError::BadData(e.to_string())),
+        }
+    }
+    Ok(Event {
+        kind,
+        data,
+        payload: (!payload.is_empty()).then_some(payload),
+    })
+}
+
 /// Reads one event; `Ok(None)` when the peer closed the connection between events.
 pub async fn read_event<R: AsyncBufRead + Unpin>(
     reader: &mut R,
@@ -97,77 +168,49 @@ pub async fn read_event<R: AsyncBufRead + Unpin>(
     if read == 0 {
         return Ok(None);
     }
-    if line.last() != Some(&b'\n') {
-        return Err(if line.len() > limits.header {
-            WyomingError::HeaderTooLong {
-                limit: limits.header,
+    let header = parse_header(&line, limits)?;
+    let mut extra = vec![0; header.data_length];
+    let mut payload = vec![0; header.payload_length];
+    for buf in [&mut extra, &mut payload] {
+        match reader.read_exact(buf).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(WyomingError::Truncated)
             }
-        } else {
-            WyomingError::Truncated
-        });
-    }
-    let header: Map<String, Value> =
-        serde_json::from_slice(&line).map_err(|e| WyomingError::BadHeader(e.to_string()))?;
-    let kind = header
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| WyomingError::BadHeader("no \"type\"".into()))?
-        .to_owned();
-    let mut data = match header.get("data") {
-        Some(Value::Object(map)) => map.clone(),
-        None | Some(Value::Null) => Map::new(),
-        Some(other) => return Err(WyomingError::BadHeader(format!("\"data\" is {other}"))),
-    };
-    let length = |key: &str| -> Result<u64, WyomingError> {
-        match header.get(key) {
-            None | Some(Value::Null) => Ok(0),
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| WyomingError::BadHeader(format!("\"{key}\" is {v}"))),
-        }
-    };
-    let (data_length, payload_length) = (length("data_length")?, length("payload_length")?);
-    for (part, length, limit) in [
-        ("data", data_length, limits.data),
-        ("payload", payload_length, limits.payload),
-    ] {
-        if length > limit as u64 {
-            return Err(WyomingError::TooLarge {
-                part,
-                length,
-                limit,
-            });
+            Err(e) => return Err(e.into()),
         }
     }
-    if data_length > 0 {
-        let extra = read_exactly(reader, data_length as usize).await?;
-        match serde_json::from_slice(&extra) {
-            Ok(Value::Object(map)) => data.extend(map),
-            Ok(other) => return Err(WyomingError::BadData(other.to_string())),
-            Err(e) => return Err(WyomingError::BadData(e.to_string())),
-        }
-    }
-    let payload = match payload_length {
-        0 => None,
-        n => Some(read_exactly(reader, n as usize).await?),
-    };
-    Ok(Some(Event {
-        kind,
-        data,
-        payload,
-    }))
+    into_event(header, &extra, payload).map(Some)
 }
 
-async fn read_exactly<R: AsyncBufRead + Unpin>(
+/// As `read_event`, on a blocking reader (a client on a stage's own thread).
+pub fn read_event_blocking<R: std::io::BufRead>(
     reader: &mut R,
-    n: usize,
-) -> Result<Vec<u8>, WyomingError> {
-    let mut buf = vec![0; n];
-    match reader.read_exact(&mut buf).await {
-        Ok(_) => Ok(buf),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(WyomingError::Truncated),
-        Err(e) => Err(e.into()),
+    limits: &Limits,
+) -> Result<Option<Event>, WyomingError> {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let read = std::io::BufRead::read_until(
+        &mut reader.by_ref().take(limits.header as u64 + 1),
+        b'\n',
+        &mut line,
+    )?;
+    if read == 0 {
+        return Ok(None);
     }
+    let header = parse_header(&line, limits)?;
+    let mut extra = vec![0; header.data_length];
+    let mut payload = vec![0; header.payload_length];
+    for buf in [&mut extra, &mut payload] {
+        match reader.read_exact(buf) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(WyomingError::Truncated)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    into_event(header, &extra, payload).map(Some)
 }
 
 /// The bytes of one event as the reference library writes them: the header line with
@@ -325,6 +368,27 @@ mod tests {
                 let _ = decode(&bytes, &limits);
             }
         }
+    }
+
+    #[test]
+    fn the_blocking_reader_reads_what_the_async_one_does() {
+        let bytes: Vec<u8> = [
+            Event::new("transcript", json!({"text": "hi"})),
+            Event::new("audio-chunk", json!({"rate": 16000})).with_payload(vec![9; 10]),
+        ]
+        .iter()
+        .flat_map(encode)
+        .collect();
+        let mut reader = std::io::BufReader::new(&bytes[..]);
+        let mut events = Vec::new();
+        while let Some(e) = read_event_blocking(&mut reader, &Limits::default()).unwrap() {
+            events.push(e);
+        }
+        assert_eq!(events, decode(&bytes, &Limits::default()).unwrap());
+        let mut cut = std::io::BufReader::new(&bytes[..bytes.len() - 3]);
+        read_event_blocking(&mut cut, &Limits::default()).unwrap();
+        let err = read_event_blocking(&mut cut, &Limits::default()).unwrap_err();
+        assert!(matches!(err, WyomingError::Truncated), "{err}");
     }
 
     #[test]

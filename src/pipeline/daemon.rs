@@ -46,6 +46,8 @@ pub enum DaemonError {
     Api(#[from] super::api::ApiError),
     #[error(transparent)]
     Wyoming(#[from] super::wyoming_service::WyomingServiceError),
+    #[error(transparent)]
+    RemoteStt(#[from] crate::stt::remote::RemoteSttError),
     #[error("{0} (or run with --no-wake to act on every utterance)")]
     Wake(#[from] WakeError),
     #[error("stage {stage} failed {restarts} times within {window_s} s and was not restarted again; last failure: {last_failure}")]
@@ -213,8 +215,23 @@ impl Daemon {
                 "no speech model: spoken commands cannot be transcribed until `luna model install` is run"
             );
         }
+        let remote_stt = (config.stt.backend == "wyoming")
+            .then(|| {
+                crate::stt::remote::RemoteStt::new(
+                    &config.stt.wyoming_uri,
+                    std::time::Duration::from_millis(config.stt.wyoming_timeout_ms.into()),
+                )
+            })
+            .transpose()?;
+        if let Some(remote) = &remote_stt {
+            info!(
+                uri = remote.uri(),
+                "speech to text on a Wyoming service, the local model as fallback"
+            );
+        }
         let stt = start_stt(
             stt_settings,
+            remote_stt,
             config.stt.preload,
             policy(true),
             supervisor.clone().recipient(),

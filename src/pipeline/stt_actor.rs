@@ -5,6 +5,7 @@
 use actix::Recipient;
 use luna_actors::{Envelope, Escalation, RestartPolicy, Stage, StageActor, StageAddr};
 
+use crate::stt::remote::RemoteStt;
 use crate::stt::{SpeechToText, SttError, SttSettings, Transcript};
 
 /// 16 kHz mono samples of one utterance.
@@ -19,6 +20,8 @@ pub struct SttRequest {
 
 pub struct SttStage {
     stt: SpeechToText,
+    /// `[stt] backend = "wyoming"`: the service tried first.
+    remote: Option<RemoteStt>,
 }
 
 impl Stage for SttStage {
@@ -33,6 +36,33 @@ impl Stage for SttStage {
             audio_s = input.payload.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64
         )
         .entered();
+        let request = &input.payload;
+        let abandoned = request
+            .abandon
+            .as_ref()
+            .is_some_and(|a| a.load(std::sync::atomic::Ordering::Relaxed));
+        // A prompted transcription (a near wake phrase's check) needs Whisper's prompt,
+        // which the protocol does not carry: it stays local.
+        if let (Some(remote), None, false) = (&self.remote, &request.prompt, abandoned) {
+            let started = std::time::Instant::now();
+            match remote.transcribe(&request.samples) {
+                Ok(text) => {
+                    return Ok(Transcript {
+                        text,
+                        audio_s: request.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64,
+                        load_ms: 0.0,
+                        transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
+                        no_speech_prob: 0.0,
+                        avg_logprob: 0.0,
+                        threads: 0,
+                        dropped: None,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(correlation_id = %input.correlation_id, error = %e, "remote speech to text failed: transcribing here")
+                }
+            }
+        }
         self.stt.transcribe_unless(
             &input.payload.samples,
             input.payload.abandon.as_ref(),
@@ -49,6 +79,7 @@ impl Stage for SttStage {
 /// Starts the SttActor. Transcribing again is harmless, so a crash retries the utterance.
 pub fn start_stt(
     settings: SttSettings,
+    remote: Option<RemoteStt>,
     preload: bool,
     policy: RestartPolicy,
     escalate_to: Recipient<Escalation>,
@@ -58,7 +89,10 @@ pub fn start_stt(
         if preload {
             stt.load()?;
         }
-        Ok(SttStage { stt })
+        Ok(SttStage {
+            stt,
+            remote: remote.clone(),
+        })
     })
     .policy(RestartPolicy {
         retry_failed_message: true,

@@ -10,6 +10,7 @@
 
 pub mod convert;
 pub mod install;
+pub mod remote;
 pub mod threads;
 
 use std::path::{Path, PathBuf};
