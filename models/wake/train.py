@@ -315,7 +315,20 @@ def kokoro(text, rng):
         names = [v for v in voices if v not in KOKORO_HELD_OUT]
     first = rng.choice(names)
     style = voices[first]
-    if rng.random() < 0.3:  # a blend of two voices: a speaker no one recorded
+    if _WORKER.get("kokoro_mix"):
+        # A new speaker: the timbre (the style's first half, read by the decoder) from one
+        # random convex mixture of 2-6 voices, the prosody (the second half, read by the
+        # duration and pitch predictor) from another, and a little noise.
+        def mixture():
+            chosen = rng.sample(names, rng.randint(2, 6))
+            w = np.random.default_rng(rng.randint(0, 2**31)).dirichlet(np.ones(len(chosen)))
+            return chosen[int(np.argmax(w))], sum(wi * voices[v] for wi, v in zip(w, chosen))
+        _, timbre = mixture()
+        first, prosody = mixture()
+        style = np.concatenate([timbre[..., :128], prosody[..., 128:]], axis=-1)
+        style = style + np.random.default_rng(rng.randint(0, 2**31)).standard_normal(style.shape[-1]).astype(
+            np.float32) * 0.05 * style.std()
+    elif rng.random() < 0.3:  # a blend of two voices: a speaker no one recorded
         w = rng.uniform(0.2, 0.8)
         style = w * style + (1 - w) * voices[rng.choice(names)]
     british = first[:2] in ("bf", "bm")
@@ -366,6 +379,12 @@ RHVOICE = ["bdl", "clb"]
 # British and accented English.
 MBROLA = ["mb-us1", "mb-us2", "mb-us3", "mb-en1", "mb-de4-en", "mb-fr4-en", "mb-nl2-en",
           "mb-sw2-en", "mb-hu1-en", "mb-pl1-en"]
+# More MBROLA voices (--more-voices): four German speakers reading English, and voices of
+# other languages reading the English text by their own language's rules (an accent
+# espeak-ng's own voices do not have). MBROLA de1, fr1, ro1, af1, gr2 and sw1 stay
+# development voices (models/wake/evaluate_spoken.py), never trained on.
+MBROLA_MORE = ["mb-de2-en", "mb-de3-en", "mb-de5-en", "mb-de6-en", "mb-de7", "mb-de8", "mb-es1", "mb-es2",
+               "mb-it3", "mb-pt1", "mb-br1", "mb-cz2", "mb-ee1"]
 # GnuSpeech, an articulatory synthesizer (npm @echogarden/gnuspeech-wasm): the only
 # child voices we have.
 GNUSPEECH_VOICES = ["male", "female", "large_child", "small_child", "baby"]
@@ -391,6 +410,105 @@ def rhvoice(text, rng):
         subprocess.run(["RHVoice-test", "-p", rng.choice(RHVOICE), "-r", str(rng.randint(70, 150)),
                         "-t", str(rng.randint(70, 140)), "-o", f.name],
                        input=text.encode(), capture_output=True, check=True)
+        return read_wav(open(f.name, "rb").read())
+
+
+# RHVoice's voices of other languages (Debian rhvoice-russian, -ukrainian, -polish,
+# -macedonian, -kyrgyz, -tatar, -esperanto, -albanian; non-free): speakers recorded in
+# their own language, saying the English text as its speakers would read it written in
+# their own alphabet ("хэй луна"). Accented "hey luna" from voices no English
+# synthesizer has. RHVoice's English lyubov and evgeniy-eng stay development voices
+# (models/wake/evaluate_spoken.py), never trained on.
+RHVOICE_WORLD = {
+    "ru": ["aleksandr", "aleksandr-hq", "anna", "arina", "artemiy", "elena", "evgeniy-rus", "irina", "mikhail",
+           "pavel", "tatiana", "victoria", "vitaliy", "yuriy"],
+    "uk": ["anatol", "marianna", "natalia", "volodymyr"],
+    "pl": ["magda", "natan"],
+    "mk": ["kiko", "suze"],
+    "ky": ["azamat", "nazgul"],
+    "tt": ["talgat"],
+    "eo": ["spomenka"],
+    "sq": ["hana"],
+}
+# espeak-ng's American IPA (ties as ^, stress and length marks dropped) → each
+# alphabet, longest first. Kyrgyz and Tatar read the Russian spelling.
+_IPA_COMMON = {"ɾ": "t", "ʔ": "t", "ᵻ": "ɪ", "ɐ": "ə", "ɜ": "ə", "ɑ": "a", "ɒ": "o", "ɔ": "o", "ʌ": "a", "æ": "ɛ",
+               "ɡ": "g", "ɹ": "r", "ɚ": "ər", "ɫ": "l", "ɬ": "l", "x": "k", "ç": "h"}
+_IPA_TO_SPELLING = {
+    "ru": {"t^ʃ": "ч", "d^ʒ": "дж", "e^ɪ": "эй", "a^ɪ": "ай", "o^ɪ": "ой", "a^ʊ": "ау", "o^ʊ": "оу", "ə^ʊ": "оу",
+           "ɪ^ə": "иа", "e^ə": "эа", "ʊ^ə": "уа", "ju": "ю", "ja": "я", "jɛ": "е", "jo": "ё", "p": "п", "b": "б",
+           "t": "т", "d": "д", "k": "к", "g": "г", "f": "ф", "v": "в", "θ": "с", "ð": "з", "s": "с", "z": "з",
+           "ʃ": "ш", "ʒ": "ж", "h": "х", "m": "м", "n": "н", "ŋ": "нг", "l": "л", "r": "р", "w": "у", "j": "й",
+           "i": "и", "ɪ": "и", "e": "э", "ɛ": "э", "a": "а", "o": "о", "ə": "а", "u": "у", "ʊ": "у"},
+    "uk": {"t^ʃ": "ч", "d^ʒ": "дж", "e^ɪ": "ей", "a^ɪ": "ай", "o^ɪ": "ой", "a^ʊ": "ау", "o^ʊ": "оу", "ə^ʊ": "оу",
+           "ɪ^ə": "іа", "e^ə": "еа", "ʊ^ə": "уа", "ju": "ю", "ja": "я", "jɛ": "є", "p": "п", "b": "б", "t": "т",
+           "d": "д", "k": "к", "g": "ґ", "f": "ф", "v": "в", "θ": "с", "ð": "з", "s": "с", "z": "з", "ʃ": "ш",
+           "ʒ": "ж", "h": "г", "m": "м", "n": "н", "ŋ": "нг", "l": "л", "r": "р", "w": "у", "j": "й", "i": "і",
+           "ɪ": "и", "e": "е", "ɛ": "е", "a": "а", "o": "о", "ə": "а", "u": "у", "ʊ": "у"},
+    "mk": {"t^ʃ": "ч", "d^ʒ": "џ", "e^ɪ": "еј", "a^ɪ": "ај", "o^ɪ": "ој", "a^ʊ": "ау", "o^ʊ": "оу", "ə^ʊ": "оу",
+           "ɪ^ə": "иа", "e^ə": "еа", "ʊ^ə": "уа", "p": "п", "b": "б", "t": "т", "d": "д", "k": "к", "g": "г",
+           "f": "ф", "v": "в", "θ": "т", "ð": "д", "s": "с", "z": "з", "ʃ": "ш", "ʒ": "ж", "h": "х", "m": "м",
+           "n": "н", "ŋ": "нг", "l": "л", "r": "р", "w": "у", "j": "ј", "i": "и", "ɪ": "и", "e": "е", "ɛ": "е",
+           "a": "а", "o": "о", "ə": "а", "u": "у", "ʊ": "у"},
+    "pl": {"t^ʃ": "cz", "d^ʒ": "dż", "e^ɪ": "ej", "a^ɪ": "aj", "o^ɪ": "oj", "a^ʊ": "ał", "o^ʊ": "oł", "ə^ʊ": "oł",
+           "ɪ^ə": "ija", "e^ə": "ea", "ʊ^ə": "ua", "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "g",
+           "f": "f", "v": "w", "θ": "f", "ð": "d", "s": "s", "z": "z", "ʃ": "sz", "ʒ": "ż", "h": "h", "m": "m",
+           "n": "n", "ŋ": "ng", "l": "l", "r": "r", "w": "ł", "j": "j", "i": "i", "ɪ": "y", "e": "e", "ɛ": "e",
+           "a": "a", "o": "o", "ə": "a", "u": "u", "ʊ": "u"},
+    "eo": {"t^ʃ": "ĉ", "d^ʒ": "ĝ", "e^ɪ": "ej", "a^ɪ": "aj", "o^ɪ": "oj", "a^ʊ": "aŭ", "o^ʊ": "oŭ", "ə^ʊ": "oŭ",
+           "ɪ^ə": "ia", "e^ə": "ea", "ʊ^ə": "ua", "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "g",
+           "f": "f", "v": "v", "θ": "t", "ð": "d", "s": "s", "z": "z", "ʃ": "ŝ", "ʒ": "ĵ", "h": "h", "m": "m",
+           "n": "n", "ŋ": "ng", "l": "l", "r": "r", "w": "ŭ", "j": "j", "i": "i", "ɪ": "i", "e": "e", "ɛ": "e",
+           "a": "a", "o": "o", "ə": "a", "u": "u", "ʊ": "u"},
+    "sq": {"t^ʃ": "ç", "d^ʒ": "xh", "e^ɪ": "ej", "a^ɪ": "aj", "o^ɪ": "oj", "a^ʊ": "au", "o^ʊ": "ou", "ə^ʊ": "ou",
+           "ɪ^ə": "ia", "e^ə": "ea", "ʊ^ə": "ua", "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "g",
+           "f": "f", "v": "v", "θ": "th", "ð": "dh", "s": "s", "z": "z", "ʃ": "sh", "ʒ": "zh", "h": "h", "m": "m",
+           "n": "n", "ŋ": "ng", "l": "l", "r": "r", "w": "u", "j": "j", "i": "i", "ɪ": "i", "e": "e", "ɛ": "e",
+           "a": "a", "o": "o", "ə": "ë", "u": "u", "ʊ": "u"},
+}
+_IPA_TO_SPELLING["ky"] = _IPA_TO_SPELLING["tt"] = _IPA_TO_SPELLING["ru"]
+
+
+@functools.lru_cache(maxsize=None)
+def respell(text, lang):
+    """English text as a speaker of `lang` would write what they hear, from espeak-ng's
+    American reading: "hey, luna" → "хэй, луна" (ru), "hej, luna" (pl). Punctuation
+    stays, so the voice pauses where the English would."""
+    import re
+
+    table = sorted(_IPA_TO_SPELLING[lang].items(), key=lambda kv: -len(kv[0]))
+    out = []
+    for piece in re.split(r"([,.!?;:])", text):
+        if not piece.strip() or piece in ",.!?;:":
+            out.append(piece)
+            continue
+        ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "--tie=^", "-v", "en-us", piece], capture_output=True,
+                             text=True, check=True).stdout
+        ipa = re.sub(r"[ˈˌː]", "", ipa.replace("\n", " ")).strip()
+        for a, b in _IPA_COMMON.items():
+            ipa = ipa.replace(a, b)
+        words = []
+        for word in ipa.split():
+            spelled, i = "", 0
+            while i < len(word):
+                for a, b in table:
+                    if word.startswith(a, i):
+                        spelled += b
+                        i += len(a)
+                        break
+                else:
+                    i += 1  # a symbol the alphabet has no letter for: left out
+            words.append(spelled)
+        out.append(" " + " ".join(words))
+    return "".join(out).strip()
+
+
+def rhvoice_world(text, rng):
+    lang = rng.choice(sorted(RHVOICE_WORLD))
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        subprocess.run(["RHVoice-test", "-p", rng.choice(RHVOICE_WORLD[lang]), "-r", str(rng.randint(70, 150)),
+                        "-t", str(rng.randint(70, 140)), "-o", f.name],
+                       input=respell(text, lang).encode(), capture_output=True, check=True)
         return read_wav(open(f.name, "rb").read())
 
 
@@ -477,6 +595,18 @@ def synth(family, text, rng):
         return espeak(text, voice, rng.randint(120, 220), rng.randint(20, 80), rng.choice([0, 0, 1, 3]))
     if family == "gnuspeech":
         return gnuspeech(text, rng)
+    if family == "mbrola_more":
+        voice = rng.choice(MBROLA_MORE)
+        _ACCENT["voice"] = voice
+        return espeak(text, voice, rng.randint(120, 220), rng.randint(20, 80), rng.choice([0, 0, 1, 3]))
+    if family == "rhvoice_world":
+        return rhvoice_world(text, rng)
+    if family == "kokoro_mix":
+        _WORKER["kokoro_mix"] = True
+        try:
+            return kokoro(text, rng)
+        finally:
+            _WORKER["kokoro_mix"] = False
     if family == "festival_train":
         voice = rng.choice(FESTIVAL_TRAIN)
         _ACCENT["voice"] = None if voice.startswith("us") else "en-gb"
@@ -801,6 +931,9 @@ def f32(a):
 
 
 TRAINED_ON = "espeak-ng variants, piper en_US-joe-medium, kokoro-82M (24 English voices, accented voices, blends), pico en-US/en-GB, rhvoice bdl/clb, mbrola us1-3/en1 and 6 accented, gnuspeech (adult and child voices); wider speed perturbation on part of it; threshold from festival ked/pc/lp and 4 held-out kokoro voices"
+MORE_VOICES_NOTE = ("; rhvoice ru/uk/pl/mk/ky/tt/eo/sq (27 voices, the text respelled in their alphabets), "
+                    "mbrola de2/3/5/6-en and de7/8, es1/2, it3, pt1, br1, cz2, ee1, kokoro speakers mixed from 2-6 "
+                    "voices (timbre and prosody apart)")
 NOISY_NOTE = "; a part always in noise (colored, tones, babble; 0-20 dB under the speech)"
 FESTIVAL_NOTE = "; festival rab/don and us1-3/en1 (MBROLA through festival)"
 HOMOPHONE_NOTE = "; near misses said exactly as the phrase (non-rhotic \"hey lunar\") left out"
@@ -831,6 +964,10 @@ def main():
     ap.add_argument("--noisy", action="store_true", help="add the part always in noise (not in the shipped head)")
     ap.add_argument("--festival", action="store_true",
                     help="add festival's rab, don and MBROLA us1-3/en1 voices (festival's own prosody)")
+    ap.add_argument("--more-voices", action="store_true",
+                    help="add RHVoice's voices of eight other languages (the text respelled in their "
+                         "alphabet), thirteen more MBROLA voices and Kokoro speakers mixed from 2-6 voices")
+    ap.add_argument("--no-wide", action="store_true", help="leave out the part with wide speed perturbation")
     ap.add_argument("--drop-homophones", action="store_true",
                     help="leave out near misses the voice says exactly as the phrase (\"hey lunar\" in a "
                          "non-rhotic voice) instead of training on them as negatives")
@@ -864,15 +1001,26 @@ def main():
         "mbrola": {"positive": n(900), "negative": n(400), "near": n(400), "heyx": n(400), "partial": n(250)},
         "gnuspeech": {"positive": n(700), "negative": n(300), "near": n(300), "heyx": n(300), "partial": n(200)},
     }, texts, paths, args.work, args.jobs, args.seed + 5))
-    parts.append(dataset("train_voices_wide", {
-        "rhvoice": {"positive": n(800), "negative": n(300), "near": n(300), "heyx": n(300), "partial": n(200)},
-        "mbrola": {"positive": n(900), "negative": n(300), "near": n(400), "heyx": n(400), "partial": n(200)},
-        "gnuspeech": {"positive": n(600), "negative": n(200), "near": n(250), "heyx": n(250), "partial": n(150)},
-        "espeak": {"positive": n(600), "negative": n(200), "near": n(200), "heyx": n(200), "partial": n(100)},
-        "piper": {"positive": n(300), "near": n(100), "heyx": n(100)},
-    }, texts, paths, args.work, args.jobs, args.seed + 6, mode="wide"))
+    if not args.no_wide:
+        parts.append(dataset("train_voices_wide", {
+            "rhvoice": {"positive": n(800), "negative": n(300), "near": n(300), "heyx": n(300), "partial": n(200)},
+            "mbrola": {"positive": n(900), "negative": n(300), "near": n(400), "heyx": n(400), "partial": n(200)},
+            "gnuspeech": {"positive": n(600), "negative": n(200), "near": n(250), "heyx": n(250), "partial": n(150)},
+            "espeak": {"positive": n(600), "negative": n(200), "near": n(200), "heyx": n(200), "partial": n(100)},
+            "piper": {"positive": n(300), "near": n(100), "heyx": n(100)},
+        }, texts, paths, args.work, args.jobs, args.seed + 6, mode="wide"))
     if args.noisy:
         parts.append(noisy_part(n, texts, paths, args))
+    if args.more_voices:
+        parts.append(dataset("train_more_voices", {
+            "rhvoice_world": {"positive": n(1000), "negative": n(350), "near": n(350), "heyx": n(350), "partial": n(200)},
+            "mbrola_more": {"positive": n(700), "negative": n(250), "near": n(250), "heyx": n(250), "partial": n(150)},
+            "kokoro_mix": {"positive": n(500), "negative": n(150), "near": n(150), "heyx": n(150), "partial": n(100)},
+        }, texts, paths, args.work, args.jobs, args.seed + 9))
+        parts.append(dataset("train_more_voices_noisy", {
+            "rhvoice_world": {"positive": n(300), "negative": n(100), "near": n(100), "heyx": n(100), "partial": n(50)},
+            "mbrola_more": {"positive": n(250), "negative": n(100), "near": n(80), "heyx": n(80), "partial": n(40)},
+        }, texts, paths, args.work, args.jobs, args.seed + 10, mode="noisy"))
     if args.festival:
         parts.append(dataset("train_festival", {
             "festival_train": {"positive": n(1200), "negative": n(500), "near": n(500), "heyx": n(500), "partial": n(300)},
@@ -934,7 +1082,8 @@ def main():
         "threshold_family_clips": [int(len(pos_best)), int(len(neg_best))],
     }
     print(json.dumps(report, indent=1))
-    trained_on = TRAINED_ON + (FESTIVAL_NOTE if args.festival else "") + (NOISY_NOTE if args.noisy else "") + (HOMOPHONE_NOTE if args.drop_homophones else "")
+    trained_on = (TRAINED_ON.replace("; wider speed perturbation on part of it", "") if args.no_wide else TRAINED_ON) \
+        + (MORE_VOICES_NOTE if args.more_voices else "") + (FESTIVAL_NOTE if args.festival else "") + (NOISY_NOTE if args.noisy else "") + (HOMOPHONE_NOTE if args.drop_homophones else "")
     model = {
         "format": "luna-wake-head-v2",
         "phrase": "hey luna",
