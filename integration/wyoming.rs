@@ -220,3 +220,147 @@ fn speech_to_text_on_a_wyoming_service_gives_the_local_intents_and_falls_back_wh
     let fallback = replay(tempfile::tempdir().unwrap().path(), &phrases, &fallback_env);
     assert_eq!(intents(&fallback), intents(&local), "{fallback:#?}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A test satellite (integration/wyoming/satellite.py) on a free port, streaming `wav`.
+fn satellite(wav: &std::path::Path, extra: &[&str]) -> (std::process::Child, u16) {
+    let port = free_port();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/wyoming/satellite.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(wav)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the test satellite did not listen (`make test` installs PyPI wyoming)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, port)
+}
+
+#[test]
+fn two_satellites_are_heard_and_answered_while_a_third_dies_mid_utterance() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = |name: &str, text: &str| {
+        let (audio, _) = support::session(dir.path(), &[(text, "en-us")], 0.5, 1.0);
+        let wav = dir.path().join(name);
+        support::write16(&wav, &audio);
+        wav
+    };
+    let kitchen_wav = recording("kitchen.wav", "hey luna open firefox");
+    let office_wav = recording(
+        "office.wav",
+        "hey luna set a timer for ten minutes and play some music",
+    );
+    let (kitchen, kitchen_port) = satellite(&kitchen_wav, &[]);
+    let (office, office_port) = satellite(&office_wav, &[]);
+    // Unplugged 1.2 s into its command.
+    let (_hall, hall_port) = satellite(&office_wav, &["--die-after", "1.2"]);
+    let names: Vec<String> = [kitchen_port, office_port, hall_port]
+        .iter()
+        .map(|p| format!("tcp://127.0.0.1:{p}"))
+        .collect();
+    let list = format!(
+        "[{}]",
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let model = model_path();
+    let wake = wake_models_dir();
+    let env = [
+        ("LUNA_AUDIO__INPUT", "no-such-device"),
+        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+        ("LUNA_EXEC__DRY_RUN", "true"),
+        ("LUNA_SATELLITES__WYOMING", list.as_str()),
+    ];
+    let (daemon, rx) = start_daemon_with(home.path(), &env);
+    let seen = wait_for(&rx, "API listening", 60);
+    let api = support::logged_addr(&seen, "API listening");
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+
+    let report = |child: std::process::Child| -> Value {
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let kitchen = report(kitchen);
+    let office = report(office);
+    eprintln!("kitchen {kitchen:#}\noffice {office:#}");
+    for (room, got, word) in [
+        ("kitchen", &kitchen, "firefox"),
+        ("office", &office, "timer"),
+    ] {
+        assert!(got.get("timed_out").is_none(), "{room}: {got}");
+        let events: Vec<&str> = got["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            &events[..3],
+            ["describe", "run-satellite", "detection"],
+            "{room}: {got}"
+        );
+        let heard = got["transcripts"][0].as_str().unwrap().to_lowercase();
+        assert!(heard.replace(' ', "").contains(word), "{room}: {got}");
+        let seconds = got["reply_audio_s"].as_f64().unwrap();
+        assert!(seconds > 0.5, "{room}: the reply was {seconds} s of audio");
+    }
+
+    // Each command recorded once; the unplugged satellite's half command, nothing.
+    let history = support::luna(home.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    let history: Value = serde_json::from_slice(&history.stdout).unwrap();
+    let intents: Vec<&str> = history["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["parse"][0]["intent"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(intents.len(), 2, "{history}");
+    assert!(
+        intents.contains(&"app.open") && intents.contains(&"timer.start"),
+        "{history}"
+    );
+
+    // The stats name every satellite; all three are gone now, so LUNA is retrying.
+    let mut stream = TcpStream::connect(api).unwrap();
+    write!(
+        stream,
+        "GET /v1/stats HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    for port in [kitchen_port, office_port, hall_port] {
+        assert!(
+            response.contains(&format!("127.0.0.1:{port} reconnecting")),
+            "{response}"
+        );
+    }
+    stop(daemon);
+}

@@ -32,6 +32,7 @@ pub struct Config {
     pub system: SystemConfig,
     pub store: StoreConfig,
     pub api: ApiConfig,
+    pub satellites: SatellitesConfig,
     pub telemetry: TelemetryConfig,
     pub debug: DebugConfig,
 }
@@ -161,6 +162,13 @@ pub struct ApiConfig {
     pub max_audio_s: u32,
     pub request_timeout_ms: u32,
     pub wyoming_bind: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SatellitesConfig {
+    /// Wyoming satellites LUNA connects to, as "tcp://host:port".
+    pub wyoming: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -779,6 +787,24 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
                 c.api.wyoming_bind
             ),
         });
+    }
+    for uri in &c.satellites.wyoming {
+        let ok = uri.strip_prefix("tcp://").is_some_and(|rest| {
+            rest.rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+        });
+        if !ok {
+            return Err(ConfigError::Rejected {
+                origin: o
+                    .get("satellites.wyoming")
+                    .cloned()
+                    .unwrap_or(Origin::Default),
+                key: "satellites.wyoming".into(),
+                message: format!(
+                    "{uri:?} is not a satellite address like \"tcp://kitchen.local:10700\""
+                ),
+            });
+        }
     }
     check(
         o,

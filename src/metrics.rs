@@ -40,6 +40,11 @@ pub struct OutcomeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SatelliteLabel {
+    pub satellite: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhraseLabel {
     pub phrase: String,
 }
@@ -78,6 +83,8 @@ pub struct Metrics {
     speech_interrupted: Counter,
     wake_rejected: Counter,
     wake_transcript_checks: Family<OutcomeLabel, Counter>,
+    satellites_connected: Family<SatelliteLabel, prometheus_client::metrics::gauge::Gauge>,
+    satellite_connections: Family<SatelliteLabel, Counter>,
     probes: Arc<Probes>,
 }
 
@@ -121,6 +128,19 @@ impl Metrics {
             "wake_detections",
             "Wake phrases detected",
             wake_detections.clone(),
+        );
+        let satellites_connected =
+            Family::<SatelliteLabel, prometheus_client::metrics::gauge::Gauge>::default();
+        registry.register(
+            "satellite_connected",
+            "Wyoming satellites ([satellites] wyoming): 1 while connected, 0 while LUNA retries",
+            satellites_connected.clone(),
+        );
+        let satellite_connections = Family::<SatelliteLabel, Counter>::default();
+        registry.register(
+            "satellite_connections",
+            "Connections made to each Wyoming satellite (more than one: it dropped and LUNA reconnected)",
+            satellite_connections.clone(),
         );
         let utterances_ignored = Counter::default();
         registry.register(
@@ -173,6 +193,8 @@ impl Metrics {
             speech_interrupted,
             wake_rejected,
             wake_transcript_checks,
+            satellites_connected,
+            satellite_connections,
             probes,
         }
     }
@@ -251,6 +273,19 @@ impl Metrics {
 
     pub fn utterance_ignored(&self) {
         self.utterances_ignored.inc();
+    }
+
+    /// A Wyoming satellite connected (`true`) or was lost (`false`).
+    pub fn satellite_connected(&self, satellite: &str, connected: bool) {
+        let label = SatelliteLabel {
+            satellite: satellite.to_owned(),
+        };
+        self.satellites_connected
+            .get_or_create(&label)
+            .set(i64::from(connected));
+        if connected {
+            self.satellite_connections.get_or_create(&label).inc();
+        }
     }
 
     pub fn wake_alone(&self) {
@@ -584,6 +619,24 @@ pub fn summary(samples: &[Sample]) -> String {
         sum("luna_wake_alone_total"),
         sum("luna_utterances_ignored_total"),
     );
+    let satellites: Vec<String> = of("luna_satellite_connected")
+        .map(|s| {
+            let name = label(s, "satellite");
+            let connections = of("luna_satellite_connections_total")
+                .filter(|c| label(c, "satellite") == name)
+                .map(|c| c.value)
+                .fold(0.0, |a, b| a + b);
+            let state = if s.value > 0.0 {
+                "connected"
+            } else {
+                "reconnecting"
+            };
+            format!("{name} {state} ({connections} connections)")
+        })
+        .collect();
+    if !satellites.is_empty() {
+        let _ = writeln!(out, "satellites: {}", satellites.join(", "));
+    }
     let caches: Vec<String> = ["parse", "context", "plan"]
         .iter()
         .map(|cache| {

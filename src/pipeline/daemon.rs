@@ -98,6 +98,8 @@ pub struct Daemon {
     api: Option<super::api::Api>,
     /// LUNA as a Wyoming service (`[api] wyoming_bind`); stops when dropped.
     _wyoming: Option<super::wyoming_service::WyomingServer>,
+    /// The Wyoming satellites LUNA drives (`[satellites] wyoming`); stop when dropped.
+    _satellites: Option<super::satellites::Satellites>,
     metrics_server: Option<super::api::Api>,
     hearing: Option<Hearing>,
     scheduler: StageAddr<SchedulerStage>,
@@ -348,6 +350,26 @@ impl Daemon {
             None
         };
         let serve_wyoming = api && !config.api.wyoming_bind.is_empty();
+        let drive_satellites = api && !config.satellites.wyoming.is_empty();
+        if (drive_satellites || (api && !config.api.bind.is_empty())) && wake_models.is_none() {
+            wake_models = WakeSettings::from_config(&config.wake)
+                .ok()
+                .and_then(|s| crate::wake::load_models(&s).ok().map(|m| (m, s)));
+        }
+        let satellites = drive_satellites.then(|| {
+            super::satellites::start_satellites(
+                &config.satellites.wyoming,
+                super::satellites::SatelliteContext {
+                    downstream: downstream.clone(),
+                    vad: crate::vad::VadSettings::from_config(&config.vad),
+                    wake: wake_models.clone(),
+                    voice: crate::tts::Voice {
+                        voice: config.tts.voice.clone(),
+                        words_per_minute: config.tts.rate_wpm,
+                    },
+                },
+            )
+        });
         let api = if api && !config.api.bind.is_empty() {
             if wake_models.is_none() {
                 wake_models = WakeSettings::from_config(&config.wake)
@@ -378,6 +400,7 @@ impl Daemon {
         Ok(Self {
             api,
             _wyoming: wyoming,
+            _satellites: satellites,
             metrics_server,
             hearing,
             scheduler,
