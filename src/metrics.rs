@@ -84,6 +84,7 @@ pub struct Metrics {
     wake_rejected: Counter,
     wake_transcript_checks: Family<OutcomeLabel, Counter>,
     satellites_connected: Family<SatelliteLabel, prometheus_client::metrics::gauge::Gauge>,
+    stt_remote: Family<OutcomeLabel, Counter>,
     satellite_connections: Family<SatelliteLabel, Counter>,
     probes: Arc<Probes>,
 }
@@ -135,6 +136,12 @@ impl Metrics {
             "satellite_connected",
             "Wyoming satellites ([satellites] wyoming): 1 while connected, 0 while LUNA retries",
             satellites_connected.clone(),
+        );
+        let stt_remote = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "stt_remote",
+            "Utterances sent to the Wyoming speech-to-text service ([stt] backend = \"wyoming\"): used, or fell_back to the local model",
+            stt_remote.clone(),
         );
         let satellite_connections = Family::<SatelliteLabel, Counter>::default();
         registry.register(
@@ -195,6 +202,7 @@ impl Metrics {
             wake_transcript_checks,
             satellites_connected,
             satellite_connections,
+            stt_remote,
             probes,
         }
     }
@@ -273,6 +281,13 @@ impl Metrics {
 
     pub fn utterance_ignored(&self) {
         self.utterances_ignored.inc();
+    }
+
+    /// An utterance sent to the remote speech-to-text service: "used" or "fell_back".
+    pub fn stt_remote(&self, outcome: &'static str) {
+        self.stt_remote
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// A Wyoming satellite connected (`true`) or was lost (`false`).
@@ -636,6 +651,14 @@ pub fn summary(samples: &[Sample]) -> String {
         .collect();
     if !satellites.is_empty() {
         let _ = writeln!(out, "satellites: {}", satellites.join(", "));
+    }
+    if of("luna_stt_remote_total").next().is_some() {
+        let _ = writeln!(
+            out,
+            "speech to text on the Wyoming service: {} utterances, {} fell back to the local model",
+            sum_where("luna_stt_remote_total", "outcome", "used"),
+            sum_where("luna_stt_remote_total", "outcome", "fell_back"),
+        );
     }
     let caches: Vec<String> = ["parse", "context", "plan"]
         .iter()

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The protocol version LUNA writes (that of the reference library it is tested with).
-pub const VERSION: &str = "1.8.0";
+pub const VERSION: &str = "1.10.2";
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Event {

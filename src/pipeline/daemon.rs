@@ -233,7 +233,7 @@ impl Daemon {
         }
         let stt = start_stt(
             stt_settings,
-            remote_stt,
+            remote_stt.map(|r| (r, Arc::clone(&metrics))),
             config.stt.preload,
             policy(true),
             supervisor.clone().recipient(),

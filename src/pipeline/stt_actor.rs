@@ -20,8 +20,9 @@ pub struct SttRequest {
 
 pub struct SttStage {
     stt: SpeechToText,
-    /// `[stt] backend = "wyoming"`: the service tried first.
-    remote: Option<RemoteStt>,
+    /// `[stt] backend = "wyoming"`: the service tried first, and where its outcomes
+    /// are counted.
+    remote: Option<(RemoteStt, std::sync::Arc<crate::metrics::Metrics>)>,
 }
 
 impl Stage for SttStage {
@@ -43,10 +44,11 @@ impl Stage for SttStage {
             .is_some_and(|a| a.load(std::sync::atomic::Ordering::Relaxed));
         // A prompted transcription (a near wake phrase's check) needs Whisper's prompt,
         // which the protocol does not carry: it stays local.
-        if let (Some(remote), None, false) = (&self.remote, &request.prompt, abandoned) {
+        if let (Some((remote, metrics)), None, false) = (&self.remote, &request.prompt, abandoned) {
             let started = std::time::Instant::now();
             match remote.transcribe(&request.samples) {
                 Ok(text) => {
+                    metrics.stt_remote("used");
                     return Ok(Transcript {
                         text,
                         audio_s: request.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64,
@@ -56,9 +58,10 @@ impl Stage for SttStage {
                         avg_logprob: 0.0,
                         threads: 0,
                         dropped: None,
-                    })
+                    });
                 }
                 Err(e) => {
+                    metrics.stt_remote("fell_back");
                     tracing::warn!(correlation_id = %input.correlation_id, error = %e, "remote speech to text failed: transcribing here")
                 }
             }
@@ -79,7 +82,7 @@ impl Stage for SttStage {
 /// Starts the SttActor. Transcribing again is harmless, so a crash retries the utterance.
 pub fn start_stt(
     settings: SttSettings,
-    remote: Option<RemoteStt>,
+    remote: Option<(RemoteStt, std::sync::Arc<crate::metrics::Metrics>)>,
     preload: bool,
     policy: RestartPolicy,
     escalate_to: Recipient<Escalation>,
