@@ -15,7 +15,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use support::{model_path, session, start_daemon_with, wait_for, wake_models_dir, write16};
+use support::{session, write16};
 
 const TOKEN: &str = "console-test-token";
 
@@ -191,18 +191,7 @@ fn a_command_spoken_typed_and_confirmed_in_the_page_is_shown_with_its_latencies(
     let speech_end_s = truth[0].1;
 
     let home = tempfile::tempdir().unwrap();
-    let model = model_path();
-    let wake = wake_models_dir();
-    let env = [
-        ("LUNA_AUDIO__INPUT", "no-such-device"),
-        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
-        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
-        ("LUNA_EXEC__DRY_RUN", "true"),
-        ("LUNA_API__TOKEN", TOKEN),
-    ];
-    let (daemon, rx) = start_daemon_with(home.path(), &env);
-    let seen = wait_for(&rx, "API listening", 60);
-    let addr = support::logged_addr(&seen, "API listening");
+    let (daemon, addr, rx) = support::start_headless(home.path(), &[("LUNA_API__TOKEN", TOKEN)]);
     std::thread::spawn(move || while rx.recv().is_ok() {});
 
     let driver = start_driver(&driver_bin);

@@ -14,19 +14,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{model_path, start_daemon_with, stop, wait_for, wake_models_dir};
+use support::{model_path, stop, wait_for, wake_models_dir};
 
 fn start(home: &std::path::Path) -> (support::RunningDaemon, SocketAddr) {
-    let model = model_path();
-    let wake = wake_models_dir();
-    let env = [
-        ("LUNA_AUDIO__INPUT", "no-such-device"),
-        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
-        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
-        ("LUNA_EXEC__DRY_RUN", "true"),
-        ("LUNA_API__WYOMING_BIND", "127.0.0.1:0"),
-    ];
-    let (daemon, rx) = start_daemon_with(home, &env);
+    let (daemon, _, rx) =
+        support::start_headless(home, &[("LUNA_API__WYOMING_BIND", "127.0.0.1:0")]);
     let seen = wait_for(&rx, "Wyoming service listening", 60);
     let addr = support::logged_addr(&seen, "Wyoming service listening");
     std::thread::spawn(move || while rx.recv().is_ok() {});
@@ -136,18 +128,12 @@ fn a_wyoming_client_has_speech_transcribed_intents_recognized_and_commands_handl
         "{got}"
     );
     // The handled command went down the one command path: it is in the history.
-    let history = support::luna(home.path())
-        .args(["history", "--json"])
-        .output()
-        .unwrap();
-    let history: Value = serde_json::from_slice(&history.stdout).unwrap();
-    let texts: Vec<&str> = history["commands"]
-        .as_array()
-        .unwrap()
+    let history = support::history(home.path());
+    let texts: Vec<&str> = history
         .iter()
         .filter_map(|c| c["transcript"].as_str())
         .collect();
-    assert_eq!(texts, ["what time is it"], "{history}");
+    assert_eq!(texts, ["what time is it"], "{history:#?}");
     stop(daemon);
 }
 
@@ -360,21 +346,13 @@ fn two_satellites_are_heard_and_answered_while_a_third_dies_mid_utterance() {
     // Speech to text on a Wyoming service too (the local model stands by).
     let stt_server = faster_whisper();
     let home = tempfile::tempdir().unwrap();
-    let model = model_path();
-    let wake = wake_models_dir();
     let env = [
-        ("LUNA_AUDIO__INPUT", "no-such-device"),
-        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
-        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
-        ("LUNA_EXEC__DRY_RUN", "true"),
         ("LUNA_SATELLITES__WYOMING", list.as_str()),
         ("LUNA_STT__BACKEND", "wyoming"),
         ("LUNA_STT__WYOMING_URI", stt_server.uri.as_str()),
         ("LUNA_STT__WYOMING_TIMEOUT_MS", "20000"),
     ];
-    let (daemon, rx) = start_daemon_with(home.path(), &env);
-    let seen = wait_for(&rx, "API listening", 60);
-    let api = support::logged_addr(&seen, "API listening");
+    let (daemon, api, rx) = support::start_headless(home.path(), &env);
     std::thread::spawn(move || while rx.recv().is_ok() {});
 
     let report = |child: std::process::Child| -> Value {
@@ -408,21 +386,15 @@ fn two_satellites_are_heard_and_answered_while_a_third_dies_mid_utterance() {
     }
 
     // Each command recorded once; the unplugged satellite's half command, nothing.
-    let history = support::luna(home.path())
-        .args(["history", "--json"])
-        .output()
-        .unwrap();
-    let history: Value = serde_json::from_slice(&history.stdout).unwrap();
-    let intents: Vec<&str> = history["commands"]
-        .as_array()
-        .unwrap()
+    let history = support::history(home.path());
+    let intents: Vec<&str> = history
         .iter()
         .map(|c| c["parse"][0]["intent"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(intents.len(), 2, "{history}");
+    assert_eq!(intents.len(), 2, "{history:#?}");
     assert!(
         intents.contains(&"app.open") && intents.contains(&"timer.start"),
-        "{history}"
+        "{history:#?}"
     );
 
     // The stats name every satellite; all three are gone now, so LUNA is retrying.

@@ -155,6 +155,15 @@ fn into_event(header: Header, extra: &[u8], payload: Vec<u8>) -> Result<Event, W
     })
 }
 
+/// The connection ended inside an event's data or payload: truncated, not an I/O error.
+fn cut_short(e: std::io::Error) -> WyomingError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        WyomingError::Truncated
+    } else {
+        e.into()
+    }
+}
+
 /// Reads one event; `Ok(None)` when the peer closed the connection between events.
 pub async fn read_event<R: AsyncBufRead + Unpin>(
     reader: &mut R,
@@ -169,17 +178,9 @@ pub async fn read_event<R: AsyncBufRead + Unpin>(
         return Ok(None);
     }
     let header = parse_header(&line, limits)?;
-    let mut extra = vec![0; header.data_length];
-    let mut payload = vec![0; header.payload_length];
-    for buf in [&mut extra, &mut payload] {
-        match reader.read_exact(buf).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(WyomingError::Truncated)
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (mut extra, mut payload) = (vec![0; header.data_length], vec![0; header.payload_length]);
+    reader.read_exact(&mut extra).await.map_err(cut_short)?;
+    reader.read_exact(&mut payload).await.map_err(cut_short)?;
     into_event(header, &extra, payload).map(Some)
 }
 
@@ -199,17 +200,9 @@ pub fn read_event_blocking<R: std::io::BufRead>(
         return Ok(None);
     }
     let header = parse_header(&line, limits)?;
-    let mut extra = vec![0; header.data_length];
-    let mut payload = vec![0; header.payload_length];
-    for buf in [&mut extra, &mut payload] {
-        match reader.read_exact(buf) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(WyomingError::Truncated)
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (mut extra, mut payload) = (vec![0; header.data_length], vec![0; header.payload_length]);
+    reader.read_exact(&mut extra).map_err(cut_short)?;
+    reader.read_exact(&mut payload).map_err(cut_short)?;
     into_event(header, &extra, payload).map(Some)
 }
 

@@ -282,6 +282,40 @@ pub fn start_daemon(home: &Path) -> (RunningDaemon, std::sync::mpsc::Receiver<St
 }
 
 /// `start_daemon` with extra environment (config overrides).
+/// `luna run` as on a machine without a microphone, serving its API: the installed
+/// models, nothing executed outside LUNA (dry run), plus `extra`; returns once the API
+/// listens, with its address and the log's next lines.
+pub fn start_headless(
+    home: &Path,
+    extra: &[(&str, &str)],
+) -> (
+    RunningDaemon,
+    std::net::SocketAddr,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let (model, wake) = (model_path(), wake_models_dir());
+    let mut env = vec![
+        ("LUNA_AUDIO__INPUT", "no-such-device"),
+        ("LUNA_STT__MODEL_PATH", model.to_str().unwrap()),
+        ("LUNA_WAKE__MODELS_DIR", wake.to_str().unwrap()),
+        ("LUNA_EXEC__DRY_RUN", "true"),
+    ];
+    env.extend_from_slice(extra);
+    let (daemon, rx) = start_daemon_with(home, &env);
+    let seen = wait_for(&rx, "API listening", 60);
+    (daemon, logged_addr(&seen, "API listening"), rx)
+}
+
+/// The commands `luna history --json` lists for `home`, newest first.
+pub fn history(home: &Path) -> Vec<serde_json::Value> {
+    let out = luna(home).args(["history", "--json"]).output().unwrap();
+    let mut history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    history["commands"]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default()
+}
+
 pub fn start_daemon_with(
     home: &Path,
     env: &[(&str, &str)],
