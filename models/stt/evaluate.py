@@ -11,6 +11,10 @@ per model and through `luna parse --jsonl` for its intents.
         --model tiny.en=~/.local/share/luna/models/ggml-tiny.en.bin \\
         --model base=~/.local/share/luna/models/ggml-base.bin [--n 60]
 
+`--wyoming NAME=tcp://HOST:PORT` adds a Wyoming speech-to-text service (e.g.
+wyoming-faster-whisper, what `[stt] backend = "wyoming"` would use), each clip sent
+with the reference client (PyPI wyoming).
+
 Prints, per model: word error rate (after the brain's normalization of numbers and
 punctuation: both sides through `luna parse`), commands whose intents come out as
 labelled, and the median / 95th percentile transcription time.
@@ -89,10 +93,46 @@ def parse(luna, texts):
     return [json.loads(l) for l in out.splitlines()]
 
 
+def transcribe_wyoming(uri, clip):
+    """The clip's transcript from a Wyoming ASR service, and the time it took (ms)."""
+    import asyncio
+    import time
+    import wave
+
+    from wyoming.asr import Transcribe, Transcript
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+    from wyoming.client import AsyncTcpClient
+
+    host, port = uri.removeprefix("tcp://").rsplit(":", 1)
+    with wave.open(clip) as w:
+        rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
+        frames = w.readframes(w.getnframes())
+
+    async def run():
+        async with AsyncTcpClient(host, int(port)) as client:
+            started = time.monotonic()
+            await client.write_event(Transcribe(language="en").event())
+            await client.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
+            step = rate // 10 * width * channels
+            for i in range(0, len(frames), step):
+                await client.write_event(AudioChunk(rate=rate, width=width, channels=channels,
+                                                    audio=frames[i:i + step]).event())
+            await client.write_event(AudioStop().event())
+            while True:
+                event = await client.read_event()
+                if event is None:
+                    raise SystemExit(f"{uri} closed the connection")
+                if Transcript.is_type(event.type):
+                    return Transcript.from_event(event).text, (time.monotonic() - started) * 1000
+
+    return asyncio.run(run())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--luna", default=str(ROOT / "target/release/luna"))
-    ap.add_argument("--model", action="append", required=True, help="NAME=PATH")
+    ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
+    ap.add_argument("--wyoming", action="append", default=[], help="NAME=tcp://HOST:PORT")
     ap.add_argument("--n", type=int, default=60)
     args = ap.parse_args()
     items = sentences(args.n)
@@ -104,11 +144,17 @@ def main():
             speak(item["text"], voice, path, noisy=i % 2 == 1)
             clips.append(path)
         refs = parse(args.luna, [it["text"] for it in items])
-        for spec in args.model:
+        for spec in [("model", m) for m in args.model] + [("wyoming", w) for w in args.wyoming]:
+            kind, spec = spec
             name, path = spec.split("=", 1)
             env = dict(os.environ, LUNA_STT__MODEL_PATH=os.path.expanduser(path))
             texts, times = [], []
             for clip in clips:
+                if kind == "wyoming":
+                    text, ms = transcribe_wyoming(path, clip)
+                    texts.append(text)
+                    times.append(ms)
+                    continue
                 out = subprocess.run([args.luna, "transcribe", "--json", clip], env=env,
                                      capture_output=True, text=True, check=True).stdout
                 t = json.loads(out)
