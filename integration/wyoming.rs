@@ -185,6 +185,29 @@ fn speech_to_text_on_a_wyoming_service_gives_the_local_intents_and_falls_back_wh
     // own, so every transcript it gets came from the service.
     let server = faster_whisper();
     let uri = server.uri.clone();
+    // luna doctor asks each configured peer to describe itself.
+    let nobody = format!("[\"tcp://127.0.0.1:{}\"]", free_port());
+    let doctor = support::luna(tempfile::tempdir().unwrap().path())
+        .env("LUNA_STT__BACKEND", "wyoming")
+        .env("LUNA_STT__WYOMING_URI", &uri)
+        .env("LUNA_SATELLITES__WYOMING", &nobody)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let check = |prefix: &str| -> Value {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"].as_str().unwrap().starts_with(prefix))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {prefix} check: {report}"))
+    };
+    assert_eq!(check("remote speech to text")["status"], "ok", "{report}");
+    let satellite = check("satellite 127.0.0.1:");
+    assert_eq!(satellite["status"], "warn", "{satellite}");
+    assert!(satellite["fix"].is_string(), "{satellite}");
     let remote_env = [
         ("LUNA_STT__MODEL_PATH", "/nonexistent/ggml-model.bin"),
         ("LUNA_STT__BACKEND", "wyoming"),

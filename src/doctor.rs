@@ -120,6 +120,7 @@ pub fn run(loaded: &Result<Loaded, ConfigError>) -> Vec<Check> {
     checks.push(check_encoder(&config.brain));
     checks.push(check_media());
     checks.push(check_speech(&config));
+    checks.extend(check_wyoming_peers(&config));
     checks.push(check_service());
     for (program, purpose, package) in SYSTEM_TOOLS {
         checks.push(match which::which(program) {
@@ -295,6 +296,51 @@ fn check_speech(config: &config::Config) -> Check {
             "apt-get install espeak-ng-data, or set [tts] voice to one of `espeak-ng --voices`",
         ),
     }
+}
+
+/// The Wyoming peers the config names: the remote speech to text and each satellite,
+/// asked to describe themselves.
+fn check_wyoming_peers(config: &config::Config) -> Vec<Check> {
+    let timeout = std::time::Duration::from_secs(2);
+    let mut checks = Vec::new();
+    if config.stt.backend == "wyoming" {
+        let uri = &config.stt.wyoming_uri;
+        let host_port = uri.trim_start_matches("tcp://");
+        checks.push(match crate::wyoming::describe_blocking(host_port, timeout) {
+            Ok(info) if info.data.get("asr").and_then(|a| a.as_array()).is_some_and(|a| !a.is_empty()) => {
+                Check::new(
+                    "remote speech to text",
+                    Status::Ok,
+                    format!("{uri} is a Wyoming speech-to-text service (the local model stands in when it fails)"),
+                )
+            }
+            Ok(_) => Check::new(
+                "remote speech to text",
+                Status::Warn,
+                format!("{uri} answers but offers no speech to text: every utterance falls back to the local model"),
+            )
+            .fix("point [stt] wyoming_uri at a Wyoming ASR service (e.g. wyoming-faster-whisper)"),
+            Err(reason) => Check::new(
+                "remote speech to text",
+                Status::Warn,
+                format!("{uri}: {reason}; the local model transcribes meanwhile"),
+            )
+            .fix("start the service, or set [stt] backend = \"local\""),
+        });
+    }
+    for uri in &config.satellites.wyoming {
+        let name = uri.trim_start_matches("tcp://");
+        checks.push(match crate::wyoming::describe_blocking(name, timeout) {
+            Ok(_) => Check::new(format!("satellite {name}"), Status::Ok, "answers"),
+            Err(reason) => Check::new(
+                format!("satellite {name}"),
+                Status::Warn,
+                format!("{reason}; LUNA retries it every 30 s at most"),
+            )
+            .fix("start the satellite (e.g. wyoming-satellite --uri tcp://0.0.0.0:10700 …) or remove it from [satellites] wyoming"),
+        });
+    }
+    checks
 }
 
 /// Media control needs the session bus; players come and go, so none is only news.

@@ -237,6 +237,35 @@ pub async fn write_event<W: AsyncWrite + Unpin>(
     writer.flush().await
 }
 
+/// Asks the Wyoming peer at `host_port` to describe itself (`describe` → `info`), on a
+/// blocking connection within `timeout`: what `luna doctor` checks a configured peer
+/// with.
+pub fn describe_blocking(host_port: &str, timeout: std::time::Duration) -> Result<Event, String> {
+    use std::io::Write;
+    use std::net::ToSocketAddrs;
+    let addr = host_port
+        .to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or("no address")?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|_| stream.set_write_timeout(Some(timeout)))
+        .and_then(|_| stream.write_all(&encode(&Event::new("describe", Value::Null))))
+        .map_err(|e| e.to_string())?;
+    let mut reader = std::io::BufReader::new(stream);
+    loop {
+        match read_event_blocking(&mut reader, &Limits::default()) {
+            Ok(Some(event)) if event.kind == "info" => return Ok(event),
+            Ok(Some(_)) => continue,
+            Ok(None) => return Err("closed the connection without describing itself".into()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 /// Every event in `bytes` (a whole conversation's worth, already received).
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<Event>, WyomingError> {
     futures::executor::block_on(async {
