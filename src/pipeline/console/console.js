@@ -258,17 +258,23 @@ for (const [id, answer] of [["yes", "yes"], ["no", "no"]]) {
 
 // ---------------------------------------------------------------- the microphone
 
-async function openMicrophone(onChunk) {
+// `context` is made and resumed in the key press or click itself: browsers let audio
+// run only from a user's gesture (Firefox keeps a context made later suspended).
+async function openMicrophone(context, resumed, onChunk) {
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: true },
   });
-  const context = new AudioContext();
   await context.audioWorklet.addModule("worklet.js");
   const source = context.createMediaStreamSource(stream);
   const node = new AudioWorkletNode(context, "luna-microphone");
   node.port.onmessage = (e) => onChunk(e.data.samples, e.data.peak);
   source.connect(node);
-  if (context.state === "suspended") await context.resume();
+  const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
+  await Promise.race([resumed, timeout]);
+  if (context.state !== "running") {
+    for (const track of stream.getTracks()) track.stop();
+    throw new Error("the browser has not let this page use audio yet: click the page, then try again");
+  }
   return {
     close() {
       node.port.onmessage = null;
@@ -339,6 +345,8 @@ function onEvent(t, e) {
 
 async function startTalking(mode) {
   if (talk) return;
+  const context = new AudioContext();
+  const resumed = context.resume();
   showError("");
   const t = { mode, queue: [], stopping: false, lastReply: null };
   talk = t;
@@ -365,7 +373,7 @@ async function startTalking(mode) {
   };
   ws.onerror = () => showError("Could not reach LUNA's stream.");
   try {
-    t.mic = await openMicrophone((samples, peak) => {
+    t.mic = await openMicrophone(context, resumed, (samples, peak) => {
       // When the first sound arrived (the page's clock), for timing what follows.
       if (!t.started) document.body.dataset.micStartedAt = t.started = performance.now();
       $("level").value = peak;
@@ -375,6 +383,7 @@ async function startTalking(mode) {
     });
   } catch (err) {
     showError(`No microphone: ${err.message}`);
+    context.close();
     t.stopping = true;
     ws.close();
     talk = null;
