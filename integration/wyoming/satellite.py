@@ -5,9 +5,10 @@ on `run-satellite` streams WAV (16-bit) at real-time pace in 20 ms chunks, then 
 It collects what LUNA sends back (detection, transcript, the reply's audio) and, once a
 reply has been played or after --timeout seconds, prints one JSON object and exits.
 With --die-after S it exits abruptly S seconds into streaming (a satellite unplugged
-mid-utterance).
+mid-utterance). With --own-wake it stands for a satellite with its own wake word: it
+sends `run-pipeline` from the "asr" stage first, and WAV is the command alone.
 
-    python3 satellite.py PORT WAV [--die-after S] [--timeout S]
+    python3 satellite.py PORT WAV [--die-after S] [--timeout S] [--own-wake]
 """
 import argparse
 import asyncio
@@ -19,6 +20,7 @@ import wave
 from wyoming.audio import AudioChunk
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Attribution, Info, Satellite
+from wyoming.pipeline import PipelineStage, RunPipeline
 
 CHUNK_S = 0.02
 
@@ -29,6 +31,7 @@ async def main():
     ap.add_argument("wav")
     ap.add_argument("--die-after", type=float)
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--own-wake", action="store_true")
     args = ap.parse_args()
     with wave.open(args.wav) as w:
         rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
@@ -37,6 +40,10 @@ async def main():
     done = asyncio.Event()
 
     async def stream(writer):
+        if args.own_wake:
+            run = RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS,
+                              wake_word_name="ok_nabu")
+            await async_write_event(run.event(), writer)
         step = int(rate * CHUNK_S) * width * channels
         start = time.monotonic()
         quiet = bytes(step)

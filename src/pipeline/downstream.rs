@@ -591,6 +591,11 @@ impl GatedCuts {
         self.gate.detected(d);
     }
 
+    /// See `WakeGate::arm`.
+    pub(super) fn arm(&mut self, d: Detection) {
+        self.gate.arm(d);
+    }
+
     /// Whether `u`, not cut yet, would be a command now (see `WakeGate::would_admit`).
     pub(super) fn would_admit(&self, u: &crate::vad::Utterance) -> bool {
         self.waiting.is_empty() && self.gate.would_admit(u.start_sample, u.end_sample)

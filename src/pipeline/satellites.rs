@@ -153,6 +153,16 @@ async fn session(name: &str, context: &SatelliteContext) -> Result<(), WyomingEr
                 format.resampler.push(&mono, &mut samples);
                 samples
             }
+            // The satellite heard its own wake word and streams the command that
+            // follows ("asr"); from "wake" it streams for LUNA's wake word.
+            "run-pipeline" if event.str("start_stage") == Some("asr") => {
+                let phrase = event
+                    .str("wake_word_name")
+                    .unwrap_or("the satellite's wake word")
+                    .to_owned();
+                hearing.woke_elsewhere(&phrase);
+                continue;
+            }
             "ping" => {
                 let _ = replies.send(Event::new("pong", json!({})));
                 continue;

@@ -73,6 +73,15 @@ impl StreamHearing {
         })
     }
 
+    /// The source heard a wake phrase itself (`phrase`; a satellite's own wake word) just
+    /// now: what is said next is addressed to LUNA, as after "hey luna" said alone.
+    pub(super) fn woke_elsewhere(&mut self, phrase: &str) {
+        if let Some((_, gate)) = self.wake.as_mut() {
+            let at = self.endpointer.position();
+            gate.arm(crate::wake::Detection::heard_elsewhere(phrase, at));
+        }
+    }
+
     /// Feeds a chunk of 16 kHz mono audio (`ended`: the last); what it gave.
     pub(super) fn push(&mut self, samples: &[f32], ended: bool) -> Vec<Heard> {
         let t_now = Instant::now();

@@ -64,6 +64,12 @@ impl WakeGate {
         }
     }
 
+    /// A wake phrase said alone that LUNA did not hear itself (a satellite's own wake
+    /// word): the next utterance starting within the follow-up is a command.
+    pub fn arm(&mut self, d: Detection) {
+        self.armed_until = Some((d.end_sample + self.follow_up, d));
+    }
+
     pub fn detected(&mut self, d: Detection) {
         if d.end_sample <= self.decided_until {
             return;
@@ -359,6 +365,27 @@ mod tests {
         );
         // Used up: the next utterance without a wake phrase is ignored.
         assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Some(Admission::Ignore));
+    }
+
+    #[test]
+    fn a_wake_word_heard_elsewhere_arms_the_next_utterance_only() {
+        let mut gate = WakeGate::new(6000);
+        let woke = Detection::heard_elsewhere("ok nabu", S);
+        gate.arm(woke.clone());
+        assert_eq!(
+            gate.admit(2 * S, 3 * S, u64::MAX),
+            Some(Admission::Command {
+                from_sample: 2 * S,
+                wake: Some(woke),
+            })
+        );
+        assert_eq!(gate.admit(4 * S, 5 * S, u64::MAX), Some(Admission::Ignore));
+        // Past the follow-up, nothing is addressed.
+        gate.arm(Detection::heard_elsewhere("ok nabu", 6 * S));
+        assert_eq!(
+            gate.admit(13 * S, 14 * S, u64::MAX),
+            Some(Admission::Ignore)
+        );
     }
 
     #[test]

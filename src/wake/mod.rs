@@ -174,6 +174,12 @@ impl Detection {
         }
     }
 
+    /// A wake phrase heard by someone else (a satellite's own wake word), ending at
+    /// stream sample `end_sample`: the speech that follows it is addressed to LUNA.
+    pub fn heard_elsewhere(phrase: &str, end_sample: u64) -> Self {
+        Self::at(phrase, (end_sample, 1.0), WakeCheck::Acoustic)
+    }
+
     pub fn is_candidate(&self) -> bool {
         self.check == WakeCheck::Transcript
     }
