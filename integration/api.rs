@@ -444,10 +444,7 @@ fn a_token_is_required_when_configured() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (audio, _) = session(dir.path(), &[("what time is it", "en-us")], 0.3, 0.6);
-    let bytes: Vec<u8> = audio
-        .iter()
-        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
-        .collect();
+    let bytes = s16le(&audio);
     ws.send(tungstenite::Message::Binary(bytes.into())).unwrap();
     ws.send(tungstenite::Message::Text("end".into())).unwrap();
     let mut kinds = Vec::new();
@@ -474,15 +471,20 @@ fn binding_beyond_loopback_without_a_token_is_refused() {
 
 /// Streams `audio` to `/v1/stream` as s16le in frames of `frame_bytes` and returns the
 /// events received.
+/// 16 kHz samples as the stream's frames carry them: 16-bit little-endian.
+fn s16le(audio: &[f32]) -> Vec<u8> {
+    audio
+        .iter()
+        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
+        .collect()
+}
+
 fn stream(addr: SocketAddr, query: &str, audio: &[f32], frame_bytes: usize) -> Vec<Value> {
     let url = format!("ws://{addr}/v1/stream{query}");
     let tcp = TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let (mut socket, _) = tungstenite::client(url, tcp).unwrap();
-    let bytes: Vec<u8> = audio
-        .iter()
-        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
-        .collect();
+    let bytes = s16le(audio);
     for frame in bytes.chunks(frame_bytes) {
         socket
             .send(tungstenite::Message::Binary(frame.to_vec().into()))
@@ -1174,10 +1176,7 @@ fn a_stream_can_ask_for_speech_starts_and_the_reply_as_audio() {
     let tcp = TcpStream::connect(luna.addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let (mut ws, _) = tungstenite::client(url, tcp).unwrap();
-    let bytes: Vec<u8> = audio
-        .iter()
-        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
-        .collect();
+    let bytes = s16le(&audio);
     ws.send(tungstenite::Message::Binary(bytes.into())).unwrap();
     ws.send(tungstenite::Message::text("end")).unwrap();
     let (mut events, mut wavs) = (Vec::<Value>::new(), Vec::new());

@@ -789,11 +789,7 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
         });
     }
     for uri in &c.satellites.wyoming {
-        let ok = uri.strip_prefix("tcp://").is_some_and(|rest| {
-            rest.rsplit_once(':')
-                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
-        });
-        if !ok {
+        if crate::wyoming::host_port(uri).is_none() {
             return Err(ConfigError::Rejected {
                 origin: o
                     .get("satellites.wyoming")

@@ -282,10 +282,7 @@ fn check_speech(config: &config::Config) -> Check {
             "spoken replies are off ([tts] enabled = false)",
         );
     }
-    let voice = crate::tts::Voice {
-        voice: config.tts.voice.clone(),
-        words_per_minute: config.tts.rate_wpm,
-    };
+    let voice = crate::tts::Voice::from_config(&config.tts);
     match crate::tts::synthesize("ok", &voice).and_then(|_| crate::tts::version()) {
         Ok(version) => Check::new(
             NAME,
@@ -305,7 +302,7 @@ fn check_wyoming_peers(config: &config::Config) -> Vec<Check> {
     let mut checks = Vec::new();
     if config.stt.backend == "wyoming" {
         let uri = &config.stt.wyoming_uri;
-        let host_port = uri.trim_start_matches("tcp://");
+        let host_port = crate::wyoming::host_port(uri).unwrap_or(uri);
         checks.push(match crate::wyoming::describe_blocking(host_port, timeout) {
             Ok(info) if info.data.get("asr").and_then(|a| a.as_array()).is_some_and(|a| !a.is_empty()) => {
                 Check::new(
@@ -329,7 +326,7 @@ fn check_wyoming_peers(config: &config::Config) -> Vec<Check> {
         });
     }
     for uri in &config.satellites.wyoming {
-        let name = uri.trim_start_matches("tcp://");
+        let name = crate::wyoming::host_port(uri).unwrap_or(uri);
         checks.push(match crate::wyoming::describe_blocking(name, timeout) {
             Ok(_) => Check::new(format!("satellite {name}"), Status::Ok, "answers"),
             Err(reason) => Check::new(

@@ -242,14 +242,7 @@ pub async fn write_event<W: AsyncWrite + Unpin>(
 /// with.
 pub fn describe_blocking(host_port: &str, timeout: std::time::Duration) -> Result<Event, String> {
     use std::io::Write;
-    use std::net::ToSocketAddrs;
-    let addr = host_port
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or("no address")?;
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    let mut stream = connect_blocking(host_port, timeout).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|_| stream.set_write_timeout(Some(timeout)))
@@ -278,19 +271,38 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<Event>, WyomingError>
     })
 }
 
-/// 16-bit little-endian PCM of `channels` interleaved channels → mono f32 samples.
-pub fn pcm16_to_mono(bytes: &[u8], channels: usize) -> Vec<f32> {
-    let channels = channels.max(1);
-    bytes
-        .chunks_exact(2 * channels)
-        .map(|frame| {
-            let sum: f32 = frame
-                .chunks_exact(2)
-                .map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0)
-                .sum();
-            sum / channels as f32
-        })
-        .collect()
+/// The `host:port` of a Wyoming address `tcp://host:port`, if it is one.
+pub fn host_port(uri: &str) -> Option<&str> {
+    uri.strip_prefix("tcp://").filter(|rest| {
+        rest.rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    })
+}
+
+/// Mono `samples` at `rate` as the events that carry audio: `audio-start`, 100 ms
+/// `audio-chunk`s of 16-bit PCM, `audio-stop`.
+pub fn audio_events(samples: &[f32], rate: u32) -> Vec<Event> {
+    let format = serde_json::json!({ "rate": rate, "width": 2, "channels": 1 });
+    let mut events = vec![Event::new("audio-start", format.clone())];
+    for chunk in samples.chunks((rate / 10).max(1) as usize) {
+        let pcm = crate::audio::to_pcm16(chunk);
+        events.push(Event::new("audio-chunk", format.clone()).with_payload(pcm));
+    }
+    events.push(Event::new("audio-stop", Value::Null));
+    events
+}
+
+/// A blocking connection to `host_port` within `timeout` (a peer asked from a stage's
+/// own thread or a command-line check).
+pub fn connect_blocking(
+    host_port: &str,
+    timeout: std::time::Duration,
+) -> std::io::Result<std::net::TcpStream> {
+    use std::net::ToSocketAddrs;
+    let addr = host_port.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no address for the host")
+    })?;
+    std::net::TcpStream::connect_timeout(&addr, timeout)
 }
 
 #[cfg(test)]
@@ -414,12 +426,41 @@ mod tests {
     }
 
     #[test]
-    fn stereo_pcm_is_averaged_to_mono() {
-        let bytes: Vec<u8> = [16384i16, -16384, 32767, 32767]
-            .iter()
-            .flat_map(|s| s.to_le_bytes())
-            .collect();
-        assert_eq!(pcm16_to_mono(&bytes, 2), vec![0.0, 32767.0 / 32768.0]);
-        assert_eq!(pcm16_to_mono(&bytes, 1).len(), 4);
+    fn audio_is_framed_as_start_chunks_stop() {
+        let events = audio_events(&vec![0.5; 2205 * 3 + 7], 22050);
+        let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "audio-start",
+                "audio-chunk",
+                "audio-chunk",
+                "audio-chunk",
+                "audio-chunk",
+                "audio-stop"
+            ]
+        );
+        assert_eq!(events[1].payload.as_ref().unwrap().len(), 2205 * 2);
+        assert_eq!(events[4].payload.as_ref().unwrap().len(), 7 * 2);
+        assert_eq!(events[0].u64("rate"), Some(22050));
+        assert_eq!(events[0].u64("width"), Some(2));
+    }
+
+    #[test]
+    fn wyoming_addresses_are_checked() {
+        assert_eq!(
+            host_port("tcp://kitchen.local:10700"),
+            Some("kitchen.local:10700")
+        );
+        for bad in [
+            "",
+            "localhost:10300",
+            "tcp://",
+            "tcp://host",
+            "tcp://:10300",
+            "tcp://h:port",
+        ] {
+            assert_eq!(host_port(bad), None, "{bad}");
+        }
     }
 }

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
-use dasp_sample::Sample;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -89,10 +88,7 @@ pub fn start_api(
         vad: VadSettings::from_config(&config.vad),
         wake,
         speech_model: crate::stt::SttSettings::from_config(&config.stt).model_path,
-        voice: crate::tts::Voice {
-            voice: config.tts.voice.clone(),
-            words_per_minute: config.tts.rate_wpm,
-        },
+        voice: crate::tts::Voice::from_config(&config.tts),
     };
     let bind_error = |error| ApiError::Bind {
         addr: config.api.bind.clone(),
@@ -664,26 +660,6 @@ fn is_upgrade(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// A reply spoken by the configured voice, as a mono 16-bit WAV file in memory.
-fn spoken_wav(text: &str, voice: &crate::tts::Voice) -> Option<Vec<u8>> {
-    let (samples, rate) = crate::tts::synthesize(text, voice)
-        .map_err(|e| warn!(error = %e, "the reply could not be spoken for a stream"))
-        .ok()?;
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut wav = hound::WavWriter::new(&mut out, spec).ok()?;
-    for s in samples {
-        wav.write_sample(s.to_sample::<i16>()).ok()?;
-    }
-    wav.finalize().ok()?;
-    Some(out.into_inner())
-}
-
 async fn handle(
     state: &ApiState,
     session: &mut actix_ws::Session,
@@ -723,9 +699,14 @@ async fn handle(
                         send_report(&mut session, &report).await;
                         let text = report.outcome.response.clone();
                         if let Some(voice) = voice.filter(|_| !text.is_empty()) {
-                            let wav = web::block(move || spoken_wav(&text, &voice)).await;
-                            if let Ok(Some(wav)) = wav {
-                                let _ = session.binary(wav).await;
+                            match web::block(move || crate::tts::wav_bytes(&text, &voice)).await {
+                                Ok(Ok(wav)) => {
+                                    let _ = session.binary(wav).await;
+                                }
+                                Ok(Err(e)) => {
+                                    warn!(error = %e, "the reply could not be spoken for a stream")
+                                }
+                                Err(_) => {}
                             }
                         }
                     }
@@ -763,10 +744,7 @@ fn s16le_to_f32(odd_byte: &mut Option<u8>, bytes: &[u8]) -> Vec<f32> {
     };
     let (whole, rest) = bytes.split_at(bytes.len() & !1);
     *odd_byte = rest.first().copied();
-    whole
-        .chunks_exact(2)
-        .map(|p| i16::from_le_bytes([p[0], p[1]]).to_sample::<f32>())
-        .collect()
+    crate::audio::pcm16_to_mono(whole, 1)
 }
 
 #[cfg(test)]

@@ -170,10 +170,7 @@ impl Daemon {
             start_scheduler(store.clone(), policy(false), supervisor.clone().recipient());
         let speech = Arc::new(crate::tts::SpeechControl::default());
         let tts = config.tts.enabled.then(|| {
-            let voice = crate::tts::Voice {
-                voice: config.tts.voice.clone(),
-                words_per_minute: config.tts.rate_wpm,
-            };
+            let voice = crate::tts::Voice::from_config(&config.tts);
             start_tts(
                 voice,
                 config.tts.output.clone(),
@@ -351,6 +348,8 @@ impl Daemon {
         };
         let serve_wyoming = api && !config.api.wyoming_bind.is_empty();
         let drive_satellites = api && !config.satellites.wyoming.is_empty();
+        // Satellites and API streams hear with the wake word's models: load them unless
+        // the microphone's hearing already did.
         if (drive_satellites || (api && !config.api.bind.is_empty())) && wake_models.is_none() {
             wake_models = WakeSettings::from_config(&config.wake)
                 .ok()
@@ -363,19 +362,11 @@ impl Daemon {
                     downstream: downstream.clone(),
                     vad: crate::vad::VadSettings::from_config(&config.vad),
                     wake: wake_models.clone(),
-                    voice: crate::tts::Voice {
-                        voice: config.tts.voice.clone(),
-                        words_per_minute: config.tts.rate_wpm,
-                    },
+                    voice: crate::tts::Voice::from_config(&config.tts),
                 },
             )
         });
         let api = if api && !config.api.bind.is_empty() {
-            if wake_models.is_none() {
-                wake_models = WakeSettings::from_config(&config.wake)
-                    .ok()
-                    .and_then(|s| crate::wake::load_models(&s).ok().map(|m| (m, s)));
-            }
             if wake_models.is_none() {
                 warn!("no wake-word models: API streams need ?no_wake=true until `luna model install` is run");
             }

@@ -17,13 +17,14 @@ use tracing::{info, warn};
 
 use super::stream_hearing::{Heard, StreamHearing};
 use super::Downstream;
+use crate::audio::pcm16_to_mono;
 use crate::audio::resample::StreamResampler;
 use crate::audio::PIPELINE_RATE;
 use crate::store::CommandSource;
 use crate::vad::VadSettings;
 use crate::wake::features::FrontEndModels;
 use crate::wake::WakeSettings;
-use crate::wyoming::{pcm16_to_mono, read_event, write_event, Event, Limits, WyomingError};
+use crate::wyoming::{audio_events, read_event, write_event, Event, Limits, WyomingError};
 
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -55,7 +56,7 @@ pub fn start_satellites(uris: &[String], context: SatelliteContext) -> Satellite
     let tasks = uris
         .iter()
         .map(|uri| {
-            let name = uri.trim_start_matches("tcp://").to_owned();
+            let name = crate::wyoming::host_port(uri).unwrap_or(uri).to_owned();
             let context = context.clone();
             actix_web::rt::spawn(async move { keep_connected(name, context).await })
         })
@@ -226,53 +227,12 @@ fn act(
                     warn!(satellite = %name, "the reply could not be spoken");
                     return;
                 };
-                for event in reply_audio(&samples, rate) {
+                for event in audio_events(&samples, rate) {
                     if replies.send(event).is_err() {
                         return;
                     }
                 }
             });
         }
-    }
-}
-
-/// A spoken reply as the audio events a satellite plays: 16-bit mono at `rate`, in
-/// 100 ms chunks.
-fn reply_audio(samples: &[f32], rate: u32) -> Vec<Event> {
-    let format = json!({ "rate": rate, "width": 2, "channels": 1 });
-    let mut events = vec![Event::new("audio-start", format.clone())];
-    for chunk in samples.chunks((rate / 10).max(1) as usize) {
-        let pcm: Vec<u8> = chunk
-            .iter()
-            .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-            .collect();
-        events.push(Event::new("audio-chunk", format.clone()).with_payload(pcm));
-    }
-    events.push(Event::new("audio-stop", json!({})));
-    events
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reply_audio;
-
-    #[test]
-    fn a_reply_is_framed_as_start_chunks_stop() {
-        let events = reply_audio(&vec![0.5; 2205 * 3 + 7], 22050);
-        let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(
-            kinds,
-            [
-                "audio-start",
-                "audio-chunk",
-                "audio-chunk",
-                "audio-chunk",
-                "audio-chunk",
-                "audio-stop"
-            ]
-        );
-        assert_eq!(events[1].payload.as_ref().unwrap().len(), 2205 * 2);
-        assert_eq!(events[4].payload.as_ref().unwrap().len(), 7 * 2);
-        assert_eq!(events[0].u64("rate"), Some(22050));
     }
 }

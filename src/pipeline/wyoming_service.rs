@@ -14,9 +14,10 @@ use tokio::io::BufReader;
 use tracing::{info, warn};
 
 use super::{CommandRequest, Downstream};
+use crate::audio::pcm16_to_mono;
 use crate::audio::PIPELINE_RATE;
 use crate::store::CommandSource;
-use crate::wyoming::{pcm16_to_mono, read_event, write_event, Event, Limits, WyomingError};
+use crate::wyoming::{read_event, write_event, Event, Limits, WyomingError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WyomingServiceError {
@@ -200,7 +201,7 @@ async fn serve(
 }
 
 async fn transcript(downstream: &Downstream, audio: Incoming, max_samples: usize) -> Event {
-    let samples = if audio.rate == PIPELINE_RATE {
+    let mut samples = if audio.rate == PIPELINE_RATE {
         audio.samples
     } else {
         match crate::audio::resample::resample(&audio.samples, audio.rate, PIPELINE_RATE) {
@@ -208,7 +209,7 @@ async fn transcript(downstream: &Downstream, audio: Incoming, max_samples: usize
             Err(e) => return error_event(&e.to_string(), "unsupported-audio"),
         }
     };
-    let samples = samples[..samples.len().min(max_samples)].to_vec();
+    samples.truncate(max_samples);
     match downstream.transcribe(samples).await {
         Ok(text) => Event::new("transcript", json!({ "text": text, "language": "en" })),
         Err(e) => error_event(&e.to_string(), "stt-failed"),

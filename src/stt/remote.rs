@@ -5,13 +5,14 @@
 //! `transcript`, all within `[stt] wyoming_timeout_ms`.
 
 use std::io::{BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::audio::PIPELINE_RATE;
-use crate::wyoming::{encode, read_event_blocking, Event, Limits, WyomingError};
+use crate::wyoming::{
+    audio_events, connect_blocking, encode, read_event_blocking, Event, Limits, WyomingError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteSttError {
@@ -35,13 +36,8 @@ pub struct RemoteStt {
 
 impl RemoteStt {
     pub fn new(uri: &str, timeout: Duration) -> Result<Self, RemoteSttError> {
-        let host_port = uri
-            .strip_prefix("tcp://")
-            .filter(|rest| {
-                rest.rsplit_once(':')
-                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
-            })
-            .ok_or_else(|| RemoteSttError::BadUri(uri.to_owned()))?;
+        let host_port =
+            crate::wyoming::host_port(uri).ok_or_else(|| RemoteSttError::BadUri(uri.to_owned()))?;
         Ok(Self {
             uri: uri.to_owned(),
             host_port: host_port.to_owned(),
@@ -60,28 +56,13 @@ impl RemoteStt {
             uri: self.uri.clone(),
             reason,
         };
-        let addr = self
-            .host_port
-            .to_socket_addrs()
-            .map_err(|e| unreachable(e.to_string()))?
-            .next()
-            .ok_or_else(|| unreachable("no address".into()))?;
-        let mut stream = TcpStream::connect_timeout(&addr, self.timeout)
+        let mut stream = connect_blocking(&self.host_port, self.timeout)
             .map_err(|e| unreachable(e.to_string()))?;
         let io = |e: std::io::Error| self.io_error(e);
-        let format = json!({ "rate": PIPELINE_RATE, "width": 2, "channels": 1 });
         let mut out = encode(&Event::new("transcribe", json!({ "language": "en" })));
-        out.extend(encode(&Event::new("audio-start", format.clone())));
-        for chunk in samples.chunks(PIPELINE_RATE as usize / 10) {
-            let pcm: Vec<u8> = chunk
-                .iter()
-                .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-                .collect();
-            out.extend(encode(
-                &Event::new("audio-chunk", format.clone()).with_payload(pcm),
-            ));
+        for event in audio_events(samples, PIPELINE_RATE) {
+            out.extend(encode(&event));
         }
-        out.extend(encode(&Event::new("audio-stop", json!({}))));
         stream.set_write_timeout(Some(self.timeout)).map_err(io)?;
         stream.write_all(&out).map_err(io)?;
         stream.flush().map_err(io)?;

@@ -32,6 +32,16 @@ pub struct Voice {
     pub words_per_minute: u32,
 }
 
+impl Voice {
+    /// The voice `[tts]` names.
+    pub fn from_config(tts: &crate::config::TtsConfig) -> Self {
+        Self {
+            voice: tts.voice.clone(),
+            words_per_minute: tts.rate_wpm,
+        }
+    }
+}
+
 impl Default for Voice {
     fn default() -> Self {
         Self {
@@ -60,19 +70,27 @@ fn synthesize_until(
 
 /// Writes the spoken `text` to a WAV file (mono 16-bit at the synthesizer's rate).
 pub fn write_wav(text: &str, voice: &Voice, path: &Path) -> Result<(), TtsError> {
+    std::fs::write(path, wav_bytes(text, voice)?)
+        .map_err(|e| TtsError::Failed(format!("{}: {e}", path.display())))
+}
+
+/// The spoken `text` as a WAV file in memory (mono 16-bit at the synthesizer's rate).
+pub fn wav_bytes(text: &str, voice: &Voice) -> Result<Vec<u8>, TtsError> {
     let (samples, rate) = espeak::synthesize(text, voice, &|| false)?;
-    let failed = |e: hound::Error| TtsError::Failed(format!("{}: {e}", path.display()));
+    let failed = |e: hound::Error| TtsError::Failed(format!("the reply's WAV: {e}"));
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut wav = hound::WavWriter::create(path, spec).map_err(failed)?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut wav = hound::WavWriter::new(&mut out, spec).map_err(failed)?;
     for s in samples {
         wav.write_sample(s).map_err(failed)?;
     }
-    wav.finalize().map_err(failed)
+    wav.finalize().map_err(failed)?;
+    Ok(out.into_inner())
 }
 
 /// Who may interrupt LUNA's speech, and whether it is speaking. Shared by the speaker
