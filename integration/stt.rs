@@ -8,6 +8,10 @@ use support::{add_noise, model_path, speak, word_errors};
 
 /// The default settings, with `LUNA_STT__*` variables applied (for experiments).
 fn stt() -> SpeechToText {
+    SpeechToText::new(settings())
+}
+
+fn settings() -> SttSettings {
     let options = luna::config::LoadOptions {
         env: std::env::vars()
             .filter(|(k, _)| k.starts_with("LUNA_STT__"))
@@ -17,7 +21,7 @@ fn stt() -> SpeechToText {
     let config = luna::config::load(&options).unwrap().config;
     let mut settings = SttSettings::from_config(&config.stt);
     settings.model_path = model_path();
-    SpeechToText::new(settings)
+    settings
 }
 
 const COMMANDS: &[&str] = &[
@@ -32,6 +36,92 @@ const COMMANDS: &[&str] = &[
     "set an alarm for seven thirty",
     "turn off the lights in ten minutes and play some jazz",
 ];
+
+/// Alternatives are other readings of the same audio: different from the best one
+/// and from each other, close to it in words, the same when asked twice, and gone
+/// once the model has decoded other audio.
+#[test]
+fn alternatives_are_other_readings_of_the_same_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stt = stt();
+    let mut with_some = 0;
+    let mut last = None;
+    for (i, text) in COMMANDS.iter().enumerate() {
+        let wav = dir.path().join(format!("a{i}.wav"));
+        speak(text, "en-us+m3", 140, &wav);
+        let audio = luna::audio::wav::read(&wav).unwrap();
+        let t = stt.transcribe(&audio.samples).unwrap();
+        let decoding = t
+            .decoding
+            .expect("a greedy transcript can be asked for alternatives");
+        if let Some(previous) = last.replace(decoding) {
+            assert!(
+                stt.alternatives(previous).unwrap().is_empty(),
+                "alternatives of audio decoded before"
+            );
+        }
+        let alternatives = stt.alternatives(decoding).unwrap();
+        assert_eq!(
+            stt.alternatives(decoding).unwrap(),
+            alternatives,
+            "asked twice"
+        );
+        assert!(
+            alternatives.len() <= 3,
+            "[stt] alternatives = 3: {alternatives:?}"
+        );
+        // In words, case and punctuation aside.
+        let words = |text: &str| {
+            text.to_lowercase()
+                .split(|c: char| !c.is_alphanumeric() && c != '\'')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let heard = words(&t.text);
+        let mut seen = vec![heard.clone()];
+        for a in &alternatives {
+            let reading = words(&a.text);
+            assert!(
+                !seen.contains(&reading),
+                "{:?} repeats one of {seen:?}",
+                a.text
+            );
+            let (errors, words) = word_errors(&heard, &reading);
+            assert!(
+                errors <= words.max(2),
+                "{:?} is not a reading of {:?}",
+                a.text,
+                t.text
+            );
+            assert!(a.logprob.is_finite() && a.logprob < 0.0, "{a:?}");
+            seen.push(reading);
+        }
+        eprintln!(
+            "{text:?}: heard {:?}, or {:?}",
+            t.text,
+            alternatives.iter().map(|a| &a.text).collect::<Vec<_>>()
+        );
+        with_some += !alternatives.is_empty() as usize;
+    }
+    assert!(
+        with_some >= 3,
+        "only {with_some} of {} commands had alternatives",
+        COMMANDS.len()
+    );
+    // Turned off: none to ask for.
+    let mut settings = settings();
+    settings.alternatives = 0;
+    let wav = dir.path().join("a0.wav");
+    let audio = luna::audio::wav::read(&wav).unwrap();
+    assert_eq!(
+        SpeechToText::new(settings)
+            .transcribe(&audio.samples)
+            .unwrap()
+            .decoding,
+        None
+    );
+}
 
 /// Commands in several voices and speeds, some with noise: the word error rate after
 /// normalization (number words, punctuation, case) stays under a floor.

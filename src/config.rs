@@ -84,6 +84,7 @@ pub struct SttConfig {
     pub audio_ctx: u32,
     pub max_tokens: u32,
     pub beam_size: u32,
+    pub alternatives: u32,
     pub no_speech_threshold: f64,
     pub logprob_threshold: f64,
     pub initial_prompt: String,
@@ -657,6 +658,7 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
     check(o, "stt.audio_ctx", c.stt.audio_ctx, 64, 1500)?;
     check(o, "stt.max_tokens", c.stt.max_tokens, 1, 224)?;
     check(o, "stt.beam_size", c.stt.beam_size, 1, 8)?;
+    check(o, "stt.alternatives", c.stt.alternatives, 0, 8)?;
     check(
         o,
         "stt.wyoming_timeout_ms",

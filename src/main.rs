@@ -1217,7 +1217,12 @@ fn transcribe(
 ) -> anyhow::Result<ExitCode> {
     let audio = luna::audio::wav::read(file)?;
     let mut stt = luna::stt::SpeechToText::new(luna::stt::SttSettings::from_config(&config.stt));
-    let t = stt.transcribe(&audio.samples)?;
+    let mut t = stt.transcribe(&audio.samples)?;
+    if let Some(decoding) = t.decoding {
+        let started = std::time::Instant::now();
+        t.alternatives = stt.alternatives(decoding)?;
+        t.alternatives_ms = started.elapsed().as_secs_f64() * 1000.0;
+    }
     if json {
         println!(
             "{}",
@@ -1226,10 +1231,15 @@ fn transcribe(
                 "audio_s": t.audio_s,
                 "load_ms": t.load_ms,
                 "transcribe_ms": t.transcribe_ms,
+                "alternatives": t.alternatives,
+                "alternatives_ms": t.alternatives_ms,
             })
         );
     } else {
         println!("{}", t.text);
+        for a in &t.alternatives {
+            println!("  or: {}", a.text);
+        }
         eprintln!(
             "({:.2} s of audio; model load {:.0} ms, transcription {:.0} ms)",
             t.audio_s, t.load_ms, t.transcribe_ms

@@ -85,6 +85,7 @@ pub struct Metrics {
     wake_transcript_checks: Family<OutcomeLabel, Counter>,
     satellites_connected: Family<SatelliteLabel, prometheus_client::metrics::gauge::Gauge>,
     stt_remote: Family<OutcomeLabel, Counter>,
+    stt_alternatives_chosen: Counter,
     satellite_connections: Family<SatelliteLabel, Counter>,
     probes: Arc<Probes>,
 }
@@ -142,6 +143,12 @@ impl Metrics {
             "stt_remote",
             "Utterances sent to the Wyoming speech-to-text service ([stt] backend = \"wyoming\"): used, or fell_back to the local model",
             stt_remote.clone(),
+        );
+        let stt_alternatives_chosen = Counter::default();
+        registry.register(
+            "stt_alternatives_chosen",
+            "Commands understood from one of speech to text's alternatives ([stt] alternatives) when its best reading was not understood",
+            stt_alternatives_chosen.clone(),
         );
         let satellite_connections = Family::<SatelliteLabel, Counter>::default();
         registry.register(
@@ -203,6 +210,7 @@ impl Metrics {
             satellites_connected,
             satellite_connections,
             stt_remote,
+            stt_alternatives_chosen,
             probes,
         }
     }
@@ -288,6 +296,11 @@ impl Metrics {
         self.stt_remote
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
+    }
+
+    /// A command understood from one of speech to text's alternatives.
+    pub fn stt_alternative_chosen(&self) {
+        self.stt_alternatives_chosen.inc();
     }
 
     /// A Wyoming satellite connected (`true`) or was lost (`false`).
@@ -658,6 +671,13 @@ pub fn summary(samples: &[Sample]) -> String {
             "speech to text on the Wyoming service: {} utterances, {} fell back to the local model",
             sum_where("luna_stt_remote_total", "outcome", "used"),
             sum_where("luna_stt_remote_total", "outcome", "fell_back"),
+        );
+    }
+    let alternatives = sum("luna_stt_alternatives_chosen_total");
+    if alternatives > 0.0 {
+        let _ = writeln!(
+            out,
+            "understood from another reading of the speech: {alternatives} commands"
         );
     }
     let caches: Vec<String> = ["parse", "context", "plan"]

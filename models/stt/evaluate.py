@@ -15,6 +15,11 @@ per model and through `luna parse --jsonl` for its intents.
 wyoming-faster-whisper, what `[stt] backend = "wyoming"` would use), each clip sent
 with the reference client (PyPI wyoming).
 
+`--unknown N` adds N requests LUNA has no intent for (unknown.jsonl's odd lines), to
+count false accepts. For local models the brain's choice among Whisper's alternatives
+(`[stt] alternatives`) is reported beside the greedy transcript's: the first
+alternative it understands when it does not understand the best one.
+
 Prints, per model: word error rate (after the brain's normalization of numbers and
 punctuation: both sides through `luna parse`), commands whose intents come out as
 labelled, and the median / 95th percentile transcription time.
@@ -33,17 +38,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
 
 
-def sentences(n):
+def sentences(n, unknown=False):
     out = []
     for path in sorted((ROOT / "src/brain/corpus/others").glob("*.jsonl")):
-        if path.name == "unknown.jsonl":
+        if (path.name == "unknown.jsonl") != unknown:
             continue
         lines = path.read_text().splitlines()
         for i, line in enumerate(lines):
             if i % 2 == 1 and line.strip():
                 out.append(json.loads(line))
     # Spread over the files: every k-th.
-    step = max(1, len(out) // n)
+    step = max(1, len(out) // n) if n else 1
     return out[::step][:n]
 
 
@@ -85,6 +90,10 @@ def errors(ref, hyp):
             cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
             prev, d[j] = d[j], cur
     return d[len(h)], len(r)
+
+
+def unknown(parsed):
+    return all(x["intent"] == "unknown" for x in parsed["intents"])
 
 
 def parse(luna, texts):
@@ -134,8 +143,9 @@ def main():
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
     ap.add_argument("--wyoming", action="append", default=[], help="NAME=tcp://HOST:PORT")
     ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--unknown", type=int, default=0)
     args = ap.parse_args()
-    items = sentences(args.n)
+    items = sentences(args.n) + sentences(args.unknown, unknown=True)
     with tempfile.TemporaryDirectory() as tmp:
         clips = []
         for i, item in enumerate(items):
@@ -148,31 +158,62 @@ def main():
             kind, spec = spec
             name, path = spec.split("=", 1)
             env = dict(os.environ, LUNA_STT__MODEL_PATH=os.path.expanduser(path))
-            texts, times = [], []
+            texts, times, alternatives, alt_times = [], [], [], []
             for clip in clips:
                 if kind == "wyoming":
                     text, ms = transcribe_wyoming(path, clip)
                     texts.append(text)
                     times.append(ms)
+                    alternatives.append([])
+                    alt_times.append(0.0)
                     continue
                 out = subprocess.run([args.luna, "transcribe", "--json", clip], env=env,
                                      capture_output=True, text=True, check=True).stdout
                 t = json.loads(out)
                 texts.append(t["text"])
                 times.append(t["transcribe_ms"])
+                alternatives.append([a["text"] for a in t.get("alternatives", [])])
+                alt_times.append(t.get("alternatives_ms", 0.0))
             hyps = parse(args.luna, texts)
-            errs = total = right = 0
-            for item, ref, hyp in zip(items, refs, hyps):
-                e, n = errors(ref["normalized"], hyp["normalized"])
-                errs, total = errs + e, total + n
-                want = [x["intent"] for x in item["intents"]]
-                got = [x["intent"] for x in hyp["intents"]]
-                right += want == got
-            times.sort()
-            print(f"{name:8} WER {100 * errs / total:5.1f} % ({errs}/{total})  "
-                  f"intents right {right}/{len(items)}  "
-                  f"transcribe p50 {statistics.median(times):.0f} ms, "
-                  f"p95 {times[int(0.95 * (len(times) - 1))]:.0f} ms")
+            chosen = list(hyps)
+            if any(alternatives):
+                flat = [a for alts in alternatives for a in alts]
+                parsed = iter(parse(args.luna, flat))
+                for i, alts in enumerate(alternatives):
+                    options = [next(parsed) for _ in alts]
+                    if unknown(hyps[i]):
+                        chosen[i] = next((o for o in options if not unknown(o)), hyps[i])
+            ways = [("", hyps)] + ([("+alternatives", chosen)] if any(alternatives) else [])
+            for way, got_all in ways:
+                errs = total = right = false_accepts = 0
+                for item, ref, hyp in zip(items, refs, got_all):
+                    want = [x["intent"] for x in item["intents"]]
+                    got = [x["intent"] for x in hyp["intents"]]
+                    if want == ["unknown"]:
+                        false_accepts += not unknown(hyp)
+                        continue
+                    e, n = errors(ref["normalized"], hyp["normalized"])
+                    errs, total = errs + e, total + n
+                    right += want == got
+                n_known = sum(1 for it in items if it["intents"][0]["intent"] != "unknown")
+                print(f"{name + way:8} WER {100 * errs / total:5.1f} % ({errs}/{total})  "
+                      f"intents right {right}/{n_known}  "
+                      f"false accepts {false_accepts}/{len(items) - n_known}  "
+                      f"transcribe p50 {statistics.median(times):.0f} ms, "
+                      f"p95 {sorted(times)[int(0.95 * (len(times) - 1))]:.0f} ms")
+            if any(alternatives):
+                used = sum(1 for h, c in zip(hyps, chosen) if h is not c)
+                for i, (h, c) in enumerate(zip(hyps, chosen)):
+                    if h is not c:
+                        want = [x["intent"] for x in items[i]["intents"]]
+                        got = [x["intent"] for x in c["intents"]]
+                        print(f"{'':8} {VOICES[i % len(VOICES)]}{' noisy' if i % 2 else ''}: "
+                              f"said {items[i]['text']!r}, heard {h['text']!r}, "
+                              f"chose {c['text']!r} ({'right' if want == got else 'wrong'})")
+                print(f"{'':8} alternatives: {sum(map(bool, alternatives))} transcripts had some, "
+                      f"{used} chosen; their time p50 {statistics.median(alt_times):.0f} ms, "
+                      f"p95 {sorted(alt_times)[int(0.95 * (len(alt_times) - 1))]:.0f} ms, "
+                      f"max {max(alt_times):.0f} ms")
             sys.stdout.flush()
 
 

@@ -116,6 +116,13 @@ pub struct Parse {
     pub clauses: Vec<Clause>,
 }
 
+impl Parse {
+    /// Nothing in it understood.
+    pub fn is_unknown(&self) -> bool {
+        self.clauses.iter().all(|c| c.intent.is_unknown())
+    }
+}
+
 /// The brain's answer for one command.
 #[derive(Clone, Debug, Serialize)]
 pub struct Understanding {
@@ -476,6 +483,23 @@ impl Brain {
             used_context,
             plan,
         }
+    }
+
+    /// The best of what speech to text heard: `heard` when any of it is understood, else
+    /// the first of `alternatives` (Whisper's other readings, likeliest first) that is
+    /// understood whole, else `heard`'s unknown. Only the chosen reading touches the
+    /// conversation's context.
+    pub fn understand_heard(&mut self, heard: &str, alternatives: &[String]) -> Understanding {
+        let understood_whole = |p: &Parse| !p.clauses.iter().any(|c| c.intent.is_unknown());
+        if !alternatives.is_empty() && self.parse(heard).0.is_unknown() {
+            let chosen = alternatives
+                .iter()
+                .find(|a| understood_whole(&self.parse(a).0));
+            if let Some(alternative) = chosen {
+                return self.understand(alternative);
+            }
+        }
+        self.understand(heard)
     }
 
     /// Context-free parse, cached by the raw text. Returns whether it came from the cache.
@@ -1025,6 +1049,31 @@ mod tests {
         let u = brain().understand(text);
         assert_eq!(u.intents.len(), 1, "{text}: {:?}", u.intents);
         intents(&u).remove(0)
+    }
+
+    #[test]
+    fn an_alternative_reading_is_taken_only_when_the_heard_one_means_nothing() {
+        let mut b = brain();
+        let alternatives = [
+            "turn the volume down".to_owned(),
+            "set a timer for five minutes".to_owned(),
+        ];
+        // Understood as heard: the alternatives are not looked at.
+        let u = b.understand_heard("what time is it", &alternatives);
+        assert_eq!(u.text, "what time is it");
+        assert_eq!(u.intents[0].intent, "time.now");
+        // Not understood: the first alternative understood whole.
+        let u = b.understand_heard("turn in the volume bound", &alternatives);
+        assert_eq!(u.text, "turn the volume down", "{:?}", u.intents);
+        assert_eq!(u.intents[0].intent, "volume.down");
+        // Alternatives not understood are passed over.
+        let later = ["the wug".to_owned(), alternatives[1].clone()];
+        let u = b.understand_heard("turn in the volume bound", &later);
+        assert_eq!(u.intents[0].intent, "timer.start");
+        // None understood: the heard text's unknown.
+        let u = b.understand_heard("turn in the volume bound", &["the wug".to_owned()]);
+        assert!(u.is_unknown());
+        assert_eq!(u.text, "turn in the volume bound");
     }
 
     #[test]

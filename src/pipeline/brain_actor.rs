@@ -11,6 +11,9 @@ use crate::brain::{Brain, BrainModel, BrainSettings, Understanding};
 /// Text to understand: a transcript or a typed/API command.
 pub struct BrainRequest {
     pub text: String,
+    /// Speech to text's other readings of the same audio, likeliest first: tried when
+    /// `text` is not understood at all (`Brain::understand_heard`).
+    pub alternatives: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +47,16 @@ impl Stage for BrainStage {
         if input.payload.text.trim().is_empty() {
             return Err(BrainStageError::Empty);
         }
-        let understanding = self.brain.understand(&input.payload.text);
+        let request = &input.payload;
+        let understanding = self
+            .brain
+            .understand_heard(&request.text, &request.alternatives);
+        if understanding.text != request.text {
+            tracing::info!(correlation_id = %input.correlation_id, heard = %request.text, chosen = %understanding.text, "understood one of speech to text's alternatives");
+            if let Some(metrics) = &self.metrics {
+                metrics.stt_alternative_chosen();
+            }
+        }
         if let Some(metrics) = &self.metrics {
             metrics.brain_caches(self.brain.cache_stats());
         }

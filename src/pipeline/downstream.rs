@@ -16,7 +16,7 @@ use tracing::{error, info, warn};
 
 use super::{
     BrainRequest, BrainStage, CancelRunning, ExecutorActor, RunPlan, StoreRequest, StoreStage,
-    SttRequest, SttStage, TtsStage, UtteranceCut,
+    SttRequest, SttStage, SttUtterance, TtsStage, UtteranceCut,
 };
 use crate::command::{finished_record, CommandOutcome};
 use crate::exec::confirm::{Confirmations, Turn};
@@ -75,9 +75,20 @@ pub struct VoiceReport {
 }
 
 /// A command for the brain and the executor, with what is known of it so far.
+/// How to get a spoken command's other readings (`[stt] alternatives`).
+pub struct Rehearing {
+    /// `Transcript::decoding`.
+    pub decoding: u64,
+    /// An enrolled wake phrase to cut from each, as from the transcript.
+    pub strip_phrase: Option<String>,
+}
+
 pub struct CommandRequest {
     pub envelope: Envelope<()>,
     pub text: String,
+    /// For a spoken command: where speech to text's other readings can be asked for,
+    /// when the brain does not understand `text`.
+    pub rehearing: Option<Rehearing>,
     pub source: CommandSource,
     pub received_at_ms: i64,
     /// Execute nothing outside LUNA for this command (on top of `[exec] dry_run`).
@@ -107,6 +118,7 @@ impl CommandRequest {
         Self {
             envelope: envelope.in_span(span),
             text,
+            rehearing: None,
             source,
             received_at_ms: crate::store::now_ms(),
             dry_run,
@@ -118,11 +130,11 @@ impl CommandRequest {
 impl Downstream {
     /// Speech to text alone, no command (a Wyoming ASR request).
     pub async fn transcribe(&self, samples: Vec<f32>) -> Result<String, CommandError> {
-        let request = Envelope::entering(SttRequest {
+        let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples,
             abandon: None,
             prompt: None,
-        });
+        }));
         self.stt
             .call(request)
             .await
@@ -130,10 +142,33 @@ impl Downstream {
             .map_err(|e| CommandError::Transcribe(e.to_string()))
     }
 
+    /// Speech to text's other readings of a command, the wake phrase cut as from its
+    /// transcript; none when they cannot be had (the model has moved on, it failed).
+    async fn alternatives(&self, envelope: &Envelope<()>, rehearing: Rehearing) -> Vec<String> {
+        let request = envelope.carry(SttRequest::Alternatives {
+            decoding: rehearing.decoding,
+        });
+        let found = match self.stt.call(request).await {
+            Ok(t) => t.payload.alternatives,
+            Err(e) => {
+                warn!(correlation_id = %envelope.correlation_id, error = %e, "could not find other readings of an utterance");
+                return Vec::new();
+            }
+        };
+        found
+            .into_iter()
+            .map(|a| match &rehearing.strip_phrase {
+                Some(phrase) => crate::wake::gate::strip_phrase(&a.text, phrase).to_owned(),
+                None => a.text,
+            })
+            .collect()
+    }
+
     /// Understanding alone, nothing done (a Wyoming intent request).
     pub async fn understand(&self, text: &str) -> Result<Vec<crate::brain::Intent>, CommandError> {
         let request = Envelope::entering(BrainRequest {
             text: text.to_owned(),
+            alternatives: Vec::new(),
         });
         self.brain
             .call(request)
@@ -151,6 +186,7 @@ impl Downstream {
         let CommandRequest {
             envelope,
             text,
+            rehearing,
             source,
             received_at_ms,
             dry_run,
@@ -158,11 +194,31 @@ impl Downstream {
         } = command;
         let id = envelope.correlation_id;
         let t_brain = Instant::now();
-        let understood = self
+        let mut understood = self
             .brain
-            .call(envelope.carry(BrainRequest { text: text.clone() }))
+            .call(envelope.carry(BrainRequest {
+                text: text.clone(),
+                alternatives: Vec::new(),
+            }))
             .await
             .map_err(|e| CommandError::Understand(e.to_string()))?;
+        // Not understood at all: what else might have been said?
+        if let (true, Some(rehearing)) = (understood.payload.is_unknown(), rehearing) {
+            let alternatives = self.alternatives(&envelope, rehearing).await;
+            if !alternatives.is_empty() {
+                let again = self
+                    .brain
+                    .call(envelope.carry(BrainRequest {
+                        text: text.clone(),
+                        alternatives,
+                    }))
+                    .await
+                    .map_err(|e| CommandError::Understand(e.to_string()))?;
+                if !again.payload.is_unknown() {
+                    understood = again;
+                }
+            }
+        }
         latency_ms.brain = Some(ms_since(t_brain));
         let intents = &understood.payload.intents;
         let turn = self
@@ -217,10 +273,11 @@ impl Downstream {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .ask(&plan, &results, Instant::now());
+        // The text acted on: what was heard, or the alternative reading understood.
         let mut record = finished_record(
             id,
             source,
-            &text,
+            &understood.payload.text,
             received_at_ms,
             &understood.payload.intents,
             &plan,
@@ -313,11 +370,11 @@ impl Downstream {
     fn speculate(&self, cut: &UtteranceCut) -> Speculation {
         let u = &cut.utterance;
         let abandon = Arc::new(AtomicBool::new(false));
-        let request = Envelope::entering(SttRequest {
+        let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples: u.samples.clone(),
             abandon: Some(Arc::clone(&abandon)),
             prompt: None,
-        });
+        }));
         let (sender, result) = oneshot::channel();
         let stt = self.stt.clone();
         actix::spawn(async move {
@@ -370,14 +427,14 @@ impl Downstream {
             }
             _ => cut.utterance.samples,
         };
-        let request = Envelope::entering(SttRequest {
+        let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples,
             abandon: None,
             prompt: wake
                 .as_ref()
                 .filter(|w| w.is_candidate())
                 .map(|w| w.transcript_prompt().to_owned()),
-        })
+        }))
         .with_speech_end(cut.t_speech_end);
         let id = request.correlation_id;
         let root = command_span(id, source);
@@ -427,6 +484,15 @@ impl Downstream {
             }
             _ => transcript.payload.text.clone(),
         };
+        // Whisper's other readings, cut the same way, if the brain needs them (a
+        // candidate's prompted transcription has none).
+        let rehearing = transcript.payload.decoding.map(|decoding| Rehearing {
+            decoding,
+            strip_phrase: wake
+                .as_ref()
+                .filter(|w| !w.is_candidate() && w.phrase != crate::wake::HEY_LUNA)
+                .map(|w| w.phrase.clone()),
+        });
         let latency_ms = Latencies {
             wake: wake.as_ref().and_then(|w| w.latency_ms),
             endpoint: Some(endpoint_ms),
@@ -437,6 +503,7 @@ impl Downstream {
             .act(CommandRequest {
                 envelope: transcript.carry(()),
                 text,
+                rehearing,
                 source,
                 received_at_ms,
                 dry_run,

@@ -27,7 +27,7 @@ pub use downstream::{CommandError, CommandRequest, Downstream, VoiceReport};
 pub use executor_actor::{CancelRunning, ExecutorActor, RunPlan};
 pub use scheduler_actor::{start_scheduler, start_tts, Reply, SchedulerStage, TtsStage};
 pub use store_actor::{start_store, StoreReply, StoreRequest, StoreStage};
-pub use stt_actor::{start_stt, SttRequest, SttStage};
+pub use stt_actor::{start_stt, SttRequest, SttStage, SttUtterance};
 pub use wake_actor::{start_wake, WakeAudio, WakeStage};
 pub use wyoming_service::start_wyoming;
 

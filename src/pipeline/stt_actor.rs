@@ -8,8 +8,19 @@ use luna_actors::{Envelope, Escalation, RestartPolicy, Stage, StageActor, StageA
 use crate::stt::remote::RemoteStt;
 use crate::stt::{SpeechToText, SttError, SttSettings, Transcript};
 
+/// What the SttActor is asked.
+pub enum SttRequest {
+    Transcribe(SttUtterance),
+    /// Other readings of a decoding (`Transcript::decoding`): a transcript with only
+    /// `alternatives` (and their time) filled in, none if the model has decoded other
+    /// audio since.
+    Alternatives {
+        decoding: u64,
+    },
+}
+
 /// 16 kHz mono samples of one utterance.
-pub struct SttRequest {
+pub struct SttUtterance {
     pub samples: Vec<f32>,
     /// Set while it is queued or decoding, the transcription is dropped (a speculative
     /// one whose speech went on).
@@ -31,13 +42,23 @@ impl Stage for SttStage {
     type Error = SttError;
 
     fn handle(&mut self, input: &Envelope<SttRequest>) -> Result<Transcript, SttError> {
+        let request = match &input.payload {
+            SttRequest::Transcribe(utterance) => utterance,
+            SttRequest::Alternatives { decoding } => {
+                let _span = tracing::debug_span!("stt.alternatives", correlation_id = %input.correlation_id).entered();
+                let started = std::time::Instant::now();
+                let mut transcript = Transcript::of_text(String::new(), 0.0, 0.0);
+                transcript.alternatives = self.stt.alternatives(*decoding)?;
+                transcript.alternatives_ms = started.elapsed().as_secs_f64() * 1000.0;
+                return Ok(transcript);
+            }
+        };
         let _span = tracing::debug_span!(
             "stt.transcribe",
             correlation_id = %input.correlation_id,
-            audio_s = input.payload.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64
+            audio_s = request.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64
         )
         .entered();
-        let request = &input.payload;
         let abandoned = request
             .abandon
             .as_ref()
@@ -49,16 +70,11 @@ impl Stage for SttStage {
             match remote.transcribe(&request.samples) {
                 Ok(text) => {
                     metrics.stt_remote("used");
-                    return Ok(Transcript {
+                    return Ok(Transcript::of_text(
                         text,
-                        audio_s: request.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64,
-                        load_ms: 0.0,
-                        transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
-                        no_speech_prob: 0.0,
-                        avg_logprob: 0.0,
-                        threads: 0,
-                        dropped: None,
-                    });
+                        request.samples.len() as f64 / crate::audio::PIPELINE_RATE as f64,
+                        started.elapsed().as_secs_f64() * 1000.0,
+                    ));
                 }
                 Err(e) => {
                     metrics.stt_remote("fell_back");
@@ -67,9 +83,9 @@ impl Stage for SttStage {
             }
         }
         self.stt.transcribe_unless(
-            &input.payload.samples,
-            input.payload.abandon.as_ref(),
-            input.payload.prompt.as_deref(),
+            &request.samples,
+            request.abandon.as_ref(),
+            request.prompt.as_deref(),
         )
     }
 

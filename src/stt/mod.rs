@@ -8,6 +8,7 @@
 //! and a cut of repeated phrases. Silence, noise and music give an empty transcript,
 //! not Whisper's stock hallucinations.
 
+pub mod alternatives;
 pub mod convert;
 pub mod install;
 pub mod remote;
@@ -24,6 +25,7 @@ use whisper_rs::{
 };
 
 use crate::audio::PIPELINE_RATE;
+pub use alternatives::Alternative;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SttError {
@@ -46,6 +48,8 @@ pub struct SttSettings {
     pub max_tokens: u32,
     /// 1: greedy decoding; more: beam search with this many beams.
     pub beam_size: u32,
+    /// Alternatives to the greedy transcript to offer the brain (0: none).
+    pub alternatives: u32,
     /// Above this no-speech probability (with low token confidence) the text is dropped.
     pub no_speech_threshold: f32,
     /// Below this mean token log-probability (with some no-speech probability) likewise.
@@ -61,6 +65,7 @@ impl SttSettings {
             min_audio_ctx: stt.audio_ctx,
             max_tokens: stt.max_tokens,
             beam_size: stt.beam_size,
+            alternatives: stt.alternatives,
             no_speech_threshold: stt.no_speech_threshold as f32,
             logprob_threshold: stt.logprob_threshold as f32,
             initial_prompt: stt.initial_prompt.clone(),
@@ -92,11 +97,67 @@ pub struct Transcript {
     /// Why a decoded text was dropped (silence, a stock hallucination, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dropped: Option<String>,
+    /// Other readings of the audio, likeliest first (`[stt] alternatives`), for the
+    /// brain to fall back on when it does not understand `text`: found on request
+    /// (`SpeechToText::alternatives`), empty until then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+    /// The time finding them took.
+    pub alternatives_ms: f64,
+    /// Which decoding to ask for alternatives, while it is the last one (None: it
+    /// cannot have any).
+    #[serde(skip)]
+    pub decoding: Option<u64>,
+}
+
+impl Transcript {
+    /// Nothing heard, `dropped` saying why.
+    fn dropped(audio_s: f64, load_ms: f64, started: Instant, threads: i32, why: &str) -> Self {
+        Self {
+            text: String::new(),
+            audio_s,
+            load_ms,
+            transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
+            no_speech_prob: 0.0,
+            avg_logprob: 0.0,
+            threads,
+            dropped: Some(why.into()),
+            alternatives: Vec::new(),
+            alternatives_ms: 0.0,
+            decoding: None,
+        }
+    }
+
+    /// A transcript made elsewhere (a Wyoming service): its text alone.
+    pub fn of_text(text: String, audio_s: f64, transcribe_ms: f64) -> Self {
+        Self {
+            text,
+            audio_s,
+            load_ms: 0.0,
+            transcribe_ms,
+            no_speech_prob: 0.0,
+            avg_logprob: 0.0,
+            threads: 0,
+            dropped: None,
+            alternatives: Vec::new(),
+            alternatives_ms: 0.0,
+            decoding: None,
+        }
+    }
+}
+
+/// The last greedy decoding, kept for its alternatives until the state decodes again.
+struct LastDecoding {
+    id: u64,
+    steps: Vec<alternatives::Step>,
+    greedy: Vec<i32>,
+    threads: usize,
 }
 
 struct Loaded {
     _context: WhisperContext,
     state: WhisperState,
+    vocabulary: alternatives::Vocabulary,
 }
 
 pub struct SpeechToText {
@@ -105,6 +166,8 @@ pub struct SpeechToText {
     /// Watches other processes' CPU use, where the thread count depends on it.
     cpu: Option<threads::CpuWatch>,
     cores: usize,
+    last: Option<LastDecoding>,
+    decodings: u64,
 }
 
 /// `Transcript::dropped` for a transcription abandoned because its speech went on.
@@ -156,6 +219,8 @@ impl SpeechToText {
             settings,
             loaded: None,
             cores,
+            last: None,
+            decodings: 0,
         }
     }
 
@@ -193,9 +258,14 @@ impl SpeechToText {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        let vocabulary = alternatives::Vocabulary::of(&context).map_err(|e| SttError::Load {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         self.loaded = Some(Loaded {
             _context: context,
             state,
+            vocabulary,
         });
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(path = %path.display(), ms, "speech model loaded");
@@ -221,31 +291,18 @@ impl SpeechToText {
         let audio_s = samples.len() as f64 / PIPELINE_RATE as f64;
         let load_ms = self.load()?;
         let started = Instant::now();
-        let abandoned = |threads: i32| Transcript {
-            text: String::new(),
-            audio_s,
-            load_ms,
-            transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
-            no_speech_prob: 0.0,
-            avg_logprob: 0.0,
-            threads,
-            dropped: Some(ABANDONED.into()),
-        };
+        let abandoned =
+            |threads: i32| Transcript::dropped(audio_s, load_ms, started, threads, ABANDONED);
+        // The state is about to decode other audio.
+        self.last = None;
         if abandon.is_some_and(|a| a.load(Ordering::Acquire)) {
             return Ok(abandoned(0));
         }
         let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
         if rms < SILENCE_RMS {
-            return Ok(Transcript {
-                text: String::new(),
-                audio_s,
-                load_ms,
-                transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
-                no_speech_prob: 1.0,
-                avg_logprob: 0.0,
-                threads: 0,
-                dropped: Some("silence".into()),
-            });
+            let mut silence = Transcript::dropped(audio_s, load_ms, started, 0, "silence");
+            silence.no_speech_prob = 1.0;
+            return Ok(silence);
         }
         // whisper.cpp skips inputs under a second: pad short ones with silence.
         let min_len = PIPELINE_RATE as usize * 11 / 10;
@@ -307,6 +364,21 @@ impl SpeechToText {
         }
 
         let loaded = self.loaded.as_mut().expect("loaded above");
+        // Alternatives follow greedy decoding without a prompt (the decoder is rerun
+        // from the task tokens alone).
+        let find_alternatives =
+            self.settings.alternatives > 0 && self.settings.beam_size <= 1 && prompt.is_empty();
+        let mut step_log = alternatives::StepLog::new(&loaded.vocabulary);
+        if find_alternatives {
+            // SAFETY: the callback only writes into `step_log`, which outlives `full` and
+            // is not touched elsewhere until `full` has returned.
+            unsafe {
+                params.set_filter_logits_callback(Some(alternatives::record_step));
+                params.set_filter_logits_callback_user_data(
+                    &mut step_log as *mut alternatives::StepLog as *mut std::ffi::c_void,
+                );
+            }
+        }
         let decoded = loaded.state.full(params, input);
         if abandon.is_some_and(|a| a.load(Ordering::Acquire)) {
             return Ok(abandoned(n_threads));
@@ -316,6 +388,7 @@ impl SpeechToText {
         let mut no_speech_prob = 0.0f32;
         let mut logprob_sum = 0.0f32;
         let mut tokens = 0usize;
+        let mut token_ids = Vec::new();
         for segment in loaded.state.as_iter() {
             text.push_str(
                 &segment
@@ -325,6 +398,9 @@ impl SpeechToText {
             no_speech_prob = no_speech_prob.max(segment.no_speech_probability());
             for t in 0..segment.n_tokens() {
                 if let Some(token) = segment.get_token(t) {
+                    if token.token_id() < loaded.vocabulary.eot() {
+                        token_ids.push(token.token_id());
+                    }
                     let piece = token.to_str_lossy().unwrap_or_default();
                     if piece.starts_with("[_") || piece.starts_with("<|") {
                         continue;
@@ -339,6 +415,7 @@ impl SpeechToText {
         } else {
             logprob_sum / tokens as f32
         };
+        let steps = step_log.into_steps();
         let text = cut_repetition(text.trim());
         let mut transcript = Transcript {
             text,
@@ -349,13 +426,48 @@ impl SpeechToText {
             avg_logprob,
             threads: n_threads,
             dropped: None,
+            alternatives: Vec::new(),
+            alternatives_ms: 0.0,
+            decoding: None,
         };
         if let Some(reason) = self.reject_reason(&transcript) {
             tracing::debug!(text = %transcript.text, reason, "dropped a transcript");
             transcript.dropped = Some(format!("{reason}: {:?}", transcript.text));
             transcript.text.clear();
+        } else if find_alternatives {
+            self.decodings += 1;
+            transcript.decoding = Some(self.decodings);
+            self.last = Some(LastDecoding {
+                id: self.decodings,
+                steps,
+                greedy: token_ids,
+                threads: n_threads as usize,
+            });
         }
         Ok(transcript)
+    }
+
+    /// Other readings of the audio of `decoding` (`Transcript::decoding`), likeliest
+    /// first, at most `[stt] alternatives`: the decoder rerun from each word where
+    /// another came close. Empty when the state has decoded other audio since.
+    pub fn alternatives(&mut self, decoding: u64) -> Result<Vec<Alternative>, SttError> {
+        let (Some(last), Some(loaded)) = (&self.last, self.loaded.as_mut()) else {
+            return Ok(Vec::new());
+        };
+        if last.id != decoding {
+            return Ok(Vec::new());
+        }
+        alternatives::alternatives(
+            &mut loaded.state,
+            &loaded.vocabulary,
+            &last.steps,
+            &last.greedy,
+            self.settings.alternatives as usize,
+            // A reading much longer than the best one is a loop, not a reading.
+            (self.settings.max_tokens as usize).min(last.greedy.len() + 8),
+            last.threads,
+        )
+        .map_err(|e| SttError::Decode(e.to_string()))
     }
 
     fn reject_reason(&self, t: &Transcript) -> Option<&'static str> {
