@@ -497,6 +497,20 @@ pub fn detect_all(
     }
     // Pad so the last partial hop is heard.
     found.extend(detector.push(&vec![0.0; HOP])?);
+    // A near phrase that then rose past the threshold (within the refractory period) is
+    // that detection, which outranks it, as in the pipeline's gate.
+    let refractory_s = f64::from(settings.refractory_ms) / 1000.0;
+    let detected: Vec<(String, f64)> = found
+        .iter()
+        .filter(|d| !d.is_candidate())
+        .map(|d| (d.phrase.clone(), d.end_s))
+        .collect();
+    found.retain(|d| {
+        !d.is_candidate()
+            || !detected.iter().any(|(phrase, end_s)| {
+                *phrase == d.phrase && (end_s - d.end_s).abs() <= refractory_s
+            })
+    });
     Ok(found)
 }
 
