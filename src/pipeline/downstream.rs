@@ -477,6 +477,12 @@ impl Downstream {
                     return Err(CommandError::NotAddressed);
                 };
                 self.metrics.wake_transcript_check("confirmed");
+                // Confirmed, a near phrase is a wake phrase: it stops LUNA's reply as a
+                // detection would have (later: after its transcription).
+                if self.speech.interrupt() {
+                    self.metrics.speech_interrupted();
+                    info!(correlation_id = %id, phrase = %w.phrase, "wake phrase while speaking: reply interrupted (confirmed by its transcript)");
+                }
                 heard[end..].to_owned()
             }
             Some(w) if w.phrase != crate::wake::HEY_LUNA => {
