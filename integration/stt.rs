@@ -6,6 +6,11 @@ use luna::brain::normalize;
 use luna::stt::{SpeechToText, SttSettings};
 use support::{add_noise, model_path, speak, word_errors};
 
+/// Held by the tests that decode a lot or time a decoding: a second decode in the
+/// process takes the thread policy down to one thread (`stt::threads`), which would make
+/// one test's timings depend on another's.
+static DECODING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The default settings, with `LUNA_STT__*` variables applied (for experiments).
 fn stt() -> SpeechToText {
     SpeechToText::new(settings())
@@ -42,6 +47,7 @@ const COMMANDS: &[&str] = &[
 /// once the model has decoded other audio.
 #[test]
 fn alternatives_are_other_readings_of_the_same_audio() {
+    let _one = DECODING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mut stt = stt();
     let mut with_some = 0;
@@ -127,6 +133,7 @@ fn alternatives_are_other_readings_of_the_same_audio() {
 /// normalization (number words, punctuation, case) stays under a floor.
 #[test]
 fn transcribes_spoken_commands_across_voices_speeds_and_noise() {
+    let _one = DECODING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mut stt = stt();
     let mut errors = 0;
@@ -259,6 +266,7 @@ fn a_missing_or_broken_model_is_a_clear_error() {
 /// "abandoned" transcript, and the next one on the same state is exactly as before.
 #[test]
 fn an_abandoned_transcription_stops_and_leaves_the_model_unharmed() {
+    let _one = DECODING.lock().unwrap_or_else(|e| e.into_inner());
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();

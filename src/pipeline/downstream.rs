@@ -367,13 +367,13 @@ impl Downstream {
     }
 
     /// Starts transcribing a tentative utterance (`Endpointer::take_tentative`) now.
-    fn speculate(&self, cut: &UtteranceCut) -> Speculation {
+    fn speculate(&self, cut: &UtteranceCut, prompt: Option<String>) -> Speculation {
         let u = &cut.utterance;
         let abandon = Arc::new(AtomicBool::new(false));
         let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples: u.samples.clone(),
             abandon: Some(Arc::clone(&abandon)),
-            prompt: None,
+            prompt: prompt.clone(),
         }));
         let (sender, result) = oneshot::channel();
         let stt = self.stt.clone();
@@ -384,6 +384,7 @@ impl Downstream {
             start_sample: u.start_sample,
             end_sample: u.end_sample,
             samples: u.samples.clone(),
+            prompt,
             abandon,
             result,
         }
@@ -420,6 +421,11 @@ impl Downstream {
         // A near wake phrase: heard with the phrase as Whisper's prompt, and, if it was
         // said on its own, before the command, a breath apart.
         let candidate = wake.as_ref().is_some_and(Detection::is_candidate);
+        let said_alone = candidate && wake.as_ref().is_some_and(|w| w.said_alone.is_some());
+        let check_prompt = wake
+            .as_ref()
+            .filter(|w| w.is_candidate())
+            .map(|w| w.transcript_prompt().to_owned());
         let samples = match wake.as_ref().and_then(|w| w.said_alone.as_deref()) {
             Some(alone) if candidate => {
                 let breath = vec![0.0; crate::audio::PIPELINE_RATE as usize * 3 / 10];
@@ -430,10 +436,7 @@ impl Downstream {
         let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples,
             abandon: None,
-            prompt: wake
-                .as_ref()
-                .filter(|w| w.is_candidate())
-                .map(|w| w.transcript_prompt().to_owned()),
+            prompt: check_prompt.clone(),
         }))
         .with_speech_end(cut.t_speech_end);
         let id = request.correlation_id;
@@ -446,8 +449,9 @@ impl Downstream {
         tracing::debug_span!(parent: &root, "vad.endpoint", start_s, end_s, latency_ms = endpoint_ms).in_scope(|| {});
         let request = request.in_span(root);
         let speculated = match speculation {
-            // Made without the prompt a candidate's check needs.
-            Some(s) if candidate => {
+            // Made with another prompt than this audio needs, or on the command alone
+            // where the check hears the phrase said alone before it.
+            Some(s) if s.prompt != check_prompt || said_alone => {
                 s.abandon();
                 None
             }
@@ -549,6 +553,8 @@ pub struct Speculation {
     start_sample: u64,
     end_sample: u64,
     samples: Vec<f32>,
+    /// Whisper's prompt it was made with (a near phrase's transcript check).
+    prompt: Option<String>,
     abandon: Arc<AtomicBool>,
     result: oneshot::Receiver<Result<Envelope<Transcript>, StageError<crate::stt::SttError>>>,
 }
@@ -624,8 +630,14 @@ impl Speculator {
         let Some(t) = tentative else {
             return;
         };
-        if self.current.is_none() && gate.is_none_or(|g| g.would_admit(&t.utterance)) {
-            self.current = Some(downstream.speculate(&t));
+        if self.current.is_some() {
+            return;
+        }
+        if gate.is_none_or(|g| g.would_admit(&t.utterance)) {
+            self.current = Some(downstream.speculate(&t, None));
+        } else if let Some(prompt) = gate.and_then(|g| g.check_prompt(&t.utterance)) {
+            // A near phrase: its transcript check's transcription, started early too.
+            self.current = Some(downstream.speculate(&t, Some(prompt)));
         }
     }
 
@@ -672,6 +684,17 @@ impl GatedCuts {
     /// Whether `u`, not cut yet, would be a command now (see `WakeGate::would_admit`).
     pub(super) fn would_admit(&self, u: &crate::vad::Utterance) -> bool {
         self.waiting.is_empty() && self.gate.would_admit(u.start_sample, u.end_sample)
+    }
+
+    /// The prompt of the transcript check `u`, not cut yet, would get now: a near phrase
+    /// inside it (see `WakeGate::candidate_inside`).
+    pub(super) fn check_prompt(&self, u: &crate::vad::Utterance) -> Option<String> {
+        if !self.waiting.is_empty() {
+            return None;
+        }
+        self.gate
+            .candidate_inside(u.start_sample, u.end_sample)
+            .map(|d| d.transcript_prompt().to_owned())
     }
 
     /// The utterances decided now, in the order they were said, with the gate's verdict;

@@ -93,6 +93,18 @@ impl WakeGate {
         }
     }
 
+    /// The near phrase (a candidate) that would send the utterance `start..end`, not cut
+    /// yet, to its transcript check, when it lies inside the utterance itself: its
+    /// transcription can start now, with the check's prompt.
+    pub fn candidate_inside(&self, start: u64, end: u64) -> Option<&Detection> {
+        if self.armed_for(start).is_some() {
+            // The phrase said alone before it decides; its check hears that phrase too.
+            return None;
+        }
+        self.inside(start, end + LATE)
+            .filter(|d| d.is_candidate() && end.saturating_sub(d.end_sample) >= MIN_COMMAND)
+    }
+
     /// The detection that belongs to the utterance `start..` (ending by `until`): the
     /// last one heard over the threshold, else the best candidate.
     fn inside(&self, start: u64, until: u64) -> Option<&Detection> {
@@ -273,11 +285,13 @@ mod tests {
     }
 
     #[test]
-    fn a_detection_over_the_threshold_wins_over_a_candidate_and_candidates_are_not_speculated_on() {
+    fn a_detection_over_the_threshold_wins_over_a_candidate_and_candidates_are_speculated_on_only_for_their_check(
+    ) {
         let mut gate = WakeGate::new(6000);
         gate.detected(detection(S));
         gate.detected(candidate(S + S / 10));
         assert!(gate.would_admit(S / 4, 3 * S));
+        assert_eq!(gate.candidate_inside(S / 4, 3 * S), None);
         assert_eq!(
             gate.admit(S / 4, 3 * S, u64::MAX),
             Some(Admission::Command {
@@ -288,6 +302,9 @@ mod tests {
         // A candidate alone addresses the utterance, for its transcript check to decide.
         gate.detected(candidate(5 * S));
         assert!(!gate.would_admit(4 * S, 7 * S));
+        assert_eq!(gate.candidate_inside(4 * S, 7 * S), Some(&candidate(5 * S)));
+        // Not with too little speech after it to be a command.
+        assert_eq!(gate.candidate_inside(4 * S, 5 * S + S / 10), None);
         assert_eq!(
             gate.admit(4 * S, 7 * S, u64::MAX),
             Some(Admission::Command {
@@ -307,6 +324,7 @@ mod tests {
             ..candidate(10 * S + S / 2)
         });
         assert!(!gate.would_admit(10 * S, 11 * S));
+        assert_eq!(gate.candidate_inside(10 * S, 11 * S), None);
         assert_eq!(
             gate.admit(10 * S, 11 * S, u64::MAX),
             Some(Admission::Command {
