@@ -62,13 +62,13 @@ fn alternatives_are_other_readings_of_the_same_audio() {
             .expect("a greedy transcript can be asked for alternatives");
         if let Some(previous) = last.replace(decoding) {
             assert!(
-                stt.alternatives(previous).unwrap().is_empty(),
+                stt.alternatives(previous).unwrap().0.is_empty(),
                 "alternatives of audio decoded before"
             );
         }
-        let alternatives = stt.alternatives(decoding).unwrap();
+        let alternatives = stt.alternatives(decoding).unwrap().0;
         assert_eq!(
-            stt.alternatives(decoding).unwrap(),
+            stt.alternatives(decoding).unwrap().0,
             alternatives,
             "asked twice"
         );

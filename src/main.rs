@@ -1219,9 +1219,7 @@ fn transcribe(
     let mut stt = luna::stt::SpeechToText::new(luna::stt::SttSettings::from_config(&config.stt));
     let mut t = stt.transcribe(&audio.samples)?;
     if let Some(decoding) = t.decoding {
-        let started = std::time::Instant::now();
-        t.alternatives = stt.alternatives(decoding)?;
-        t.alternatives_ms = started.elapsed().as_secs_f64() * 1000.0;
+        (t.alternatives, t.alternatives_ms) = stt.alternatives(decoding)?;
     }
     if json {
         println!(

@@ -305,6 +305,17 @@ pub fn connect_blocking(
     std::net::TcpStream::connect_timeout(&addr, timeout)
 }
 
+/// Addresses every Wyoming peer setting must refuse (tested here and where each is used).
+#[cfg(test)]
+pub(crate) const BAD_ADDRESSES: [&str; 6] = [
+    "",
+    "localhost:10300",
+    "tcp://",
+    "tcp://host",
+    "tcp://:10300",
+    "tcp://h:port",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,14 +463,7 @@ mod tests {
             host_port("tcp://kitchen.local:10700"),
             Some("kitchen.local:10700")
         );
-        for bad in [
-            "",
-            "localhost:10300",
-            "tcp://",
-            "tcp://host",
-            "tcp://:10300",
-            "tcp://h:port",
-        ] {
+        for bad in BAD_ADDRESSES {
             assert_eq!(host_port(bad), None, "{bad}");
         }
     }

@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 VOICES = ["flite:kal16", "flite:slt", "flite:awb", "flite:rms", "festival:kal_diphone"]
@@ -109,7 +110,6 @@ def parse(luna, texts):
 def transcribe_wyoming(uri, clip):
     """The clip's transcript from a Wyoming ASR service, and the time it took (ms)."""
     import asyncio
-    import time
     import wave
 
     from wyoming.asr import Transcribe, Transcript
@@ -173,7 +173,6 @@ def main():
                                   compute_type="int8", cpu_threads=2)
             for clip in clips:
                 if kind == "faster-whisper":
-                    import time
                     started = time.monotonic()
                     segments, _ = fw.transcribe(clip, language="en", beam_size=int(beam),
                                                 without_timestamps=True,

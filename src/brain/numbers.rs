@@ -85,6 +85,11 @@ const DETERMINERS: &[&str] = &[
     "every", "other", "some", "new", "same", "little", "big", "first", "only",
 ];
 
+/// The value of one number word under a hundred ("seven" → 7, "forty" → 40).
+pub fn word_value(w: &str) -> Option<u64> {
+    unit_value(w).or_else(|| tens_value(w))
+}
+
 pub fn is_number_word(w: &str) -> bool {
     unit_value(w).is_some() || tens_value(w).is_some() || scale_value(w).is_some()
 }

@@ -74,7 +74,6 @@ pub struct VoiceReport {
     pub latency_ms: Latencies,
 }
 
-/// A command for the brain and the executor, with what is known of it so far.
 /// How to get a spoken command's other readings (`[stt] alternatives`).
 pub struct Rehearing {
     /// `Transcript::decoding`.
@@ -83,6 +82,7 @@ pub struct Rehearing {
     pub strip_phrase: Option<String>,
 }
 
+/// A command for the brain and the executor, with what is known of it so far.
 pub struct CommandRequest {
     pub envelope: Envelope<()>,
     pub text: String,
@@ -420,19 +420,27 @@ impl Downstream {
         let (start_s, end_s) = (u.start_s(), u.end_s());
         // A near wake phrase: heard with the phrase as Whisper's prompt, and, if it was
         // said on its own, before the command, a breath apart.
-        let candidate = wake.as_ref().is_some_and(Detection::is_candidate);
-        let said_alone = candidate && wake.as_ref().is_some_and(|w| w.said_alone.is_some());
         let check_prompt = wake
             .as_ref()
             .filter(|w| w.is_candidate())
             .map(|w| w.transcript_prompt().to_owned());
-        let samples = match wake.as_ref().and_then(|w| w.said_alone.as_deref()) {
-            Some(alone) if candidate => {
+        let said_alone = wake
+            .as_ref()
+            .and_then(|w| w.said_alone.as_deref())
+            .filter(|_| check_prompt.is_some());
+        let samples = match said_alone {
+            Some(alone) => {
                 let breath = vec![0.0; crate::audio::PIPELINE_RATE as usize * 3 / 10];
                 [alone, &breath, &cut.utterance.samples].concat()
             }
-            _ => cut.utterance.samples,
+            None => cut.utterance.samples,
         };
+        // An enrolled phrase outright (the built-in one the brain strips itself): cut from
+        // the transcript and from each other reading.
+        let enrolled_phrase = wake
+            .as_ref()
+            .filter(|w| !w.is_candidate() && w.phrase != crate::wake::HEY_LUNA)
+            .map(|w| w.phrase.as_str());
         let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples,
             abandon: None,
@@ -451,7 +459,7 @@ impl Downstream {
         let speculated = match speculation {
             // Made with another prompt than this audio needs, or on the command alone
             // where the check hears the phrase said alone before it.
-            Some(s) if s.prompt != check_prompt || said_alone => {
+            Some(s) if s.prompt != check_prompt || said_alone.is_some() => {
                 s.abandon();
                 None
             }
@@ -472,8 +480,8 @@ impl Downstream {
         }
         // "hey luna" and its mis-hearings the brain strips; an enrolled phrase is cut here,
         // and so is the phrase that confirms a candidate.
-        let text = match &wake {
-            Some(w) if w.is_candidate() => {
+        let text = match (&wake, enrolled_phrase) {
+            (Some(w), _) if w.is_candidate() => {
                 let heard = &transcript.payload.text;
                 let Some(end) = w.phrase_end_in(heard) else {
                     self.metrics.wake_transcript_check("rejected");
@@ -489,8 +497,8 @@ impl Downstream {
                 }
                 heard[end..].to_owned()
             }
-            Some(w) if w.phrase != crate::wake::HEY_LUNA => {
-                crate::wake::gate::strip_phrase(&transcript.payload.text, &w.phrase).to_owned()
+            (_, Some(phrase)) => {
+                crate::wake::gate::strip_phrase(&transcript.payload.text, phrase).to_owned()
             }
             _ => transcript.payload.text.clone(),
         };
@@ -498,10 +506,7 @@ impl Downstream {
         // candidate's prompted transcription has none).
         let rehearing = transcript.payload.decoding.map(|decoding| Rehearing {
             decoding,
-            strip_phrase: wake
-                .as_ref()
-                .filter(|w| !w.is_candidate() && w.phrase != crate::wake::HEY_LUNA)
-                .map(|w| w.phrase.clone()),
+            strip_phrase: enrolled_phrase.map(str::to_owned),
         });
         let latency_ms = Latencies {
             wake: wake.as_ref().and_then(|w| w.latency_ms),

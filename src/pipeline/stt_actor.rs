@@ -46,10 +46,9 @@ impl Stage for SttStage {
             SttRequest::Transcribe(utterance) => utterance,
             SttRequest::Alternatives { decoding } => {
                 let _span = tracing::debug_span!("stt.alternatives", correlation_id = %input.correlation_id).entered();
-                let started = std::time::Instant::now();
                 let mut transcript = Transcript::of_text(String::new(), 0.0, 0.0);
-                transcript.alternatives = self.stt.alternatives(*decoding)?;
-                transcript.alternatives_ms = started.elapsed().as_secs_f64() * 1000.0;
+                (transcript.alternatives, transcript.alternatives_ms) =
+                    self.stt.alternatives(*decoding)?;
                 return Ok(transcript);
             }
         };

@@ -211,46 +211,15 @@ struct BranchPoint {
     gap: f32,
 }
 
-/// Number words Whisper may write as digits instead, and the digits.
-const NUMBERS: [(&str, &str); 28] = [
-    ("zero", "0"),
-    ("one", "1"),
-    ("two", "2"),
-    ("three", "3"),
-    ("four", "4"),
-    ("five", "5"),
-    ("six", "6"),
-    ("seven", "7"),
-    ("eight", "8"),
-    ("nine", "9"),
-    ("ten", "10"),
-    ("eleven", "11"),
-    ("twelve", "12"),
-    ("thirteen", "13"),
-    ("fourteen", "14"),
-    ("fifteen", "15"),
-    ("sixteen", "16"),
-    ("seventeen", "17"),
-    ("eighteen", "18"),
-    ("nineteen", "19"),
-    ("twenty", "20"),
-    ("thirty", "30"),
-    ("forty", "40"),
-    ("fifty", "50"),
-    ("sixty", "60"),
-    ("seventy", "70"),
-    ("eighty", "80"),
-    ("ninety", "90"),
-];
-
 /// Whether two tokens are one number written two ways ("five", " 5"): a branch between
-/// them would read the same.
+/// them would read the same. Number words are the brain's (`brain::numbers`).
 fn same_number(a: &[u8], b: &[u8]) -> bool {
     let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
     let (a, b) = (a.trim().to_lowercase(), b.trim().to_lowercase());
-    NUMBERS
-        .iter()
-        .any(|&(word, digits)| (a == word && b == digits) || (a == digits && b == word))
+    let written_as = |word: &str, digits: &str| {
+        crate::brain::numbers::word_value(word).is_some_and(|v| v.to_string() == digits)
+    };
+    written_as(&a, &b) || written_as(&b, &a)
 }
 
 /// The greedy tokens' total log-probability and the branch points, closest first.

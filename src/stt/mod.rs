@@ -102,7 +102,7 @@ pub struct Transcript {
     /// (`SpeechToText::alternatives`), empty until then.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Alternative>,
-    /// The time finding them took.
+    /// The time finding them took (`SpeechToText::alternatives`).
     pub alternatives_ms: f64,
     /// Which decoding to ask for alternatives, while it is the last one (None: it
     /// cannot have any).
@@ -449,15 +449,17 @@ impl SpeechToText {
 
     /// Other readings of the audio of `decoding` (`Transcript::decoding`), likeliest
     /// first, at most `[stt] alternatives`: the decoder rerun from each word where
-    /// another came close. Empty when the state has decoded other audio since.
-    pub fn alternatives(&mut self, decoding: u64) -> Result<Vec<Alternative>, SttError> {
+    /// another came close; and the milliseconds finding them took. Empty when the state
+    /// has decoded other audio since.
+    pub fn alternatives(&mut self, decoding: u64) -> Result<(Vec<Alternative>, f64), SttError> {
+        let started = Instant::now();
         let (Some(last), Some(loaded)) = (&self.last, self.loaded.as_mut()) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0.0));
         };
         if last.id != decoding {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0.0));
         }
-        alternatives::alternatives(
+        let found = alternatives::alternatives(
             &mut loaded.state,
             &loaded.vocabulary,
             &last.steps,
@@ -467,7 +469,8 @@ impl SpeechToText {
             (self.settings.max_tokens as usize).min(last.greedy.len() + 8),
             last.threads,
         )
-        .map_err(|e| SttError::Decode(e.to_string()))
+        .map_err(|e| SttError::Decode(e.to_string()))?;
+        Ok((found, started.elapsed().as_secs_f64() * 1000.0))
     }
 
     fn reject_reason(&self, t: &Transcript) -> Option<&'static str> {

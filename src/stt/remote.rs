@@ -117,14 +117,7 @@ mod tests {
 
     #[test]
     fn addresses_are_checked() {
-        for bad in [
-            "",
-            "localhost:10300",
-            "tcp://",
-            "tcp://host",
-            "tcp://:10300",
-            "tcp://h:port",
-        ] {
+        for bad in crate::wyoming::BAD_ADDRESSES {
             assert!(
                 RemoteStt::new(bad, Duration::from_secs(1)).is_err(),
                 "{bad}"
