@@ -19,30 +19,71 @@ mod support;
 mod labelled;
 use labelled::Labelled;
 
-const SETS: &[(&str, &str)] = &[
+/// (group, set, lines). `others` and `clinc` are the development sets the brain was
+/// improved against (even lines looked at); `unseen` was written on 2026-12-06 by three
+/// more helpers briefed only with the intent list, in three more ways of asking (a
+/// spoken study, a home hub's users, crowd workers typing), frozen before any change
+/// it measures.
+const SETS: &[(&str, &str, &str)] = &[
     (
+        "others",
         "crowd",
         include_str!("../src/brain/corpus/others/crowd.jsonl"),
     ),
     (
+        "others",
         "household",
         include_str!("../src/brain/corpus/others/household.jsonl"),
     ),
     (
+        "others",
         "entities",
         include_str!("../src/brain/corpus/others/entities.jsonl"),
     ),
     (
+        "others",
         "transcripts",
         include_str!("../src/brain/corpus/others/transcripts.jsonl"),
     ),
     (
+        "others",
         "unknown",
         include_str!("../src/brain/corpus/others/unknown.jsonl"),
     ),
     (
+        "clinc",
         "clinc_test",
         include_str!("../src/brain/corpus/clinc_test.jsonl"),
+    ),
+    (
+        "unseen",
+        "study",
+        include_str!("../src/brain/corpus/unseen/study.jsonl"),
+    ),
+    (
+        "unseen",
+        "study_unknown",
+        include_str!("../src/brain/corpus/unseen/study_unknown.jsonl"),
+    ),
+    (
+        "unseen",
+        "hub",
+        include_str!("../src/brain/corpus/unseen/hub.jsonl"),
+    ),
+    (
+        "unseen",
+        "hub_unknown",
+        include_str!("../src/brain/corpus/unseen/hub_unknown.jsonl"),
+    ),
+    (
+        "unseen",
+        "crowd2",
+        include_str!("../src/brain/corpus/unseen/crowd2.jsonl"),
+    ),
+    (
+        "unseen",
+        "crowd2_unknown",
+        include_str!("../src/brain/corpus/unseen/crowd2_unknown.jsonl"),
     ),
 ];
 
@@ -87,10 +128,12 @@ fn brain_understands_sentences_written_by_others() {
     );
     let show = std::env::var_os("LUNA_SHOW_FAILURES").is_some();
     let mut per_set: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut per_group: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut per_intent: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut held_out = Tally::default();
-    for (set, text) in SETS {
+    let mut held_out_per_group: BTreeMap<&str, Tally> = BTreeMap::new();
+    for (group, set, text) in SETS {
         let tally = per_set.entry(set).or_default();
+        let held_out = held_out_per_group.entry(group).or_default();
         for (n, line) in text
             .lines()
             .enumerate()
@@ -147,10 +190,19 @@ fn brain_understands_sentences_written_by_others() {
             }
         }
     }
-    let mut all = Tally::default();
+    for (group, set, _) in SETS {
+        let t = &per_set[set];
+        let g = per_group.entry(group).or_default();
+        g.in_domain += t.in_domain;
+        g.right += t.right;
+        g.out_of_domain += t.out_of_domain;
+        g.false_accepts += t.false_accepts;
+        g.durations += t.durations;
+        g.durations_right += t.durations_right;
+    }
     for (set, t) in &per_set {
         println!(
-            "{set:<12} in-domain {:>5.1}% ({}/{})  out-of-domain false accepts {:>4.1}% ({}/{})  durations exact {:>5.1}% ({}/{})",
+            "{set:<14} in-domain {:>5.1}% ({}/{})  out-of-domain false accepts {:>4.1}% ({}/{})  durations exact {:>5.1}% ({}/{})",
             pct(t.right, t.in_domain),
             t.right,
             t.in_domain,
@@ -161,43 +213,54 @@ fn brain_understands_sentences_written_by_others() {
             t.durations_right,
             t.durations,
         );
-        if *set != "clinc_test" {
-            all.in_domain += t.in_domain;
-            all.right += t.right;
-            all.out_of_domain += t.out_of_domain;
-            all.false_accepts += t.false_accepts;
-            all.durations += t.durations;
-            all.durations_right += t.durations_right;
-        }
     }
-    println!(
-        "others' sets together: in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{}), durations exact {:.1}% ({}/{})",
-        pct(all.right, all.in_domain),
-        all.right,
-        all.in_domain,
-        pct(all.false_accepts, all.out_of_domain),
-        all.false_accepts,
-        all.out_of_domain,
-        pct(all.durations_right, all.durations),
-        all.durations_right,
-        all.durations
-    );
-    println!(
-        "held-out half (odd lines, all sets): in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{})",
-        pct(held_out.right, held_out.in_domain),
-        held_out.right,
-        held_out.in_domain,
-        pct(held_out.false_accepts, held_out.out_of_domain),
-        held_out.false_accepts,
-        held_out.out_of_domain
-    );
+    for (group, t) in &per_group {
+        println!(
+            "{group} sets together: in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{}), durations exact {:.1}% ({}/{})",
+            pct(t.right, t.in_domain),
+            t.right,
+            t.in_domain,
+            pct(t.false_accepts, t.out_of_domain),
+            t.false_accepts,
+            t.out_of_domain,
+            pct(t.durations_right, t.durations),
+            t.durations_right,
+            t.durations
+        );
+    }
+    // The odd lines are held out: only their totals are looked at. Others' and CLINC's
+    // together is the figure the brain's notes have tracked since 2026-12-05.
+    let mut older = Tally::default();
+    for group in ["others", "clinc"] {
+        let t = &held_out_per_group[group];
+        older.in_domain += t.in_domain;
+        older.right += t.right;
+        older.out_of_domain += t.out_of_domain;
+        older.false_accepts += t.false_accepts;
+    }
+    for (name, t) in [
+        ("others' and CLINC150's sets", &older),
+        ("unseen sets", &held_out_per_group["unseen"]),
+    ] {
+        println!(
+            "held-out half (odd lines) of {name}: in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{})",
+            pct(t.right, t.in_domain),
+            t.right,
+            t.in_domain,
+            pct(t.false_accepts, t.out_of_domain),
+            t.false_accepts,
+            t.out_of_domain
+        );
+    }
     for (intent, (n, ok)) in &per_intent {
         println!("  {intent:<18} {:>5.1}% ({ok}/{n})", pct(*ok, *n));
     }
 
     // Floors a little under what the brain measures (2026-12-05), so a change that
     // loses ground on other people's sentences fails.
-    let clinc = &per_set["clinc_test"];
+    let all = &per_group["others"];
+    let clinc = &per_group["clinc"];
+    let unseen = &per_group["unseen"];
     assert!(
         pct(all.right, all.in_domain) >= FLOOR_OTHERS,
         "others' sets: in-domain below {FLOOR_OTHERS}%"
@@ -218,6 +281,18 @@ fn brain_understands_sentences_written_by_others() {
         pct(all.durations_right, all.durations) >= FLOOR_DURATIONS,
         "timer durations exact below {FLOOR_DURATIONS}%"
     );
+    assert!(
+        pct(unseen.right, unseen.in_domain) >= FLOOR_UNSEEN,
+        "unseen sets: in-domain below {FLOOR_UNSEEN}%"
+    );
+    assert!(
+        pct(unseen.false_accepts, unseen.out_of_domain) <= CEILING_UNSEEN_FALSE_ACCEPTS,
+        "unseen sets: false accepts above {CEILING_UNSEEN_FALSE_ACCEPTS}%"
+    );
+    assert!(
+        pct(unseen.durations_right, unseen.durations) >= FLOOR_DURATIONS,
+        "unseen sets: timer durations exact below {FLOOR_DURATIONS}%"
+    );
 }
 
 // Measured 2026-12-06 with the sentence encoder (threshold 0.5) and the near misses
@@ -226,7 +301,36 @@ fn brain_understands_sentences_written_by_others() {
 // (LUNA_NO_ENCODER=1): 90.9 % at 1.1 % (80.5 % at 1.4 %), 73.0 % at 1.0 %. On
 // 2026-12-05, before either: 91.6 % at 2.2 % (81.0 % at 2.0 %), 73.8 % at 1.2 %; before
 // that day's work 70.9 % at 3.8 %, and 43.4 % at 4.0 %.
-const FLOOR_OTHERS: f64 = 91.0;
-const FLOOR_CLINC: f64 = 76.0;
+//
+// 2026-12-06 (later): places masked for the classifiers, greetings and thanks guessed
+// when they say one, whether something is on a list or the calendar, more weather
+// words: others' sets 93.0 → 93.4 % at 2.2 → 2.4 % (held-out half 84.6 → 87.2 % at 2.1
+// → 2.2 %), CLINC150 test 78.4 → 84.6 % at 1.5 → 1.6 %. The unseen sets, frozen before
+// that: 95.3 → 95.6 % at 2.9 → 2.9 % false accepts (their held-out half 95.0 → 95.3 %).
+const FLOOR_OTHERS: f64 = 92.0;
+const FLOOR_CLINC: f64 = 82.0;
+const FLOOR_UNSEEN: f64 = 94.0;
+// 12 of 420 today: one more would pass the 3 %; the margin is for the next
+// change to show in the printout before it fails here.
+const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;
 const FLOOR_DURATIONS: f64 = 95.0;
 const CEILING_FALSE_ACCEPTS: f64 = 3.0;
+
+/// The places the classifiers see masked, over every development sentence
+/// (`cargo test --test brain_others -- --ignored --nocapture places_masked`).
+#[test]
+#[ignore]
+fn places_masked() {
+    let mut masked: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, _, text) in SETS {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let l: Labelled = serde_json::from_str(line).unwrap();
+            let normalized = luna::brain::normalize::normalize(&l.text);
+            if let Some(m) = luna::brain::places::mask(&normalized) {
+                println!("{normalized:?} → {m:?}");
+                *masked.entry(l.intents[0].intent.clone()).or_default() += 1;
+            }
+        }
+    }
+    println!("{masked:?}");
+}

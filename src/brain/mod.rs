@@ -410,13 +410,37 @@ const EXACT_ONLY: &[&str] = &[
     "system.shutdown",
     "system.restart",
     "system.sleep",
-    // Whisper hears "Thank you for watching." and "you" in silence; a yes or no means
-    // something only as the answer to a question, which the grammar knows.
-    "assistant.greet",
-    "assistant.thanks",
+    // A yes or no means something only as the answer to a question, which the grammar
+    // knows.
     "assistant.confirm",
     "assistant.deny",
 ];
+
+/// A greeting or thanks the grammar did not know ("thank you ever so much for that",
+/// "hello, how are things") may be guessed only when it says a word of greeting or
+/// thanks and is none of the things Whisper writes in silence ("Thank you for
+/// watching.").
+static GREETING_OR_THANKS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:thank|thanks|thx|appreciate|appreciated|grateful|gracias|hello|hi|hey|howdy|greetings|good (?:morning|afternoon|evening)|how are you|how are things|how you doing|how you are doing|how's it going|how is it going|how have you been|what's up|what's new)\b",
+    )
+    .expect("greeting regex")
+});
+static SAID_IN_SILENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:for watching|for listening|subscribe|no thanks|no thank you)\b")
+        .expect("silence regex")
+});
+
+/// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
+fn may_guess(intent: &str, text: &str) -> bool {
+    if EXACT_ONLY.contains(&intent) {
+        return false;
+    }
+    if matches!(intent, "assistant.greet" | "assistant.thanks") {
+        return GREETING_OR_THANKS.is_match(text) && !SAID_IN_SILENCE.is_match(text);
+    }
+    true
+}
 
 /// Intents whose step asks for what is missing ("For how long?", "For what time?",
 /// "What should I remind you about?"), so "set a timer" is understood without one.
@@ -799,8 +823,21 @@ impl Brain {
         ];
         // The command after a lead-in ends after one of these.
         const LEAD_END: &[&str] = &[
-            "so", "now", "please", "but", "ok", "okay", "what", "just", "to", "you", "can",
-            "could", "would",
+            "so",
+            "now",
+            "please",
+            "but",
+            "ok",
+            "okay",
+            "what",
+            "just",
+            "to",
+            "you",
+            "can",
+            "could",
+            "would",
+            "know",
+            "wondering",
         ];
         for (i, w) in words.iter().enumerate().skip(1) {
             if REASON_START.contains(w) {
@@ -891,11 +928,15 @@ impl Brain {
     }
 
     fn fallback(&self, text: &str) -> Intent {
-        let prediction = self.model.classifier.predict(text);
+        let masked = places::mask(text);
+        let prediction = self
+            .model
+            .classifier
+            .predict(masked.as_deref().unwrap_or(text));
         let (known, p) = prediction.best_known;
         if prediction.intent == UNKNOWN
             || p < self.settings.confidence_threshold
-            || EXACT_ONLY.contains(&known)
+            || !may_guess(known, text)
         {
             return Intent::unknown(1.0 - p);
         }
@@ -910,6 +951,9 @@ impl Brain {
     /// produce and its slots are there.
     fn second_opinion(&self, text: &str) -> Option<Intent> {
         let encoder = self.model.encoder.as_ref()?;
+        let masked = places::mask(text);
+        let said = text;
+        let text = masked.as_deref().unwrap_or(text);
         let embedding = match encoder.encoder.embed(text) {
             Ok(e) => e,
             Err(e) => {
@@ -933,10 +977,10 @@ impl Brain {
                 (class.as_str(), (p_head + p_ngram) / 2.0)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        if class == UNKNOWN || p < self.settings.encoder_threshold || EXACT_ONLY.contains(&class) {
+        if class == UNKNOWN || p < self.settings.encoder_threshold || !may_guess(class, said) {
             return None;
         }
-        let intent = self.guessed(class, p, text);
+        let intent = self.guessed(class, p, said);
         (!intent.is_unknown()).then_some(intent)
     }
 
@@ -1049,6 +1093,21 @@ mod tests {
         let u = brain().understand(text);
         assert_eq!(u.intents.len(), 1, "{text}: {:?}", u.intents);
         intents(&u).remove(0)
+    }
+
+    #[test]
+    fn a_guessed_greeting_or_thanks_needs_a_word_of_one() {
+        assert!(may_guess("assistant.thanks", "thank you ever so much for that"));
+        assert!(may_guess("assistant.greet", "hello how are things"));
+        assert!(may_guess("assistant.greet", "tell me how you are doing"));
+        assert!(!may_guess("assistant.thanks", "thank you for watching"));
+        assert!(!may_guess("assistant.thanks", "that was a great game"));
+        assert!(!may_guess("assistant.greet", "the neighbours came over"));
+        assert!(!may_guess("system.shutdown", "i'm done for the night"));
+        assert!(may_guess("weather.get", "is it chilly out"));
+        // Through the brain: the grammar knows neither sentence whole.
+        assert_eq!(one("thank you so much for your assistance").0, "assistant.thanks");
+        assert_eq!(one("thank you for watching").0, "unknown");
     }
 
     #[test]

@@ -27,7 +27,7 @@ static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|real quick|quickly|okay|ok))+$")
+    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok))+$")
         .expect("trailing filler regex")
 });
 

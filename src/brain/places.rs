@@ -227,6 +227,48 @@ pub fn find(phrase: &str) -> Option<Place> {
     None
 }
 
+/// What a place said after a preposition becomes for the classifiers (see [`mask`]):
+/// a city their training sentences name often.
+pub const MASK: &str = "london";
+
+/// The sentence with each place LUNA knows that follows "in", "for", "at", "near",
+/// "around", "to" or "from" replaced by [`MASK`], or `None` when there is none. The
+/// classifiers have seen a few dozen cities; an unseen one ("is it going to be chilly in
+/// mauritania") pulled their guess to `unknown`. Slots are still read from the sentence
+/// as said.
+pub fn mask(text: &str) -> Option<String> {
+    const BEFORE: &[&str] = &["in", "for", "at", "near", "around", "to", "from"];
+    // Places that are also everyday words or names people use otherwise.
+    const NOT_MASKED: &[&str] = &[
+        "nice", "split", "reading", "bath", "mobile", "orange", "surprise", "sale", "home", "here",
+        "there", "now", "today", "tomorrow", "work", "school", "bed", "us", "delta",
+    ];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < words.len() {
+        out.push(words[i]);
+        i += 1;
+        if !BEFORE.contains(&words[i - 1]) {
+            continue;
+        }
+        let start = i + usize::from(words.get(i) == Some(&"the"));
+        let longest = (1..=words.len().saturating_sub(start).min(4))
+            .rev()
+            .find(|&n| {
+                let span = words[start..start + n].join(" ");
+                !(n == 1 && NOT_MASKED.contains(&span.as_str())) && find(&span).is_some()
+            });
+        if let Some(n) = longest {
+            changed |= words[start..start + n] != [MASK];
+            out.push(MASK);
+            i = start + n;
+        }
+    }
+    changed.then(|| out.join(" "))
+}
+
 /// Whether a country or state spans more than one zone (its cities disagree).
 fn several_zones(name: &str, row: &Row) -> bool {
     if row.kind == "city" {
@@ -254,6 +296,31 @@ fn same_offset(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_after_a_preposition_are_masked_for_the_classifiers() {
+        for (said, masked) in [
+            (
+                "is it going to be chilly in mauritania at 11 pm",
+                Some("is it going to be chilly in london at 11 pm"),
+            ),
+            (
+                "what time is it in the philippines",
+                Some("what time is it in london"),
+            ),
+            (
+                "weather for memphis tennessee tomorrow",
+                Some("weather for london tomorrow"),
+            ),
+            ("what's the weather in london", None),
+            ("set a timer for ten minutes", None),
+            ("what's the weather like in nice weather", None),
+            ("remind me to call mom", None),
+            ("book a table for us", None),
+        ] {
+            assert_eq!(mask(said).as_deref(), masked, "{said}");
+        }
+    }
 
     #[test]
     fn places_and_zones_people_name() {

@@ -10,6 +10,66 @@ use super::apps::{AppCatalog, PRONOUNS, PRONOUN_MARKER};
 use super::numbers::{parse_clock_time, parse_duration, parse_percent, WEEKDAYS};
 use super::Slots;
 
+/// A place as said before the when that followed it: "boston this weekend" → "boston",
+/// "lago vista tennessee on october fourteenth" → "lago vista tennessee".
+fn place_without_when(said: &str) -> &str {
+    const WHEN: &[&str] = &[
+        "on",
+        "at",
+        "this",
+        "next",
+        "tomorrow",
+        "today",
+        "tonight",
+        "later",
+        "now",
+        "right",
+        "during",
+        "over",
+        "until",
+        "till",
+        "by",
+        "from",
+        "around",
+        "in",
+        "for",
+        "the",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "morning",
+        "afternoon",
+        "evening",
+        "weekend",
+    ];
+    if super::places::find(said).is_some() {
+        return said;
+    }
+    let mut at = 0;
+    for (i, word) in said.split(' ').enumerate() {
+        if i > 0 && (WHEN.contains(&word) || word.starts_with(|c: char| c.is_ascii_digit())) {
+            return &said[..at - 1];
+        }
+        at += word.len() + 1;
+    }
+    said
+}
+
 /// Converts one captured group into slots; `None` rejects the pattern.
 pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> Option<()> {
     let raw = raw.trim();
@@ -293,7 +353,12 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             const NOT_PLACES: &[&str] = &[
                 "today", "tomorrow", "outside", "now", "here", "there", "the area",
             ];
-            if NOT_PLACES.contains(&raw) {
+            let raw = place_without_when(raw);
+            // "in one minute": a when, not a where.
+            if raw.is_empty()
+                || NOT_PLACES.contains(&raw)
+                || raw.starts_with(|c: char| c.is_ascii_digit())
+            {
                 return None;
             }
             slots.insert("location".into(), Value::from(raw));
@@ -1339,6 +1404,26 @@ fn prefix_when(text: &str) -> Option<(String, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_place_loses_the_when_said_after_it() {
+        for (said, place) in [
+            ("boston this weekend", "boston"),
+            (
+                "lago vista tennessee on october fourteenth",
+                "lago vista tennessee",
+            ),
+            ("denver colorado next week", "denver colorado"),
+            ("paris at 11 pm", "paris"),
+            ("cuba next year", "cuba"),
+            ("new york", "new york"),
+            ("the hague", "the hague"),
+            ("gibsland", "gibsland"),
+            ("salt lake city tomorrow morning", "salt lake city"),
+        ] {
+            assert_eq!(place_without_when(said), place, "{said}");
+        }
+    }
 
     #[test]
     fn spoken_arithmetic() {
