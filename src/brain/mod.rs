@@ -431,6 +431,31 @@ static SAID_IN_SILENCE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("silence regex")
 });
 
+/// A command said twice in one breath, once as a guess ("i can't hear you and need
+/// you to turn up the volume": the reason reads as a volume.up too), is done once: the
+/// part the grammar understood stays. Two parts the grammar understood alike stay two,
+/// as said.
+fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
+    let mut out: Vec<Clause> = Vec::with_capacity(parts.len());
+    for part in parts {
+        if let Some(last) = out.last_mut() {
+            let alike = last.intent.intent == part.intent.intent
+                && last.intent.slots == part.intent.slots
+                && last.delay_s == part.delay_s;
+            let a_guess = last.source != Source::FastPath || part.source != Source::FastPath;
+            if alike && a_guess {
+                if last.source != Source::FastPath {
+                    let link = last.link;
+                    *last = Clause { link, ..part };
+                }
+                continue;
+            }
+        }
+        out.push(part);
+    }
+    out
+}
+
 /// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
 fn may_guess(intent: &str, text: &str) -> bool {
     if EXACT_ONLY.contains(&intent) {
@@ -634,7 +659,11 @@ impl Brain {
             return vec![whole];
         }
         match self.best_split(&words, 0, Link::First, 0) {
-            Some(parts) if parts.len() > 1 => parts,
+            Some(parts) if parts.len() > 1 => {
+                let mut parts = said_once(parts);
+                parts[0].link = Link::First;
+                parts
+            }
             _ => vec![whole],
         }
     }
@@ -1096,8 +1125,21 @@ mod tests {
     }
 
     #[test]
+    fn a_command_guessed_twice_in_one_breath_is_done_once() {
+        let u = brain().understand("i can't hear you and need you to turn up the volume");
+        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
+        assert_eq!(got, ["volume.up"]);
+        // Said twice on purpose, both understood by the grammar: done twice.
+        let u = brain().understand("turn up the volume and turn up the volume");
+        assert_eq!(u.intents.len(), 2, "{:?}", u.intents);
+    }
+
+    #[test]
     fn a_guessed_greeting_or_thanks_needs_a_word_of_one() {
-        assert!(may_guess("assistant.thanks", "thank you ever so much for that"));
+        assert!(may_guess(
+            "assistant.thanks",
+            "thank you ever so much for that"
+        ));
         assert!(may_guess("assistant.greet", "hello how are things"));
         assert!(may_guess("assistant.greet", "tell me how you are doing"));
         assert!(!may_guess("assistant.thanks", "thank you for watching"));
@@ -1106,7 +1148,10 @@ mod tests {
         assert!(!may_guess("system.shutdown", "i'm done for the night"));
         assert!(may_guess("weather.get", "is it chilly out"));
         // Through the brain: the grammar knows neither sentence whole.
-        assert_eq!(one("thank you so much for your assistance").0, "assistant.thanks");
+        assert_eq!(
+            one("thank you so much for your assistance").0,
+            "assistant.thanks"
+        );
         assert_eq!(one("thank you for watching").0, "unknown");
     }
 
