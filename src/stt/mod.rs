@@ -3,9 +3,9 @@
 //! The model loads lazily on the first utterance (or at start with `[stt] preload`) and
 //! stays; the context is shared, a decoding state is kept per `SpeechToText`.
 //! Decoding: greedy, no timestamps, one segment, an encoder window (`audio_ctx`) sized
-//! to the utterance (never under 384 frames, below which accuracy collapses), no
-//! temperature fallback (it turned rare loops into multi-second spikes), a token cap,
-//! and a cut of repeated phrases. Silence, noise and music give an empty transcript,
+//! to the utterance (never under `[stt] audio_ctx` frames, 256 by default: below ~224
+//! words start to go), no temperature fallback (it turned rare loops into multi-second
+//! spikes), a token cap, and a cut of repeated phrases. Silence, noise and music give an empty transcript,
 //! not Whisper's stock hallucinations.
 
 pub mod alternatives;
