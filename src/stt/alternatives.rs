@@ -280,7 +280,9 @@ pub(super) fn alternatives(
     let Some((_, points)) = branch_points(steps, greedy, vocabulary) else {
         return Ok(Vec::new());
     };
-    let greedy_text = comparable(&vocabulary.text(greedy));
+    // As the transcript reads it: a loop cut ("Open fire fox. Open fire fox." is
+    // "Open fire fox."), so a reading that only drops the repeat is no alternative.
+    let greedy_text = comparable(&super::cut_repetition(&vocabulary.text(greedy)));
     let mut out: Vec<Alternative> = Vec::new();
     for point in points.into_iter().take(n) {
         let mut tokens = greedy[..point.at].to_vec();
