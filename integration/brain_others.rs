@@ -101,6 +101,32 @@ fn pct(a: usize, b: usize) -> f64 {
     100.0 * a as f64 / b.max(1) as f64
 }
 
+impl Tally {
+    fn add(&mut self, t: &Tally) {
+        self.in_domain += t.in_domain;
+        self.right += t.right;
+        self.out_of_domain += t.out_of_domain;
+        self.false_accepts += t.false_accepts;
+        self.durations += t.durations;
+        self.durations_right += t.durations_right;
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{}), durations exact {:.1}% ({}/{})",
+            pct(self.right, self.in_domain),
+            self.right,
+            self.in_domain,
+            pct(self.false_accepts, self.out_of_domain),
+            self.false_accepts,
+            self.out_of_domain,
+            pct(self.durations_right, self.durations),
+            self.durations_right,
+            self.durations
+        )
+    }
+}
+
 #[test]
 fn brain_understands_sentences_written_by_others() {
     let mut model = BrainModel::builtin().unwrap();
@@ -191,66 +217,25 @@ fn brain_understands_sentences_written_by_others() {
         }
     }
     for (group, set, _) in SETS {
-        let t = &per_set[set];
-        let g = per_group.entry(group).or_default();
-        g.in_domain += t.in_domain;
-        g.right += t.right;
-        g.out_of_domain += t.out_of_domain;
-        g.false_accepts += t.false_accepts;
-        g.durations += t.durations;
-        g.durations_right += t.durations_right;
+        per_group.entry(group).or_default().add(&per_set[set]);
     }
     for (set, t) in &per_set {
-        println!(
-            "{set:<14} in-domain {:>5.1}% ({}/{})  out-of-domain false accepts {:>4.1}% ({}/{})  durations exact {:>5.1}% ({}/{})",
-            pct(t.right, t.in_domain),
-            t.right,
-            t.in_domain,
-            pct(t.false_accepts, t.out_of_domain),
-            t.false_accepts,
-            t.out_of_domain,
-            pct(t.durations_right, t.durations),
-            t.durations_right,
-            t.durations,
-        );
+        println!("{set:<14} {}", t.summary());
     }
     for (group, t) in &per_group {
-        println!(
-            "{group} sets together: in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{}), durations exact {:.1}% ({}/{})",
-            pct(t.right, t.in_domain),
-            t.right,
-            t.in_domain,
-            pct(t.false_accepts, t.out_of_domain),
-            t.false_accepts,
-            t.out_of_domain,
-            pct(t.durations_right, t.durations),
-            t.durations_right,
-            t.durations
-        );
+        println!("{group} sets together: {}", t.summary());
     }
     // The odd lines are held out: only their totals are looked at. Others' and CLINC's
     // together is the figure the brain's notes have tracked since 2026-12-05.
     let mut older = Tally::default();
     for group in ["others", "clinc"] {
-        let t = &held_out_per_group[group];
-        older.in_domain += t.in_domain;
-        older.right += t.right;
-        older.out_of_domain += t.out_of_domain;
-        older.false_accepts += t.false_accepts;
+        older.add(&held_out_per_group[group]);
     }
     for (name, t) in [
         ("others' and CLINC150's sets", &older),
         ("unseen sets", &held_out_per_group["unseen"]),
     ] {
-        println!(
-            "held-out half (odd lines) of {name}: in-domain {:.1}% ({}/{}), false accepts {:.1}% ({}/{})",
-            pct(t.right, t.in_domain),
-            t.right,
-            t.in_domain,
-            pct(t.false_accepts, t.out_of_domain),
-            t.false_accepts,
-            t.out_of_domain
-        );
+        println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
     for (intent, (n, ok)) in &per_intent {
         println!("  {intent:<18} {:>5.1}% ({ok}/{n})", pct(*ok, *n));

@@ -41,7 +41,7 @@ const MONTHS: &[(&str, u32)] = &[
     ("dec", 12),
 ];
 
-fn month(w: &str) -> Option<u32> {
+pub(crate) fn month(w: &str) -> Option<u32> {
     MONTHS.iter().find(|(n, _)| *n == w).map(|(_, m)| *m)
 }
 

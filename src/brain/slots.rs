@@ -34,35 +34,23 @@ fn place_without_when(said: &str) -> &str {
         "in",
         "for",
         "the",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
         "morning",
         "afternoon",
         "evening",
         "weekend",
     ];
+    let is_when = |word: &str| {
+        WHEN.contains(&word)
+            || WEEKDAYS.contains(&word)
+            || super::dates::month(word).is_some()
+            || word.starts_with(|c: char| c.is_ascii_digit())
+    };
     if super::places::find(said).is_some() {
         return said;
     }
     let mut at = 0;
     for (i, word) in said.split(' ').enumerate() {
-        if i > 0 && (WHEN.contains(&word) || word.starts_with(|c: char| c.is_ascii_digit())) {
+        if i > 0 && is_when(word) {
             return &said[..at - 1];
         }
         at += word.len() + 1;
