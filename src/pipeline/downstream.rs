@@ -369,6 +369,13 @@ impl Downstream {
     /// Starts transcribing a tentative utterance (`Endpointer::take_tentative`) now.
     fn speculate(&self, cut: &UtteranceCut, prompt: Option<String>) -> Speculation {
         let u = &cut.utterance;
+        tracing::debug!(
+            start_s = u.start_s(),
+            end_s = u.end_s(),
+            since_speech_end_ms = ms_since(cut.t_speech_end),
+            near_phrase = prompt.is_some(),
+            "speculative transcription started"
+        );
         let abandon = Arc::new(AtomicBool::new(false));
         let request = Envelope::entering(SttRequest::Transcribe(SttUtterance {
             samples: u.samples.clone(),
@@ -463,7 +470,17 @@ impl Downstream {
                 s.abandon();
                 None
             }
-            Some(s) => s.transcript().await,
+            Some(s) => {
+                let waited = Instant::now();
+                let t = s.transcript().await;
+                tracing::debug!(
+                    used = t.is_some(),
+                    waited_ms = ms_since(waited),
+                    endpoint_ms,
+                    "speculative transcription"
+                );
+                t
+            }
             None => None,
         };
         let speculative = speculated.is_some();
@@ -600,6 +617,7 @@ impl Speculator {
     /// Speech went on after the tentative utterance: its transcription is of no use.
     pub(super) fn resumed(&mut self, metrics: &crate::metrics::Metrics) {
         if let Some(s) = self.current.take() {
+            tracing::debug!("speech went on: speculative transcription abandoned");
             s.abandon();
             metrics.speculation("abandoned");
         }

@@ -104,8 +104,15 @@ pub fn start_stt(
 ) -> StageAddr<SttStage> {
     StageActor::build("stt", move || {
         let mut stt = SpeechToText::new(settings.clone());
+        // Best effort: a model missing (the daemon has said so) or unreadable now is tried
+        // again by the first utterance, which reports it; typed commands go on working.
         if preload {
-            stt.load()?;
+            match stt.load() {
+                Ok(_) | Err(crate::stt::SttError::MissingModel { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "speech model not loaded at start; the first utterance will try again")
+                }
+            }
         }
         Ok(SttStage {
             stt,
