@@ -659,11 +659,7 @@ impl Brain {
             return vec![whole];
         }
         match self.best_split(&words, 0, Link::First, 0) {
-            Some(parts) if parts.len() > 1 => {
-                let mut parts = said_once(parts);
-                parts[0].link = Link::First;
-                parts
-            }
+            Some(parts) if parts.len() > 1 => said_once(parts),
             _ => vec![whole],
         }
     }
@@ -981,9 +977,8 @@ impl Brain {
     fn second_opinion(&self, text: &str) -> Option<Intent> {
         let encoder = self.model.encoder.as_ref()?;
         let masked = places::mask(text);
-        let said = text;
-        let text = masked.as_deref().unwrap_or(text);
-        let embedding = match encoder.encoder.embed(text) {
+        let read = masked.as_deref().unwrap_or(text);
+        let embedding = match encoder.encoder.embed(read) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "sentence encoder failed; answering unknown");
@@ -991,7 +986,7 @@ impl Brain {
             }
         };
         let head = encoder.head.probabilities(&embedding);
-        let ngram = self.model.classifier.probabilities(text);
+        let ngram = self.model.classifier.probabilities(read);
         let ngram_classes = self.model.classifier.classes();
         let (class, p) = encoder
             .head
@@ -1006,10 +1001,10 @@ impl Brain {
                 (class.as_str(), (p_head + p_ngram) / 2.0)
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        if class == UNKNOWN || p < self.settings.encoder_threshold || !may_guess(class, said) {
+        if class == UNKNOWN || p < self.settings.encoder_threshold || !may_guess(class, text) {
             return None;
         }
-        let intent = self.guessed(class, p, said);
+        let intent = self.guessed(class, p, text);
         (!intent.is_unknown()).then_some(intent)
     }
 

@@ -1,12 +1,12 @@
 //! Speech to text with whisper.cpp (whisper-rs), tuned for short spoken commands.
 //!
-//! The model loads lazily on the first utterance (or at start with `[stt] preload`) and
-//! stays; the context is shared, a decoding state is kept per `SpeechToText`.
+//! The model loads at start (`[stt] preload`, the default) or on the first utterance,
+//! and stays; the context is shared, a decoding state is kept per `SpeechToText`.
 //! Decoding: greedy, no timestamps, one segment, an encoder window (`audio_ctx`) sized
 //! to the utterance (never under `[stt] audio_ctx` frames, 256 by default: below ~224
 //! words start to go), no temperature fallback (it turned rare loops into multi-second
-//! spikes), a token cap, and a cut of repeated phrases. Silence, noise and music give an empty transcript,
-//! not Whisper's stock hallucinations.
+//! spikes), a token cap, and a cut of repeated phrases. Silence, noise and music give
+//! an empty transcript, not Whisper's stock hallucinations.
 
 pub mod alternatives;
 pub mod convert;
