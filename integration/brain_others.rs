@@ -23,7 +23,9 @@ use labelled::Labelled;
 /// improved against (even lines looked at); `unseen` was written on 2026-12-06 by three
 /// more helpers briefed only with the intent list, in three more ways of asking (a
 /// spoken study, a home hub's users, crowd workers typing), frozen before any change
-/// it measures.
+/// it measures; `fresh` likewise on 2026-12-07, in three other ways (Whisper's
+/// transcripts of people at home, people who do not talk like developers, requests
+/// full of specifics).
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -84,6 +86,36 @@ const SETS: &[(&str, &str, &str)] = &[
         "unseen",
         "crowd2_unknown",
         include_str!("../src/brain/corpus/unseen/crowd2_unknown.jsonl"),
+    ),
+    (
+        "fresh",
+        "spoken",
+        include_str!("../src/brain/corpus/fresh/spoken.jsonl"),
+    ),
+    (
+        "fresh",
+        "spoken_unknown",
+        include_str!("../src/brain/corpus/fresh/spoken_unknown.jsonl"),
+    ),
+    (
+        "fresh",
+        "people",
+        include_str!("../src/brain/corpus/fresh/people.jsonl"),
+    ),
+    (
+        "fresh",
+        "people_unknown",
+        include_str!("../src/brain/corpus/fresh/people_unknown.jsonl"),
+    ),
+    (
+        "fresh",
+        "specific",
+        include_str!("../src/brain/corpus/fresh/specific.jsonl"),
+    ),
+    (
+        "fresh",
+        "specific_unknown",
+        include_str!("../src/brain/corpus/fresh/specific_unknown.jsonl"),
     ),
 ];
 
@@ -234,6 +266,7 @@ fn brain_understands_sentences_written_by_others() {
     for (name, t) in [
         ("others' and CLINC150's sets", &older),
         ("unseen sets", &held_out_per_group["unseen"]),
+        ("fresh sets", &held_out_per_group["fresh"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
