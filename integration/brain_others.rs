@@ -307,6 +307,15 @@ fn brain_understands_sentences_written_by_others() {
         pct(unseen.false_accepts, unseen.out_of_domain) <= CEILING_UNSEEN_FALSE_ACCEPTS,
         "unseen sets: false accepts above {CEILING_UNSEEN_FALSE_ACCEPTS}%"
     );
+    let fresh = &per_group["fresh"];
+    assert!(
+        pct(fresh.right, fresh.in_domain) >= FLOOR_FRESH,
+        "fresh sets: in-domain below {FLOOR_FRESH}%"
+    );
+    assert!(
+        pct(fresh.false_accepts, fresh.out_of_domain) <= CEILING_FALSE_ACCEPTS,
+        "fresh sets: false accepts above {CEILING_FALSE_ACCEPTS}%"
+    );
     assert!(
         pct(unseen.durations_right, unseen.durations) >= FLOOR_DURATIONS,
         "unseen sets: timer durations exact below {FLOOR_DURATIONS}%"
@@ -328,6 +337,10 @@ fn brain_understands_sentences_written_by_others() {
 const FLOOR_OTHERS: f64 = 92.0;
 const FLOOR_CLINC: f64 = 82.0;
 const FLOOR_UNSEEN: f64 = 94.0;
+// 2026-12-07: the fresh sets (`src/brain/corpus/fresh/`, written that morning and frozen
+// first) measured 83.6 % at 2.0 % false accepts (held-out half 83.1 % at 2.0 %) before
+// that day's changes, 88.8 % at 1.7 % (85.8 % at 2.0 %) after.
+const FLOOR_FRESH: f64 = 87.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;

@@ -474,6 +474,13 @@ const ASKS_WHEN_MISSING: &[&str] = &["timer.start", "alarm.set", "reminder.creat
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
 
+/// A lead-in that reports a command or asks about one ("my mum always tells me to turn
+/// the music down", "did you remember to add eggs to the list").
+static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to)$")
+        .expect("reported regex")
+});
+
 /// Intents that schedule by themselves: "in 10 minutes" is their slot, not a delay.
 const SCHEDULING: &[&str] = &["timer.start", "reminder.create", "alarm.set"];
 
@@ -566,10 +573,51 @@ impl Brain {
     /// Normalizes and parses without the cache or context (for benchmarks and tools).
     pub fn parse_uncached(&self, text: &str) -> Parse {
         let normalized = normalize(text);
+        let mut clauses = self.segment(&normalized);
+        if matches!(clauses.as_slice(), [only] if only.intent.is_unknown()) {
+            if let Some(found) = self.said_between_stops(text) {
+                clauses = found;
+            }
+        }
         Parse {
-            clauses: self.segment(&normalized),
+            clauses,
             normalized,
         }
+    }
+
+    /// An utterance understood neither whole nor in parts, said in several sentences or
+    /// phrases (as Whisper punctuates speech): the pieces understood by the grammar, in
+    /// order ("Hang on, guys. Luna, pause this."; "Can you restart my PC? The Wi-Fi's
+    /// acting weird."). Only the grammar answers for a piece, as in `rescue`; a piece of
+    /// one word, or one that only greets, thanks or talks to LUNA, is no command by itself.
+    fn said_between_stops(&self, text: &str) -> Option<Vec<Clause>> {
+        let pieces = normalize::pieces(text);
+        if pieces.len() > MAX_CONNECTORS {
+            return None;
+        }
+        let mut found: Vec<Clause> = Vec::new();
+        for piece in pieces {
+            // A bare word ("next, on the agenda, …") is too little to act on.
+            if !piece.contains(' ') {
+                continue;
+            }
+            let parts = self.segment(&piece);
+            let understood = parts
+                .iter()
+                .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
+            let to_luna_only = parts
+                .iter()
+                .all(|c| c.intent.intent.starts_with("assistant."));
+            if understood && !to_luna_only {
+                for mut part in parts {
+                    if !found.is_empty() && part.link == Link::First {
+                        part.link = Link::Parallel;
+                    }
+                    found.push(part);
+                }
+            }
+        }
+        (!found.is_empty()).then(|| said_once(found))
     }
 
     fn resolve(&mut self, parse: &Parse) -> (Vec<Clause>, bool) {
@@ -887,6 +935,10 @@ impl Brain {
             if b - a < 2 {
                 continue;
             }
+            // Somebody else's command reported, or a question about one: not asked.
+            if a > 0 && REPORTED.is_match(&words[..a].join(" ")) {
+                continue;
+            }
             let part = words[a..b].join(" ");
             if let Some(intent) = self.grammar_match(&part) {
                 // Shutdown, restart and sleep may come from here: they wait for a yes.
@@ -1117,6 +1169,44 @@ mod tests {
         let u = brain().understand(text);
         assert_eq!(u.intents.len(), 1, "{text}: {:?}", u.intents);
         intents(&u).remove(0)
+    }
+
+    #[test]
+    fn a_command_among_other_sentences_is_found() {
+        assert_eq!(one("Hang on, guys. Luna, pause this.").0, "media.pause");
+        assert_eq!(
+            one("Can you restart my PC? The Wi-Fi's acting weird.").0,
+            "system.restart"
+        );
+        let u = brain()
+            .understand("Little quieter, the neighbours are complaining. And what time is it?");
+        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
+        assert_eq!(got, ["volume.down", "time.now"]);
+        // A bare word or a greeting between commas is no command by itself.
+        for text in [
+            "Next, on the agenda, is the budget review.",
+            "Hello, my name is Sam, nice to meet you.",
+        ] {
+            assert!(brain().understand(text).is_unknown(), "{text}");
+        }
+    }
+
+    #[test]
+    fn somebody_elses_command_reported_is_not_done() {
+        for text in [
+            "my mum always tells me to turn the music down",
+            "did you remember to add eggs to the list",
+        ] {
+            let u = brain().understand(text);
+            assert!(
+                !u.intents
+                    .iter()
+                    .any(|i| i.intent == "volume.down" || i.intent == "list.add"),
+                "{text}: {:?}",
+                u.intents
+            );
+        }
+        assert_eq!(one("i'm cooking so turn the music down").0, "volume.down");
     }
 
     #[test]

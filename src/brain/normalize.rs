@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
 
 use super::numbers::{digits_for_number_words, is_number_word};
 
@@ -27,7 +28,7 @@ static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok))+$")
+    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now))+$")
         .expect("trailing filler regex")
 });
 
@@ -38,6 +39,12 @@ static ANNOTATION: LazyLock<Regex> = LazyLock::new(|| {
 /// "7am", "6:30pm" → "7 am", "6:30 pm" (Whisper writes both ways).
 static GLUED_MERIDIEM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{1,2}(?::\d{2})?)(am|pm)\b").expect("meridiem regex"));
+
+/// "1h 20m", "90min" → "1 hour 20 minutes", "90 minutes" (typed durations). Seconds
+/// stay glued: "90s" is a decade as often as a duration.
+static GLUED_UNIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(\d+(?:\.\d+)?)(h|hr|hrs|m|min|mins)\b").expect("glued unit regex")
+});
 
 static INNER_FILLER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r" (?:um+|uh+|uhm|erm|er) ").expect("inner filler regex"));
@@ -50,6 +57,15 @@ pub fn normalize(text: &str) -> String {
     let text = ANNOTATION.replace_all(text, " ");
     let cleaned = clean_chars(&text.to_lowercase());
     let cleaned = GLUED_MERIDIEM.replace_all(&cleaned, "$1 $2");
+    let cleaned = GLUED_UNIT.replace_all(&cleaned, |c: &regex::Captures| {
+        let unit = if c[2].starts_with('h') {
+            "hour"
+        } else {
+            "minute"
+        };
+        let plural = if &c[1] == "1" { "" } else { "s" };
+        format!("{} {unit}{plural}", &c[1])
+    });
     // "twenty-five" is two number words; "lo-fi" stays one word.
     let words: Vec<&str> = cleaned
         .split_whitespace()
@@ -88,6 +104,40 @@ pub fn normalize(text: &str) -> String {
     s
 }
 
+/// The pieces of `text` between its stops and commas, as Whisper punctuates speech
+/// ("Can you restart my PC? The Wi-Fi's acting weird." → two pieces), each
+/// normalized; none when there is only one. A point or comma between digits ("1.5",
+/// "1,000") is no stop.
+pub fn pieces(text: &str) -> Vec<String> {
+    let text = truncate(text, MAX_INPUT_CHARS);
+    let chars: Vec<char> = text.chars().collect();
+    let digit_at = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_digit());
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let stop = match c {
+            '?' | '!' | ';' => true,
+            '.' | ',' => !(i > 0 && digit_at(i - 1) && digit_at(i + 1)),
+            _ => false,
+        };
+        if stop {
+            pieces.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    pieces.push(current);
+    let pieces: Vec<String> = pieces
+        .iter()
+        .map(|p| normalize(p))
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pieces.len() < 2 {
+        return Vec::new();
+    }
+    pieces
+}
+
 fn truncate(text: &str, max_chars: usize) -> &str {
     match text.char_indices().nth(max_chars) {
         None => text,
@@ -102,6 +152,17 @@ fn truncate(text: &str, max_chars: usize) -> &str {
 /// Keeps letters, digits, apostrophes inside words, and the symbols numbers need
 /// ("6:45", "1.5", "20%", "3 + 4"); everything else becomes a space.
 fn clean_chars(lower: &str) -> String {
+    // "são paulo", "kraków", "zürich": accents go (places are looked up without them).
+    let folded: String;
+    let lower = if lower.is_ascii() {
+        lower
+    } else {
+        folded = lower
+            .nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .collect();
+        &folded
+    };
     let chars: Vec<char> = lower
         .chars()
         .map(|c| match c {
@@ -125,6 +186,10 @@ fn clean_chars(lower: &str) -> String {
                 inner.then_some('\'')
             }
             ':' | '.' if prev_digit && digit_at(i + 1) => Some(c),
+            // "$54,788": a thousands separator joins its digits.
+            ',' if prev_digit && (1..=3).all(|k| digit_at(i + k)) && !digit_at(i + 4) => {
+                continue;
+            }
             '%' if prev_digit || (i > 1 && chars[i - 1] == ' ' && digit_at(i - 2)) => Some('%'),
             '+' | '*' | '/' | '^' | '=' => Some(c),
             '-' if digit_at(i + 1) && (i == 0 || chars[i - 1] == ' ') => Some('-'),
@@ -224,6 +289,38 @@ mod tests {
         assert_eq!(normalize("[Music]"), "");
         assert_eq!(normalize("(applause) open firefox"), "open firefox");
         assert_eq!(normalize("♪ la la ♪"), "");
+    }
+
+    #[test]
+    fn accents_and_glued_units_are_read_as_typed_plainly() {
+        assert_eq!(
+            normalize("What time is it in São Paulo?"),
+            "what time is it in sao paulo"
+        );
+        assert_eq!(normalize("weather in Zürich"), "weather in zurich");
+        assert_eq!(
+            normalize("start a 1h 20m timer"),
+            "start a 1 hour 20 minutes timer"
+        );
+        assert_eq!(normalize("timer 90min"), "timer 90 minutes");
+        assert_eq!(normalize("what is 25% of $54,788"), "what is 25% of 54788");
+        // A decade is no duration.
+        assert_eq!(normalize("play 90s hits"), "play 90s hits");
+    }
+
+    #[test]
+    fn pieces_are_what_lies_between_stops_and_commas() {
+        assert_eq!(
+            pieces("Can you restart my PC? The Wi-Fi's acting weird."),
+            ["restart my pc", "the wi-fi's acting weird"]
+        );
+        assert_eq!(
+            pieces("Hang on, guys. Luna, pause this."),
+            ["hang on", "guys", "luna", "pause this"]
+        );
+        // Numbers keep their points and commas; one piece is no pieces.
+        assert!(pieces("set the volume to 1,000.5 please").is_empty());
+        assert!(pieces("Set a timer for 5 minutes.").is_empty());
     }
 
     #[test]

@@ -578,6 +578,10 @@ pub fn arithmetic(raw: &str) -> Option<String> {
         }
         i += 1;
     }
+    // "two plus two is four": two numbers side by side are a statement, not a sum.
+    if words.windows(2).any(|w| is_num(&w[0]) && is_num(&w[1])) {
+        return None;
+    }
     let expr = words.join(" ");
     (ARITH_ALLOWED.is_match(&expr) && HAS_OPERATION.is_match(&expr)).then_some(expr)
 }
@@ -1233,6 +1237,7 @@ pub fn enrich(intent: &str, text: &str, slots: &mut Slots) {
                 || has("raining")
                 || has("rainy")
                 || has("umbrella")
+                || has("brolly")
                 || has("showers")
                 || has("drizzle")
                 || has("storm")
