@@ -47,6 +47,12 @@ fn timers_lists_notes_and_math_work_and_are_remembered() {
         say(h, &["show my shopping list"])["response"],
         "On your shopping list: eggs."
     );
+    // Names said another way, or misheard, are the list and the item that exist.
+    say(h, &["add tomatoes to my shopping list"]);
+    assert_eq!(
+        say(h, &["take tomato off my shoping list"])["response"],
+        "Removed tomatoes from your shopping list."
+    );
 
     say(h, &["take a note that the boiler man comes on tuesday"]);
     let v = say(h, &["read my notes"]);
@@ -66,7 +72,7 @@ fn timers_lists_notes_and_math_work_and_are_remembered() {
         .unwrap();
     let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     let commands = history["commands"].as_array().unwrap();
-    assert_eq!(commands.len(), 12);
+    assert_eq!(commands.len(), 14);
     assert!(
         commands.iter().all(|c| c["outcome"] == "ok"),
         "{commands:?}"

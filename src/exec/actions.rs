@@ -623,8 +623,31 @@ fn memory(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
             })
         })(),
         "list.add" | "list.remove" | "list.show" | "list.create" => {
-            let list = slot(step, "list").unwrap_or("shopping");
-            let item = slot(step, "item");
+            let said = slot(step, "list").unwrap_or("shopping");
+            // A list that exists under a name said another way ("grocery" for
+            // "groceries", Whisper's "shoping"); a new list is made only by list.create
+            // or under a name like no other.
+            let list = match intent {
+                "list.create" => said.to_owned(),
+                _ => names_of(fx, "SELECT name FROM lists", &[])
+                    .ok()
+                    .and_then(|known| closest_name(said, &known).map(str::to_owned))
+                    .unwrap_or_else(|| said.to_owned()),
+            };
+            let list = list.as_str();
+            let item = slot(step, "item").map(|said| match intent {
+                // The item as it stands on the list ("apples" for "apple").
+                "list.remove" => names_of(
+                    fx,
+                    "SELECT i.item FROM list_items i JOIN lists l ON l.id = i.list_id WHERE l.name = ?1",
+                    &[list],
+                )
+                .ok()
+                .and_then(|known| closest_name(said, &known).map(str::to_owned))
+                .unwrap_or_else(|| said.to_owned()),
+                _ => said.to_owned(),
+            });
+            let item = item.as_deref();
             match (intent, item) {
                 ("list.create", _) => fx
                     .write("INSERT INTO lists (name, created_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", vec![SqlValue::Text(list.into()), SqlValue::Integer(now_ms())])
@@ -667,6 +690,64 @@ fn memory(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     match result {
         Ok(response) => StepResult::ok(intent, response),
         Err(e) => failure(intent, e),
+    }
+}
+
+/// The first column of a query's rows (names of lists, items of a list).
+fn names_of(fx: &Effects, sql: &str, params: &[&str]) -> Result<Vec<String>, EffectError> {
+    let conn = fx.store.connection()?;
+    let mut stmt = conn.prepare(sql)?;
+    let names = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| r.get(0))?
+        .filter_map(Result::ok)
+        .collect();
+    Ok(names)
+}
+
+/// Which of `known` a name said means: the same name; else the same word in the
+/// singular ("groceries" / "grocery", "tomatoes" / "tomato"); else the one name of five
+/// letters or more that a slip of hearing or typing away ("shoping", "bannanas").
+/// None when nothing is that close, or two are equally close.
+pub fn closest_name<'a>(said: &str, known: &'a [String]) -> Option<&'a str> {
+    if let Some(same) = known.iter().find(|k| k.as_str() == said) {
+        return Some(same);
+    }
+    let singular = |w: &str| -> Vec<String> {
+        let mut forms = vec![w.to_owned()];
+        if let Some(stem) = w.strip_suffix("ies") {
+            forms.push(format!("{stem}y"));
+        }
+        if let Some(stem) = w.strip_suffix("es") {
+            forms.push(stem.to_owned());
+        }
+        if let Some(stem) = w.strip_suffix('s') {
+            forms.push(stem.to_owned());
+        }
+        forms
+    };
+    let said_forms = singular(said);
+    let same_word: Vec<&String> = known
+        .iter()
+        .filter(|k| singular(k).iter().any(|f| said_forms.contains(f)))
+        .collect();
+    if let [one] = same_word.as_slice() {
+        return Some(one.as_str());
+    }
+    if said.chars().count() < 5 {
+        return None;
+    }
+    let mut scored: Vec<(f64, &String)> = known
+        .iter()
+        .filter(|k| k.chars().count() >= 5)
+        .map(|k| (strsim::normalized_damerau_levenshtein(said, k), k))
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    match scored.as_slice() {
+        [(best, name), rest @ ..] if rest.first().is_none_or(|(next, _)| next < best) => {
+            Some(name.as_str())
+        }
+        _ => None,
     }
 }
 
@@ -1138,6 +1219,34 @@ mod tests {
         ] {
             assert_eq!(found(outside), None, "{outside:?}");
         }
+    }
+
+    #[test]
+    fn a_name_said_another_way_is_the_one_known() {
+        let known: Vec<String> = [
+            "groceries",
+            "shopping",
+            "camping",
+            "apples",
+            "tomato",
+            "to do",
+        ]
+        .map(String::from)
+        .to_vec();
+        let meant = |said: &str| closest_name(said, &known);
+        assert_eq!(meant("shopping"), Some("shopping"));
+        assert_eq!(meant("grocery"), Some("groceries"));
+        assert_eq!(meant("apple"), Some("apples"));
+        assert_eq!(meant("tomatoes"), Some("tomato"));
+        assert_eq!(meant("shoping"), Some("shopping"));
+        assert_eq!(meant("campin"), Some("camping"));
+        // Unlike names, and short ones a letter apart, are other names.
+        for other in ["packing", "work", "bread", "milk", "ping"] {
+            assert_eq!(meant(other), None, "{other}");
+        }
+        // Two names equally close: neither is guessed.
+        let twins: Vec<String> = ["batch", "match"].map(String::from).to_vec();
+        assert_eq!(closest_name("hatch", &twins), None);
     }
 
     #[test]
