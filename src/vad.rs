@@ -67,7 +67,7 @@ impl Default for VadSettings {
             onset_frames: 3,
             onset_window: 5,
             floor_margin_db: 9.0,
-            speculate_ms: 90,
+            speculate_ms: 60,
         }
     }
 }
