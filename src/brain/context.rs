@@ -26,6 +26,8 @@ enum Need {
     Also,
     CancelLast,
     Adjustable,
+    /// "what time is it there": the place named before.
+    Place,
 }
 
 /// "cancel that" and friends: cancel what was just scheduled, if anything was.
@@ -44,9 +46,27 @@ fn need(clause: &Clause) -> Option<Need> {
         "assistant.repeat" => Some(Need::Repeat),
         "assistant.cancel" if CANCEL_LAST.contains(&clause.text.as_str()) => Some(Need::CancelLast),
         "volume.up" | "volume.down" if refers_to_it(&clause.text) => Some(Need::Adjustable),
+        "time.now" | "weather.get"
+            if !i.slots.contains_key("location") && ends_with_there(&clause.text) =>
+        {
+            Some(Need::Place)
+        }
         _ if i.slot_str("app") == Some(PRONOUN_MARKER) => Some(Need::App),
         _ => None,
     }
+}
+
+/// "… there", "… over there right now" as the place asked about (not "is there", "will
+/// there be").
+fn ends_with_there(text: &str) -> bool {
+    const WHEN: &[&str] = &["now", "right", "today", "tonight", "tomorrow", "currently"];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some(at) = words.iter().rposition(|w| *w == "there") else {
+        return false;
+    };
+    let before = at.checked_sub(1).map(|b| words[b]);
+    words[at + 1..].iter().all(|w| WHEN.contains(w))
+        && !matches!(before, Some("is" | "are" | "was" | "will" | "be" | "get"))
 }
 
 fn refers_to_it(text: &str) -> bool {
@@ -107,6 +127,10 @@ impl Context {
             .find(|i| i.intent.starts_with("app.") || i.intent == "media.play")
     }
 
+    fn last_place(&self) -> Option<&str> {
+        self.recent_intents().find_map(|i| i.slot_str("location"))
+    }
+
     fn last_scheduled(&self) -> Option<&Intent> {
         self.commands.back().and_then(|c| {
             c.iter().rev().find(|i| {
@@ -145,6 +169,7 @@ impl Context {
                 Need::Also => format!("{:?}", self.last_app_intent()).hash(&mut h),
                 Need::CancelLast => format!("{:?}", self.last_scheduled()).hash(&mut h),
                 Need::Adjustable => self.last_adjustable().hash(&mut h),
+                Need::Place => self.last_place().hash(&mut h),
             }
         }
         Some(h.finish())
@@ -174,6 +199,16 @@ impl Context {
                     i.intent = i.intent.replace("volume.", "brightness.");
                 }
                 Some(Need::Adjustable) => {}
+                // Never the local time or weather for a place not known.
+                Some(Need::Place) => match scratch.last_place() {
+                    Some(place) => {
+                        resolved[0]
+                            .intent
+                            .slots
+                            .insert("location".into(), Value::from(place));
+                    }
+                    None => resolved[0].intent = Intent::unknown(0.5),
+                },
                 Some(Need::Also) => {
                     let app = clause
                         .intent

@@ -1541,6 +1541,28 @@ mod tests {
     }
 
     #[test]
+    fn there_is_the_place_named_before() {
+        let u = brain().understand("What's the weather in Seattle and what time is it there?");
+        assert_eq!(
+            intents(&u),
+            vec![
+                ("weather.get".into(), json!({"location": "seattle"})),
+                ("time.now".into(), json!({"location": "seattle"})),
+            ]
+        );
+        let mut b = brain();
+        b.understand("what time is it in tokyo");
+        assert_eq!(
+            intents(&b.understand("and what's the weather like there")),
+            vec![("weather.get".into(), json!({"location": "tokyo"}))]
+        );
+        // No place named before: not the local time for "there".
+        assert!(brain().understand("what time is it there").is_unknown());
+        // "Is there" is no place.
+        assert_eq!(one("will there be snow").0, "weather.get");
+    }
+
+    #[test]
     fn follow_ups_use_context() {
         let mut b = brain();
         b.understand("open firefox");
