@@ -474,6 +474,12 @@ const ASKS_WHEN_MISSING: &[&str] = &["timer.start", "alarm.set", "reminder.creat
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
 
+/// "another one for 25 minutes", "one more at 7:30": the previous part's kind again.
+static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:another|one more|a second)(?: (?:one|1|timer|alarm|reminder))? (.+)$")
+        .expect("another regex")
+});
+
 /// A lead-in that reports a command or asks about one ("my mum always tells me to turn
 /// the music down", "did you remember to add eggs to the list").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
@@ -781,6 +787,20 @@ impl Brain {
     }
 
     fn elided(&self, previous: &Clause, text: &str, link: Link) -> Option<Clause> {
+        // "… and another one for 25 minutes for the cake": the same kind of thing again.
+        if let Some(rest) = ANOTHER.captures(text).and_then(|c| c.get(1)) {
+            let lead = match previous.intent.intent.as_str() {
+                "timer.start" => "set a timer",
+                "alarm.set" => "set an alarm",
+                "reminder.create" => "remind me",
+                _ => return None,
+            };
+            let again = self.parse_clause(&format!("{lead} {}", rest.as_str()), link);
+            return (again.intent.intent == previous.intent.intent).then_some(Clause {
+                text: text.to_owned(),
+                ..again
+            });
+        }
         previous.intent.slots.get("app")?;
         let app = self.model.apps.resolve(text)?;
         let mut intent = previous.intent.clone();
@@ -1538,6 +1558,37 @@ mod tests {
                 ("app.open".into(), json!({"app": "spotify"}))
             ]
         );
+    }
+
+    #[test]
+    fn another_one_is_the_same_kind_again() {
+        let u = brain().understand(
+            "Set a timer for 12 minutes for the pizza and, uh, another one for 25 minutes for the cake.",
+        );
+        assert_eq!(
+            intents(&u),
+            vec![
+                (
+                    "timer.start".into(),
+                    json!({"duration_s": 720, "name": "pizza"})
+                ),
+                (
+                    "timer.start".into(),
+                    json!({"duration_s": 1500, "name": "cake"})
+                ),
+            ]
+        );
+        let u = brain().understand("set an alarm for 7 and another one for 7:30");
+        let times: Vec<_> = u
+            .intents
+            .iter()
+            .map(|i| i.slots.get("time").cloned())
+            .collect();
+        assert_eq!(times, [Some(json!("07:00")), Some(json!("07:30"))]);
+        // Nothing to repeat: not a command.
+        assert!(brain()
+            .understand("another one for 25 minutes")
+            .is_unknown());
     }
 
     #[test]
