@@ -562,9 +562,34 @@ pub fn arithmetic(raw: &str) -> Option<String> {
                 }
             }
             "of" if words.last().is_some_and(|w| w == "/ 100") => words.push("*".into()),
+            // "an 18% tip on 64 dollars": a share of the sum.
+            "tip" if words.last().is_some_and(|w| w == "/ 100") => {
+                words.push("*".into());
+                if matches!(next, Some("on" | "for" | "of")) {
+                    i += 1;
+                }
+            }
+            // "three quarters of 250", "a third of 90".
+            "quarter" | "quarters" | "third" | "thirds" | "fifth" | "fifths" | "tenth"
+            | "tenths"
+                if next == Some("of") =>
+            {
+                let parts = match t.trim_end_matches('s') {
+                    "quarter" => 4,
+                    "third" => 3,
+                    "fifth" => 5,
+                    _ => 10,
+                };
+                if !words.last().is_some_and(|w| is_num(w)) {
+                    words.push("1".into());
+                }
+                words.push(format!("/ {parts} *"));
+                i += 1;
+            }
+            "dollars" | "dollar" | "bucks" | "euros" | "euro" | "pounds" | "quid" => {}
             "the" | "what" | "is" | "what's" | "whats" | "equal" | "equals" | "result"
             | "answer" | "of" | "to" | "value" | "sum" | "product" | "by" | "number" | "a"
-            | "please" => {}
+            | "an" | "please" => {}
             w if w.ends_with('%') && is_num(w) => {
                 words.push(w.trim_end_matches('%').to_owned());
                 words.push("/ 100".into());
@@ -1433,12 +1458,18 @@ mod tests {
             ("1.5 plus 2.25", "1.5 + 2.25"),
             ("divide 360 by 12", "360 / 12"),
             ("subtract 5 from 20", "20 - 5"),
+            ("a 18% tip on 64 dollars", "18 / 100 * 64"),
+            ("15 percent tip on 80", "15 / 100 * 80"),
+            ("3 quarters of 250", "3 / 4 * 250"),
+            ("a third of 90", "1 / 3 * 90"),
+            ("2 + 2 4", ""),
             (
                 "2 times open bracket 3 plus 4 close bracket",
                 "2 * ( 3 + 4 )",
             ),
         ] {
-            assert_eq!(arithmetic(said).as_deref(), Some(expr), "{said}");
+            let want = Some(expr).filter(|e| !e.is_empty());
+            assert_eq!(arithmetic(said).as_deref(), want, "{said}");
         }
         for bad in [
             "the weather",
