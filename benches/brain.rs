@@ -96,6 +96,13 @@ fn brain_benches(c: &mut Criterion) {
     c.bench_function("brain/encoder_parse", |b| {
         b.iter(|| brain.parse_uncached(black_box(unusual)))
     });
+    // Said in three sentences, none a command: the whole, then each piece between stops
+    // (`normalize::pieces`) is looked at; the encoder only for the whole.
+    let talk = "Well, I was at the market today. The tomatoes looked great, honestly. Anyway.";
+    assert!(brain.parse_uncached(talk).clauses[0].intent.is_unknown());
+    c.bench_function("brain/unknown_in_sentences_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(talk)))
+    });
     let long = "so i was wondering whether you could possibly find me something by the beatles, \
                 maybe one of the older albums, the ones my dad used to play on sunday mornings";
     c.bench_function("brain/encoder_parse_long", |b| {

@@ -579,7 +579,7 @@ impl Brain {
     /// Normalizes and parses without the cache or context (for benchmarks and tools).
     pub fn parse_uncached(&self, text: &str) -> Parse {
         let normalized = normalize(text);
-        let mut clauses = self.segment(&normalized);
+        let mut clauses = self.segment(&normalized, true);
         if matches!(clauses.as_slice(), [only] if only.intent.is_unknown()) {
             if let Some(found) = self.said_between_stops(text) {
                 clauses = found;
@@ -607,7 +607,8 @@ impl Brain {
             if !piece.contains(' ') {
                 continue;
             }
-            let parts = self.segment(&piece);
+            // The encoder's answer would not be taken for a piece: not asked.
+            let parts = self.segment(&piece, false);
             let understood = parts
                 .iter()
                 .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
@@ -655,8 +656,9 @@ impl Brain {
 
     /// Splits at connectors when every part is understood on its own; an utterance
     /// understood neither whole nor in parts gets one more look for a command inside it,
-    /// then (when only the classifier had a say) the sentence encoder's.
-    fn segment(&self, normalized: &str) -> Vec<Clause> {
+    /// then (when only the classifier had a say, and `second_opinion`) the sentence
+    /// encoder's.
+    fn segment(&self, normalized: &str, second_opinion: bool) -> Vec<Clause> {
         let parts = self.split_parts(normalized);
         if let [only] = parts.as_slice() {
             if only.intent.is_unknown() {
@@ -664,7 +666,7 @@ impl Brain {
                     .rescue(normalized)
                     .map(|intent| (intent, Source::FastPath))
                     .or_else(|| {
-                        (only.source == Source::Fallback)
+                        (second_opinion && only.source == Source::Fallback)
                             .then(|| self.second_opinion(normalized))
                             .flatten()
                             .map(|intent| (intent, Source::Encoder))
