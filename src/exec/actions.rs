@@ -629,22 +629,17 @@ fn memory(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
             // or under a name like no other.
             let list = match intent {
                 "list.create" => said.to_owned(),
-                _ => names_of(fx, "SELECT name FROM lists", &[])
-                    .ok()
-                    .and_then(|known| closest_name(said, &known).map(str::to_owned))
-                    .unwrap_or_else(|| said.to_owned()),
+                _ => stored_name(fx, said, "SELECT name FROM lists", &[]),
             };
             let list = list.as_str();
             let item = slot(step, "item").map(|said| match intent {
                 // The item as it stands on the list ("apples" for "apple").
-                "list.remove" => names_of(
+                "list.remove" => stored_name(
                     fx,
+                    said,
                     "SELECT i.item FROM list_items i JOIN lists l ON l.id = i.list_id WHERE l.name = ?1",
                     &[list],
-                )
-                .ok()
-                .and_then(|known| closest_name(said, &known).map(str::to_owned))
-                .unwrap_or_else(|| said.to_owned()),
+                ),
                 _ => said.to_owned(),
             });
             let item = item.as_deref();
@@ -693,15 +688,23 @@ fn memory(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     }
 }
 
-/// The first column of a query's rows (names of lists, items of a list).
-fn names_of(fx: &Effects, sql: &str, params: &[&str]) -> Result<Vec<String>, EffectError> {
-    let conn = fx.store.connection()?;
-    let mut stmt = conn.prepare(sql)?;
-    let names = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| r.get(0))?
-        .filter_map(Result::ok)
-        .collect();
-    Ok(names)
+/// The name stored that `said` means (`closest_name` among the first column of the
+/// query's rows: names of lists, items of a list), else `said` as it was said; also
+/// when the store cannot be read, where the action's own query reports the error.
+fn stored_name(fx: &Effects, said: &str, sql: &str, params: &[&str]) -> String {
+    let names = || -> Result<Vec<String>, EffectError> {
+        let conn = fx.store.connection()?;
+        let mut stmt = conn.prepare(sql)?;
+        let names = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| r.get(0))?
+            .filter_map(Result::ok)
+            .collect();
+        Ok(names)
+    };
+    names()
+        .ok()
+        .and_then(|known| closest_name(said, &known).map(str::to_owned))
+        .unwrap_or_else(|| said.to_owned())
 }
 
 /// Which of `known` a name said means: the same name; else the same word in the
