@@ -763,6 +763,14 @@ impl Brain {
                 if words.len() < i + c.len() + 1 || words[i..i + c.len()] != c[..] {
                     continue;
                 }
+                // "2 minutes and 30 seconds" is one duration, not two timers.
+                if numbers::parse_duration(&format!("1 {}", words[i - 1])).is_some()
+                    && words
+                        .get(i + c.len() + 1)
+                        .is_some_and(|u| numbers::parse_duration(&format!("1 {u}")).is_some())
+                {
+                    continue;
+                }
                 let left_text = words[start..i].join(" ");
                 let left = self.parse_clause(&left_text, link);
                 if left.intent.is_unknown() {
@@ -1285,6 +1293,46 @@ mod tests {
         let u = b.understand_heard("turn in the volume bound", &["the wug".to_owned()]);
         assert!(u.is_unknown());
         assert_eq!(u.text, "turn in the volume bound");
+    }
+
+    #[test]
+    fn timers_as_people_say_them() {
+        for (text, slots) in [
+            (
+                "Timer for two minutes and thirty seconds on the noodles.",
+                json!({"duration_s": 150, "name": "noodles"}),
+            ),
+            (
+                "Give me 15 minutes for the laundry.",
+                json!({"duration_s": 900, "name": "laundry"}),
+            ),
+            (
+                "Add a second timer for 5 minutes for the broccoli.",
+                json!({"duration_s": 300, "name": "broccoli"}),
+            ),
+            (
+                "Please make a timer, 40 minutes, for the bread.",
+                json!({"duration_s": 2400, "name": "bread"}),
+            ),
+            (
+                "Timer for an hour and three quarters.",
+                json!({"duration_s": 6300}),
+            ),
+            ("Timer for a minute fifteen.", json!({"duration_s": 75})),
+            (
+                "Set a timer for an hour and a half. Actually, no, make it two hours.",
+                json!({"duration_s": 7200}),
+            ),
+        ] {
+            let u = brain().understand(text);
+            assert_eq!(intents(&u), vec![("timer.start".into(), slots)], "{text}");
+        }
+        // Said to somebody else: no timer.
+        assert!(brain()
+            .understand("Give me five minutes, I'm on the phone.")
+            .is_unknown());
+        let u = brain().understand("When's the timer going off?");
+        assert_eq!(u.intents[0].intent, "timer.status");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-use super::numbers::{digits_for_number_words, is_number_word};
+use super::numbers::{digits_for_number_words, is_number_word, parse_duration};
 
 /// Longest input the brain reads; longer text is cut at a word boundary (commands are short).
 pub const MAX_INPUT_CHARS: usize = 500;
@@ -71,6 +71,13 @@ pub fn normalize(text: &str) -> String {
         .split_whitespace()
         .flat_map(|w| match w.split_once('-') {
             Some((a, b)) if is_number_word(a) && is_number_word(b) => vec![a, b],
+            // "five-minute", "quarter-hour", "half-hour": a duration said as one word.
+            Some((a, b))
+                if (is_number_word(a) || matches!(a, "half" | "quarter"))
+                    && parse_duration(&format!("1 {b}")).is_some() =>
+            {
+                vec![a, b]
+            }
             _ => vec![w],
         })
         .collect();
@@ -101,7 +108,65 @@ pub fn normalize(text: &str) -> String {
             break;
         }
     }
-    s
+    corrected(&s).unwrap_or(s)
+}
+
+/// "… for 20 no wait 25 minutes", "… for an hour and a half actually no make it 2
+/// hours", "… at 7 no 7:30": a value said again after a correction word.
+static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?P<head>.+?) (?:(?:no|wait|sorry|oh|oops|actually|hang on|hold on|scratch that|i mean|i meant|or rather|rather|correction|make it|make that|let's say|let's make it) )+(?P<value>[^ ]+(?: [^ ]+){0,5})$",
+    )
+    .expect("correction regex")
+});
+
+/// Words that may follow a number as part of the value said.
+const VALUE_SUFFIXES: &[&str] = &["am", "pm", "o'clock", "percent", "%"];
+
+/// The utterance with a corrected value put where the first one was said ("timer for
+/// 15 minutes wait no 20" → "timer for 20 minutes"); `None` when it holds no
+/// correction of a value.
+fn corrected(s: &str) -> Option<String> {
+    let c = CORRECTION.captures(s)?;
+    let head: Vec<&str> = c["head"].split_whitespace().collect();
+    let value = &c["value"];
+    let value_words: Vec<&str> = value.split_whitespace().collect();
+    let is_number = |w: &str| w.starts_with(|c: char| c.is_ascii_digit());
+    let bare = value_words.len() == 1 && is_number(value_words[0]);
+    let clock =
+        is_number(value_words[0]) && value_words[1..].iter().all(|w| VALUE_SUFFIXES.contains(w));
+    let duration = parse_duration(value).is_some();
+    if !(bare || clock || duration) {
+        return None;
+    }
+    // A duration replaces the last duration said ("an hour and a half").
+    if duration && !bare {
+        for end in (1..=head.len()).rev() {
+            if let Some(start) =
+                (0..end).find(|&i| parse_duration(&head[i..end].join(" ")).is_some())
+            {
+                let mut out: Vec<&str> = head[..start].to_vec();
+                out.extend(&value_words);
+                out.extend(&head[end..]);
+                return Some(out.join(" "));
+            }
+        }
+    }
+    // Else the last number said, with its unit or meridiem when the new value has one.
+    let at = head.iter().rposition(|w| is_number(w))?;
+    let mut end = at + 1;
+    if !bare {
+        while end < head.len()
+            && (VALUE_SUFFIXES.contains(&head[end])
+                || parse_duration(&format!("1 {}", head[end])).is_some())
+        {
+            end += 1;
+        }
+    }
+    let mut out: Vec<&str> = head[..at].to_vec();
+    out.extend(&value_words);
+    out.extend(&head[end..]);
+    Some(out.join(" "))
 }
 
 /// The pieces of `text` between its stops and commas, as Whisper punctuates speech
@@ -227,6 +292,54 @@ fn clean_chars(lower: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corrected_value_replaces_the_first() {
+        for (said, meant) in [
+            (
+                "Timer for 15 minutes, wait, no, 20.",
+                "timer for 20 minutes",
+            ),
+            (
+                "Set a timer for 20, no wait, 25 minutes",
+                "set a timer for 25 minutes",
+            ),
+            ("Timer for 3 minutes, no, make it 4.", "timer for 4 minutes"),
+            (
+                "Set a timer for five minutes, actually make that seven.",
+                "set a timer for 7 minutes",
+            ),
+            (
+                "Set a timer for an hour and a half. Actually, no, make it two hours.",
+                "set a timer for 2 hours",
+            ),
+            (
+                "Set a timer for two hours, I mean one hour.",
+                "set a timer for 1 hour",
+            ),
+            ("Wake me up at 7, no, 7:30", "wake me up at 7:30"),
+            ("alarm for 6 pm sorry 7 pm", "alarm for 7 pm"),
+            ("Turn the volume to 40, no, 30.", "turn the volume to 30"),
+        ] {
+            assert_eq!(normalize(said), meant, "{said}");
+        }
+        // No value said again, or nothing to correct: as said.
+        for said in [
+            "make it louder",
+            "set a timer no wait",
+            "play the song no wait for it",
+            "turn it up no make it 80",
+        ] {
+            assert_eq!(corrected(&normalize(said)), None, "{said}");
+        }
+    }
+
+    #[test]
+    fn a_duration_said_as_one_word_is_split() {
+        assert_eq!(normalize("Five-minute timer"), "5 minute timer");
+        assert_eq!(normalize("a quarter-hour timer"), "a quarter hour timer");
+        assert_eq!(normalize("lo-fi beats"), "lo-fi beats");
+    }
 
     #[test]
     fn strips_wake_phrase_punctuation_and_politeness() {

@@ -212,6 +212,31 @@ pub fn parse_duration(phrase: &str) -> Option<u64> {
             i += 1;
             continue;
         }
+        // "an hour and thirty", "a minute fifteen", "1 minute 30": a bare number last,
+        // after a unit, counts in the next smaller unit.
+        if parts > 0 && i + 1 == words.len() && w.bytes().all(|b| b.is_ascii_digit()) {
+            let smaller = match last_unit {
+                Some(u) if u == 3600.0 => 60.0,
+                Some(u) if u == 60.0 => 1.0,
+                _ => return None,
+            };
+            let n: f64 = w.parse().ok()?;
+            if n >= 60.0 {
+                return None;
+            }
+            total += n * smaller;
+            break;
+        }
+        // "and 3 quarters" after a unit: three quarters of that unit.
+        if parts > 0 && words.get(i + 1).is_some_and(|f| fraction(f).is_some()) {
+            if let (Some(n), Some(unit)) = (amount(w).filter(|n| *n > 1.0), last_unit) {
+                if words.get(i + 2).and_then(|u| unit_seconds(u)).is_none() {
+                    total += n * fraction(words[i + 1]).unwrap_or(0.0) * unit;
+                    i += 2;
+                    continue;
+                }
+            }
+        }
         // "and a half" after a unit: half of that unit. "and a quarter" likewise.
         if (w == "a" || w == "an") && parts > 0 {
             if let (Some(frac), Some(unit)) =
@@ -224,13 +249,20 @@ pub fn parse_duration(phrase: &str) -> Option<u64> {
                 }
             }
         }
-        // "half an hour", "quarter of an hour", "a quarter hour", "half a minute"
-        let (lead, skip) = if w == "a" || w == "an" {
-            (words.get(i + 1).copied(), 1)
+        // "half an hour", "quarter of an hour", "a quarter hour", "half a minute",
+        // "3 quarters of an hour"
+        let (lead, skip, times) = if w == "a" || w == "an" {
+            (words.get(i + 1).copied(), 1, 1.0)
+        } else if let Some(n) = amount(w).filter(|_| {
+            words
+                .get(i + 1)
+                .is_some_and(|f| f.ends_with('s') && fraction(f).is_some())
+        }) {
+            (words.get(i + 1).copied(), 1, n)
         } else {
-            (Some(w), 0)
+            (Some(w), 0, 1.0)
         };
-        if let Some(frac) = lead.and_then(fraction) {
+        if let Some(frac) = lead.and_then(fraction).map(|f| f * times) {
             let mut j = i + skip + 1;
             if words.get(j) == Some(&"of") {
                 j += 1;
@@ -283,8 +315,8 @@ pub fn parse_duration(phrase: &str) -> Option<u64> {
 fn fraction(word: &str) -> Option<f64> {
     match word {
         "half" => Some(0.5),
-        "quarter" => Some(0.25),
-        "third" => Some(1.0 / 3.0),
+        "quarter" | "quarters" => Some(0.25),
+        "third" | "thirds" => Some(1.0 / 3.0),
         _ => None,
     }
 }
@@ -472,6 +504,13 @@ mod tests {
             ("a couple of minutes", 120),
             ("a few seconds", 3),
             ("45 secs", 45),
+            ("an hour and 30", 5400),
+            ("a minute 15", 75),
+            ("1 minute 30", 90),
+            ("2 hours 45", 9900),
+            ("an hour and 3 quarters", 6300),
+            ("3 quarters of an hour", 2700),
+            ("2 thirds of a minute", 40),
         ] {
             assert_eq!(parse_duration(text), Some(secs), "{text}");
         }
@@ -483,6 +522,8 @@ mod tests {
             "5 minutes and play music",
             "a",
             "0 minutes",
+            "5 minutes 90",
+            "30 seconds 5",
         ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
