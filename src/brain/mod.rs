@@ -458,7 +458,15 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
 
 /// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
 fn may_guess(intent: &str, text: &str) -> bool {
-    if EXACT_ONLY.contains(&intent) {
+    if EXACT_ONLY.contains(&intent) || SAID_TO_SOMEONE_ELSE.is_match(text) {
+        return false;
+    }
+    // "remind me how to tie a bow tie" asks to be told, now.
+    if intent == "reminder.create" && RECALL_QUESTION.is_match(text) {
+        return false;
+    }
+    // "I'll be down in two minutes" has a duration but asks for no timer.
+    if intent == "timer.start" && !TIMER_WORD.is_match(text) {
         return false;
     }
     if matches!(intent, "assistant.greet" | "assistant.thanks") {
@@ -466,6 +474,25 @@ fn may_guess(intent: &str, text: &str) -> bool {
     }
     true
 }
+
+/// Talk to somebody in the room ("mum what time is dinner", "mom the timer went off")
+/// or about oneself ("i forgot to add milk to the list yesterday", "i'll be down in
+/// two minutes"): a guess is never taken from it (the grammar may still answer).
+static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) )")
+        .expect("said-to regex")
+});
+
+/// "remind me how to …", "remind me what the wifi password is": a question.
+static RECALL_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bremind me (?:how|what|why|who|where|which|whether|if)\b").expect("recall regex")
+});
+
+/// A word that asks for a timer (or for being told when time is up).
+static TIMER_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:timers?|time|countdown|count|clock|remind|let me know|tell me|alert|ping|beep|ring|buzz|notify|wake|set|start)\b")
+        .expect("timer word regex")
+});
 
 /// Intents whose step asks for what is missing ("For how long?", "For what time?",
 /// "What should I remind you about?"), so "set a timer" is understood without one.
@@ -1262,6 +1289,24 @@ mod tests {
         assert!(!may_guess("assistant.greet", "the neighbours came over"));
         assert!(!may_guess("system.shutdown", "i'm done for the night"));
         assert!(may_guess("weather.get", "is it chilly out"));
+        // Said to somebody else, or about oneself.
+        assert!(!may_guess("time.now", "mum what time is dinner"));
+        assert!(!may_guess("timer.cancel", "mom the timer went off"));
+        assert!(!may_guess(
+            "list.add",
+            "i forgot to add milk to the list yesterday"
+        ));
+        assert!(!may_guess("timer.start", "i'll be down in 2 minutes"));
+        assert!(!may_guess("timer.start", "the bus comes in 10 minutes"));
+        assert!(may_guess("timer.start", "pasta timer 12 minutes"));
+        assert!(!may_guess(
+            "reminder.create",
+            "remind me how to tie a bow tie"
+        ));
+        assert!(may_guess(
+            "assistant.help",
+            "i will be glad to know what you can do"
+        ));
         // Through the brain: the grammar knows neither sentence whole.
         assert_eq!(
             one("thank you so much for your assistance").0,
