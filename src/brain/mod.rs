@@ -630,10 +630,6 @@ impl Brain {
         }
         let mut found: Vec<Clause> = Vec::new();
         for piece in pieces {
-            // A bare word ("next, on the agenda, …") is too little to act on.
-            if !piece.contains(' ') {
-                continue;
-            }
             // The encoder's answer would not be taken for a piece: not asked.
             let parts = self.segment(&piece, false);
             let understood = parts
@@ -882,6 +878,15 @@ impl Brain {
     /// the kitchen", "on the bedroom tv turn it down") taken out as the `room` slot of
     /// the intents that take one.
     fn parse_simple(&self, text: &str) -> (Intent, Source) {
+        if let Some(c) = HERE_TAIL.captures(text) {
+            let (intent, source) = self.parse_simple(&c["rest"]);
+            if matches!(
+                catalogue::family(&intent.intent),
+                "volume" | "media" | "timer"
+            ) {
+                return (intent, source);
+            }
+        }
         if let Some((rest, room)) = split_room(text) {
             let (mut intent, source) = self.parse_part(rest);
             let family = catalogue::family(&intent.intent);
@@ -1142,9 +1147,14 @@ const DEVICES: &str = r"(?:speaker|speakers|tv|television|telly|display|stereo|s
 
 static ROOM_TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"^(?P<rest>.+?) (?:on|in|through|from|at|for|to|in the|over) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES})$"
+        r"^(?P<rest>.+?) (?:(?:on|in|through|from|at|for|to|in the|over) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES})|(?P<area>downstairs|upstairs|everywhere|(?:through|throughout|around|all over|in) (?:the )?(?:whole )?house|in every room|all through the house))$"
     ))
     .expect("room regex")
+});
+
+/// "stick some motown on in here": this room is where LUNA is.
+static HERE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<rest>.+?) (?:in|out|over|right) here$").expect("here regex")
 });
 static ROOM_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -1175,7 +1185,14 @@ fn split_room(text: &str) -> Option<(&str, String)> {
         .captures(text)
         .or_else(|| ROOM_HEAD.captures(text))?;
     let rest = c.name("rest")?;
-    Some((&text[rest.start()..rest.end()], c["room"].to_owned()))
+    let room = c.name("room").or_else(|| c.name("area"))?.as_str();
+    // "through the whole house", "all over the house": everywhere.
+    let room = if room.ends_with("house") || room == "in every room" {
+        "whole house"
+    } else {
+        room
+    };
+    Some((&text[rest.start()..rest.end()], room.to_owned()))
 }
 
 /// "mute in 10 minutes" → ("mute", 600); "in 5 minutes turn off the music" likewise.
@@ -1510,6 +1527,27 @@ mod tests {
             one("mute the living room tv"),
             ("volume.mute".into(), json!({"room": "living room tv"}))
         );
+        assert_eq!(
+            one("kill the music downstairs"),
+            ("media.stop".into(), json!({"room": "downstairs"}))
+        );
+        assert_eq!(
+            one("Can we get some Christmas music going through the whole house?"),
+            (
+                "media.play".into(),
+                json!({"query": "christmas music", "room": "whole house"})
+            )
+        );
+        assert_eq!(
+            one("I'm doing the dishes, so could you stick some Motown on in here?"),
+            ("media.play".into(), json!({"query": "motown"}))
+        );
+        assert_eq!(
+            one("would it be possible to have some quiet piano music"),
+            ("media.play".into(), json!({"query": "quiet piano music"}))
+        );
+        // Here is where LUNA is, and only for what it plays, sounds or times.
+        assert_eq!(one("is it cold in here").0, "unknown");
         assert_eq!(
             one("i'm cooking so could you put on some motown"),
             ("media.play".into(), json!({"query": "motown"}))

@@ -172,7 +172,8 @@ fn corrected(s: &str) -> Option<String> {
 /// The pieces of `text` between its stops and commas, as Whisper punctuates speech
 /// ("Can you restart my PC? The Wi-Fi's acting weird." → two pieces), each
 /// normalized; none when there is only one. A point or comma between digits ("1.5",
-/// "1,000") is no stop.
+/// "1,000") is no stop. A piece of one word said ("Next, on the agenda, …", "Guys.")
+/// is too little to act on and left out; "Softer please," is two.
 pub fn pieces(text: &str) -> Vec<String> {
     let text = truncate(text, MAX_INPUT_CHARS);
     let chars: Vec<char> = text.chars().collect();
@@ -192,15 +193,15 @@ pub fn pieces(text: &str) -> Vec<String> {
         }
     }
     pieces.push(current);
-    let pieces: Vec<String> = pieces
-        .iter()
-        .map(|p| normalize(p))
-        .filter(|p| !p.is_empty())
-        .collect();
-    if pieces.len() < 2 {
+    if pieces.iter().filter(|p| !p.trim().is_empty()).count() < 2 {
         return Vec::new();
     }
     pieces
+        .iter()
+        .filter(|p| p.split_whitespace().nth(1).is_some())
+        .map(|p| normalize(p))
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn truncate(text: &str, max_chars: usize) -> &str {
@@ -429,8 +430,13 @@ mod tests {
         );
         assert_eq!(
             pieces("Hang on, guys. Luna, pause this."),
-            ["hang on", "guys", "luna", "pause this"]
+            ["hang on", "pause this"]
         );
+        assert_eq!(
+            pieces("Softer please, Luna, Grandpa is reading."),
+            ["softer", "grandpa is reading"]
+        );
+        assert_eq!(pieces("Next, on the agenda"), ["on the agenda"]);
         // Numbers keep their points and commas; one piece is no pieces.
         assert!(pieces("set the volume to 1,000.5 please").is_empty());
         assert!(pieces("Set a timer for 5 minutes.").is_empty());

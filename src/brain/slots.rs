@@ -255,7 +255,16 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 .split_whitespace()
                 .next()
                 .is_some_and(|w| NOT_OBJECTS.contains(&w))
-                || raw.split_whitespace().any(|w| NOT_MEDIA.contains(&w))
+                || (raw.split_whitespace().any(|w| NOT_MEDIA.contains(&w))
+                    // "piano music", "video game soundtracks" are things to put on.
+                    && !raw.split_whitespace().last().is_some_and(|w| {
+                        matches!(
+                            w,
+                            "music" | "songs" | "tunes" | "playlist" | "album" | "radio"
+                                | "station" | "soundtrack" | "soundtracks" | "covers"
+                                | "concerto" | "sonatas" | "sonata" | "mix"
+                        )
+                    }))
             {
                 return None;
             }
