@@ -895,7 +895,49 @@ impl Brain {
                 return (intent, source);
             }
         }
-        self.parse_part(text)
+        let (intent, source) = self.parse_part(text);
+        if intent.is_unknown() {
+            if let Some(found) = self.room_inside(text) {
+                return (found, Source::FastPath);
+            }
+        }
+        (intent, source)
+    }
+
+    /// A room or device named inside the command: "set an alarm in the bedroom for 5",
+    /// "brightness 20 on the living room screen" (the place said with its preposition
+    /// goes), "unpause the kitchen", "turn the bedroom speaker down" (the place as the
+    /// object is "it"). Only the grammar may answer for what is left.
+    fn room_inside(&self, text: &str) -> Option<Intent> {
+        for m in ROOM_INSIDE.captures_iter(text) {
+            let whole = m.get(0)?;
+            let with_preposition = m.name("prep").is_some();
+            let replacement = if with_preposition { " " } else { " it " };
+            let rest = format!(
+                "{}{replacement}{}",
+                &text[..whole.start()],
+                &text[whole.end()..]
+            );
+            let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+            let Some(mut intent) = self.grammar_match(&rest) else {
+                continue;
+            };
+            let family = catalogue::family(&intent.intent);
+            if !matches!(
+                family,
+                "volume" | "media" | "timer" | "alarm" | "brightness"
+            ) {
+                continue;
+            }
+            slots::enrich(&intent.intent, &rest, &mut intent.slots);
+            if matches!(family, "volume" | "media" | "timer") {
+                intent
+                    .slots
+                    .insert("room".into(), Value::from(device_name(&m["room"])));
+            }
+            return Some(intent);
+        }
+        None
     }
 
     fn parse_part(&self, text: &str) -> (Intent, Source) {
@@ -1150,6 +1192,14 @@ static ROOM_TAIL: LazyLock<Regex> = LazyLock::new(|| {
         r"^(?P<rest>.+?) (?:(?:on|in|through|from|at|for|to|in the|over) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES})|(?P<area>downstairs|upstairs|everywhere|(?:through|throughout|around|all over|in) (?:the )?(?:whole )?house|in every room|all through the house))$"
     ))
     .expect("room regex")
+});
+
+/// A room or device anywhere in a command, maybe with its preposition.
+static ROOM_INSIDE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?:^| )(?P<prep>(?:on|in|for|from|through|at|over) )?(?P<room>(?:the |my |our )?(?:{ROOMS}(?: {DEVICES})?|(?:{ROOMS} )?{DEVICES}))(?: |$)"
+    ))
+    .expect("room inside regex")
 });
 
 /// "stick some motown on in here": this room is where LUNA is.
@@ -1545,6 +1595,18 @@ mod tests {
         assert_eq!(
             one("would it be possible to have some quiet piano music"),
             ("media.play".into(), json!({"query": "quiet piano music"}))
+        );
+        assert_eq!(
+            one("Okay, unpause the kitchen."),
+            ("media.resume".into(), json!({"room": "kitchen"}))
+        );
+        assert_eq!(
+            one("Set an alarm in the bedroom for 5 in the morning."),
+            ("alarm.set".into(), json!({"time": "05:00"}))
+        );
+        assert_eq!(
+            one("Brightness 20 on the living room screen."),
+            ("brightness.set".into(), json!({"level_pct": 20}))
         );
         // Here is where LUNA is, and only for what it plays, sounds or times.
         assert_eq!(one("is it cold in here").0, "unknown");
