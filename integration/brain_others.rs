@@ -27,6 +27,8 @@ use labelled::Labelled;
 /// transcripts of people at home, people who do not talk like developers, requests
 /// full of specifics). `sealed` was written at the end of 2026-12-07, after that day's
 /// changes, and only its totals are ever looked at: its misses are not printed.
+/// `blind` was written at the start of 2026-12-07's second session, frozen before it
+/// changed anything (timers and their durations, a one-task survey, rooms and devices).
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -137,6 +139,36 @@ const SETS: &[(&str, &str, &str)] = &[
         "sealed",
         "typed_unknown",
         include_str!("../src/brain/corpus/sealed/typed_unknown.jsonl"),
+    ),
+    (
+        "blind",
+        "timers",
+        include_str!("../src/brain/corpus/blind/timers.jsonl"),
+    ),
+    (
+        "blind",
+        "timers_unknown",
+        include_str!("../src/brain/corpus/blind/timers_unknown.jsonl"),
+    ),
+    (
+        "blind",
+        "survey",
+        include_str!("../src/brain/corpus/blind/survey.jsonl"),
+    ),
+    (
+        "blind",
+        "survey_unknown",
+        include_str!("../src/brain/corpus/blind/survey_unknown.jsonl"),
+    ),
+    (
+        "blind",
+        "rooms",
+        include_str!("../src/brain/corpus/blind/rooms.jsonl"),
+    ),
+    (
+        "blind",
+        "rooms_unknown",
+        include_str!("../src/brain/corpus/blind/rooms_unknown.jsonl"),
     ),
 ];
 
@@ -251,6 +283,10 @@ fn brain_understands_sentences_written_by_others() {
                     tally.durations += 1;
                     let exact = ok && u.intents[i].slots.get("duration_s") == Some(d);
                     tally.durations_right += exact as usize;
+                    if odd {
+                        held_out.durations += 1;
+                        held_out.durations_right += exact as usize;
+                    }
                     if !exact && !odd && show {
                         println!("DURATION {set}: {:?} → {:?}", l.text, u.intents);
                     }
@@ -290,6 +326,7 @@ fn brain_understands_sentences_written_by_others() {
         ("others' and CLINC150's sets", &older),
         ("unseen sets", &held_out_per_group["unseen"]),
         ("fresh sets", &held_out_per_group["fresh"]),
+        ("blind sets", &held_out_per_group["blind"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
@@ -352,6 +389,19 @@ fn brain_understands_sentences_written_by_others() {
         pct(unseen.durations_right, unseen.durations) >= FLOOR_DURATIONS,
         "unseen sets: timer durations exact below {FLOOR_DURATIONS}%"
     );
+    let blind = &per_group["blind"];
+    assert!(
+        pct(blind.right, blind.in_domain) >= FLOOR_BLIND,
+        "blind sets: in-domain below {FLOOR_BLIND}%"
+    );
+    assert!(
+        pct(blind.false_accepts, blind.out_of_domain) <= CEILING_FALSE_ACCEPTS,
+        "blind sets: false accepts above {CEILING_FALSE_ACCEPTS}%"
+    );
+    assert!(
+        pct(blind.durations_right, blind.durations) >= FLOOR_DURATIONS,
+        "blind sets: timer durations exact below {FLOOR_DURATIONS}%"
+    );
 }
 
 // Measured 2026-12-06 with the sentence encoder (threshold 0.5) and the near misses
@@ -377,6 +427,11 @@ const FLOOR_FRESH: f64 = 87.0;
 // with the brain of the day before (`luna parse --jsonl`, the same scoring), 91.7 % at
 // 1.0 % with that day's.
 const FLOOR_SEALED: f64 = 90.0;
+// The blind sets (`src/brain/corpus/blind/`, written at the start of 2026-12-07's
+// second session, frozen first): 92.9 % at 3.3 % false accepts, timer durations exact
+// 87.6 % before that session's changes; 94.8 % at 1.3 %, durations 98.2 % after
+// (held-out half 92.0 → 92.7 %, 2.7 → 2.7 %, durations 84.8 → 96.4 %).
+const FLOOR_BLIND: f64 = 93.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;
