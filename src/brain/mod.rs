@@ -458,7 +458,10 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
 
 /// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
 fn may_guess(intent: &str, text: &str) -> bool {
-    if EXACT_ONLY.contains(&intent) || SAID_TO_SOMEONE_ELSE.is_match(text) {
+    // ("a dad joke" is a kind of joke, not words to Dad.)
+    if EXACT_ONLY.contains(&intent)
+        || (SAID_TO_SOMEONE_ELSE.is_match(text) && !text.starts_with("dad joke"))
+    {
         return false;
     }
     // "remind me how to tie a bow tie" asks to be told, now.
@@ -1366,6 +1369,7 @@ mod tests {
         assert!(!may_guess("timer.start", "i'll be down in 2 minutes"));
         assert!(!may_guess("timer.start", "the bus comes in 10 minutes"));
         assert!(may_guess("timer.start", "pasta timer 12 minutes"));
+        assert!(may_guess("joke.tell", "dad joke"));
         assert!(!may_guess(
             "reminder.create",
             "remind me how to tie a bow tie"
