@@ -22,13 +22,13 @@ static WAKE: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|could you|can you|can u|would you|will you|would you mind|could you please|can you please|would you please|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|luna|lunar) )+",
+        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|could you|can you|can u|would you|will you|would you mind|could you please|can you please|would you please|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|oh dear|luna|lunar) )+",
     )
     .expect("filler regex")
 });
 
 static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now))+$")
+    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling))+$")
         .expect("trailing filler regex")
 });
 

@@ -430,6 +430,17 @@ fn relative_minutes(w: &str) -> Option<u32> {
 /// Parses a level: "50", "50%", "50 percent", "max", "half", "zero".
 pub fn parse_percent(phrase: &str) -> Option<u8> {
     let p = phrase.trim();
+    // "about half", "around 40 percent": near enough is the value.
+    let p = [
+        "about ",
+        "around ",
+        "roughly ",
+        "approximately ",
+        "something like ",
+    ]
+    .iter()
+    .find_map(|a| p.strip_prefix(a))
+    .unwrap_or(p);
     let p = p
         .strip_suffix("percent")
         .or_else(|| p.strip_suffix("per cent"))
@@ -438,7 +449,9 @@ pub fn parse_percent(phrase: &str) -> Option<u8> {
     let value: f64 = match p {
         "max" | "maximum" | "full" | "full blast" | "the max" | "the maximum" | "100"
         | "all the way" | "all the way up" => 100.0,
-        "half" | "half way" | "halfway" => 50.0,
+        "half" | "half way" | "halfway" | "half volume" | "half brightness" => 50.0,
+        "3 quarters" | "three quarters" | "3 quarters of the way" => 75.0,
+        "a quarter" | "quarter" | "a quarter of the way" => 25.0,
         "min" | "minimum" | "the minimum" | "the lowest" | "lowest" => 0.0,
         other => other.parse().ok()?,
     };

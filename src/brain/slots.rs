@@ -167,6 +167,9 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
         "query" => {
             // "play with the dog", "search me": not a thing to play or look for.
             const NOT_OBJECTS: &[&str] = &[
+                // "play the previous track again, the taylor swift one": not a title.
+                "previous",
+                "next",
                 "with",
                 "along",
                 "around",
