@@ -6,7 +6,9 @@ hassil/chatito expansions: templates x slot values x styles.
 
 Styles: plain imperative, telegraphic ("timer ten minutes"), indirect ("i need ..."),
 questions ("can you ..."), a reason before or after ("i'm cooking so ..."), a room or
-device named, and Whisper's slips. Deterministic (seeded). These are the team's own
+device named, Whisper's slips, a chatty, wordy speaker's story around the request
+("my grandson set you up for me, could you ..., thank you ever so much") and clipped
+keyword style ("weather berlin tmrw", "timer 10 mins pasta"). Deterministic (seeded). These are the team's own
 sentences: they teach breadth, and are never used to measure (the development sets
 in src/brain/corpus/others/ and CLINC150's test split are).
 """
@@ -95,9 +97,36 @@ def expand(template):
     return out
 
 
+WORDY_LEADS = ["i'm sorry to trouble you but would you", "my grandson set you up for me, could you",
+               "i'm not very good with these machines, would you be so kind as to",
+               "oh hello, i wonder if you might", "if it isn't too much bother could you",
+               "now then, would you", "excuse me, could you possibly", "i was just saying to my husband, could you",
+               "i do hope i'm doing this right, would you", "pardon me, would you mind if you"]
+WORDY_ENDS = ["thank you ever so much", "my eyes aren't what they were", "the neighbours are ever so particular",
+              "i can never remember how", "that would be lovely", "if you'd be so kind", "bless you",
+              "i always get in a muddle", "my daughter usually does it for me", "dear"]
+CLIPPED_DROP = {"the", "a", "an", "my", "some", "me", "please", "can", "you", "could", "i", "want",
+                "need", "would", "like", "it", "is", "what's"}
+CLIPPED_SHORT = {"minutes": "mins", "minute": "min", "hours": "hrs", "hour": "hr", "tomorrow": "tmrw",
+                 "volume": "vol", "temperature": "temp", "seconds": "secs", "calendar": "cal",
+                 "brightness": "bright", "reminder": "remind"}
+
+
+def clipped(sentence):
+    """Keyword style: articles, pronouns and politeness dropped, some words short."""
+    words = [CLIPPED_SHORT.get(w, w) if rng.random() < 0.5 else w
+             for w in sentence.split() if w not in CLIPPED_DROP]
+    return " ".join(words) if len(words) >= 2 else sentence
+
+
 def styled(sentence, can_lead=True):
-    """Adds a lead-in, a reason before or after, now and then."""
+    """Adds a lead-in, a reason before or after, now and then; or says it the way a
+    chatty, wordy speaker would, or in clipped keyword style."""
     r = rng.random()
+    if can_lead and r < 0.07:
+        return " ".join(f"{pick(WORDY_LEADS)} {sentence}, {pick(WORDY_ENDS)}".split())
+    if can_lead and r < 0.13:
+        return clipped(sentence)
     if can_lead and r < 0.25:
         sentence = pick(LEADS) + sentence
     elif r < 0.35:
@@ -314,7 +343,7 @@ def development_sentences():
     """Every sentence of the development sets: never generated, so never trained on."""
     corpus = ROOT / "src" / "brain" / "corpus"
     texts = set()
-    for path in list((corpus / "others").glob("*.jsonl")) + [corpus / "clinc_test.jsonl", corpus / "in_domain.jsonl"]:
+    for path in corpus.rglob("*.jsonl"):
         for line in path.read_text().splitlines():
             if line.strip():
                 texts.add(normalized(json.loads(line)["text"]))

@@ -482,7 +482,7 @@ fn may_guess(intent: &str, text: &str) -> bool {
 /// or about oneself ("i forgot to add milk to the list yesterday", "i'll be down in
 /// two minutes"): a guess is never taken from it (the grammar may still answer).
 static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) )")
+    Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )")
         .expect("said-to regex")
 });
 
@@ -899,7 +899,8 @@ impl Brain {
             }
         }
         let (intent, source) = self.parse_part(text);
-        if intent.is_unknown() {
+        // The grammar with the place taken out is surer than a guess at the whole.
+        if intent.is_unknown() || source != Source::FastPath {
             if let Some(found) = self.room_inside(text) {
                 return (found, Source::FastPath);
             }
@@ -1000,6 +1001,7 @@ impl Brain {
             "i",
             "we",
             "so",
+            "while",
         ];
         // The command after a lead-in ends after one of these.
         const LEAD_END: &[&str] = &[
@@ -1018,6 +1020,7 @@ impl Brain {
             "would",
             "know",
             "wondering",
+            "dear",
         ];
         for (i, w) in words.iter().enumerate().skip(1) {
             if REASON_START.contains(w) {
@@ -1370,6 +1373,11 @@ mod tests {
         assert!(!may_guess("timer.start", "the bus comes in 10 minutes"));
         assert!(may_guess("timer.start", "pasta timer 12 minutes"));
         assert!(may_guess("joke.tell", "dad joke"));
+        assert!(!may_guess("volume.up", "he turned the volume up so loud"));
+        assert!(!may_guess(
+            "reminder.create",
+            "i set a reminder on my phone already"
+        ));
         assert!(!may_guess(
             "reminder.create",
             "remind me how to tie a bow tie"
