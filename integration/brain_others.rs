@@ -29,6 +29,10 @@ use labelled::Labelled;
 /// changes, and only its totals are ever looked at: its misses are not printed.
 /// `blind` was written at the start of 2026-12-07's second session, frozen before it
 /// changed anything (timers and their durations, a one-task survey, rooms and devices).
+/// `styles` (busy people; clipped keyword style and wordy older speakers) was written
+/// to be sealed the same session, measured once, and opened when it showed a style
+/// nothing covered; `sealed3` was written then in the same styles and, like `sealed`,
+/// is never printed.
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -170,6 +174,46 @@ const SETS: &[(&str, &str, &str)] = &[
         "rooms_unknown",
         include_str!("../src/brain/corpus/blind/rooms_unknown.jsonl"),
     ),
+    (
+        "styles",
+        "busy",
+        include_str!("../src/brain/corpus/styles/busy.jsonl"),
+    ),
+    (
+        "styles",
+        "busy_unknown",
+        include_str!("../src/brain/corpus/styles/busy_unknown.jsonl"),
+    ),
+    (
+        "styles",
+        "terse",
+        include_str!("../src/brain/corpus/styles/terse.jsonl"),
+    ),
+    (
+        "styles",
+        "terse_unknown",
+        include_str!("../src/brain/corpus/styles/terse_unknown.jsonl"),
+    ),
+    (
+        "sealed3",
+        "clipped",
+        include_str!("../src/brain/corpus/sealed3/clipped.jsonl"),
+    ),
+    (
+        "sealed3",
+        "clipped_unknown",
+        include_str!("../src/brain/corpus/sealed3/clipped_unknown.jsonl"),
+    ),
+    (
+        "sealed3",
+        "homes",
+        include_str!("../src/brain/corpus/sealed3/homes.jsonl"),
+    ),
+    (
+        "sealed3",
+        "homes_unknown",
+        include_str!("../src/brain/corpus/sealed3/homes_unknown.jsonl"),
+    ),
 ];
 
 #[derive(Default)]
@@ -244,7 +288,7 @@ fn brain_understands_sentences_written_by_others() {
     let mut held_out_per_group: BTreeMap<&str, Tally> = BTreeMap::new();
     for (group, set, text) in SETS {
         // The sealed sets' misses are never printed: read, they would stop measuring.
-        let show = show_failures && *group != "sealed";
+        let show = show_failures && !group.starts_with("sealed");
         let tally = per_set.entry(set).or_default();
         let held_out = held_out_per_group.entry(group).or_default();
         for (n, line) in text
@@ -327,6 +371,7 @@ fn brain_understands_sentences_written_by_others() {
         ("unseen sets", &held_out_per_group["unseen"]),
         ("fresh sets", &held_out_per_group["fresh"]),
         ("blind sets", &held_out_per_group["blind"]),
+        ("style sets", &held_out_per_group["styles"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
@@ -402,6 +447,17 @@ fn brain_understands_sentences_written_by_others() {
         pct(blind.durations_right, blind.durations) >= FLOOR_DURATIONS,
         "blind sets: timer durations exact below {FLOOR_DURATIONS}%"
     );
+    for (group, floor) in [("styles", FLOOR_STYLES), ("sealed3", FLOOR_SEALED3)] {
+        let t = &per_group[group];
+        assert!(
+            pct(t.right, t.in_domain) >= floor,
+            "{group} sets: in-domain below {floor}%"
+        );
+        assert!(
+            pct(t.false_accepts, t.out_of_domain) <= CEILING_FALSE_ACCEPTS,
+            "{group} sets: false accepts above {CEILING_FALSE_ACCEPTS}%"
+        );
+    }
 }
 
 // Measured 2026-12-06 with the sentence encoder (threshold 0.5) and the near misses
@@ -432,6 +488,12 @@ const FLOOR_SEALED: f64 = 90.0;
 // 87.6 % before that session's changes; 94.8 % at 1.3 %, durations 98.2 % after
 // (held-out half 92.0 → 92.7 %, 2.7 → 2.7 %, durations 84.8 → 96.4 %).
 const FLOOR_BLIND: f64 = 93.0;
+// The style sets: 77.0 % at 2.0 % when written (sealed then), 83.0 % at 2.0 % after the
+// session's changes (held-out half 78.0 → 80.0 %). The third sealed sets, in the same
+// styles and never read: 74.7 % at 2.0 % with the session's first brain, 76.0 % at 2.0 %
+// with its last (clipped or wordy speakers 65.3 → 68.0 %, six homes 84.0 → 84.0 %).
+const FLOOR_STYLES: f64 = 81.0;
+const FLOOR_SEALED3: f64 = 74.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;
