@@ -215,10 +215,12 @@ pub fn parse_duration(phrase: &str) -> Option<u64> {
         // "an hour and thirty", "a minute fifteen", "1 minute 30": a bare number last,
         // after a unit, counts in the next smaller unit.
         if parts > 0 && i + 1 == words.len() && w.bytes().all(|b| b.is_ascii_digit()) {
-            let smaller = match last_unit {
-                Some(u) if u == 3600.0 => 60.0,
-                Some(u) if u == 60.0 => 1.0,
-                _ => return None,
+            let smaller = if last_unit == Some(3600.0) {
+                60.0
+            } else if last_unit == Some(60.0) {
+                1.0
+            } else {
+                return None;
             };
             let n: f64 = w.parse().ok()?;
             if n >= 60.0 {
