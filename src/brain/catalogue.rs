@@ -105,6 +105,11 @@ pub fn required_slots(name: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, required, _)| required)
 }
 
+/// Whether `name` takes `slot` ("room" for the volume, media and timer intents).
+pub fn takes_slot(name: &str, slot: &str) -> bool {
+    allowed_slots(name).any(|s| s == slot)
+}
+
 pub fn allowed_slots(name: &str) -> impl Iterator<Item = &'static str> + '_ {
     INTENTS
         .iter()

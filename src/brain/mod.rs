@@ -790,10 +790,10 @@ impl Brain {
                     continue;
                 }
                 // "2 minutes and 30 seconds" is one duration, not two timers.
-                if numbers::parse_duration(&format!("1 {}", words[i - 1])).is_some()
+                if numbers::is_duration_unit(words[i - 1])
                     && words
                         .get(i + c.len() + 1)
-                        .is_some_and(|u| numbers::parse_duration(&format!("1 {u}")).is_some())
+                        .is_some_and(|u| numbers::is_duration_unit(u))
                 {
                     continue;
                 }
@@ -883,17 +883,13 @@ impl Brain {
     fn parse_simple(&self, text: &str) -> (Intent, Source) {
         if let Some(c) = HERE_TAIL.captures(text) {
             let (intent, source) = self.parse_simple(&c["rest"]);
-            if matches!(
-                catalogue::family(&intent.intent),
-                "volume" | "media" | "timer"
-            ) {
+            if catalogue::takes_slot(&intent.intent, "room") {
                 return (intent, source);
             }
         }
         if let Some((rest, room)) = split_room(text) {
             let (mut intent, source) = self.parse_part(rest);
-            let family = catalogue::family(&intent.intent);
-            if matches!(family, "volume" | "media" | "timer") {
+            if catalogue::takes_slot(&intent.intent, "room") {
                 intent.slots.insert("room".into(), Value::from(room));
                 return (intent, source);
             }
@@ -926,15 +922,12 @@ impl Brain {
             let Some(mut intent) = self.grammar_match(&rest) else {
                 continue;
             };
-            let family = catalogue::family(&intent.intent);
-            if !matches!(
-                family,
-                "volume" | "media" | "timer" | "alarm" | "brightness"
-            ) {
+            let takes_room = catalogue::takes_slot(&intent.intent, "room");
+            if !takes_room && !matches!(catalogue::family(&intent.intent), "alarm" | "brightness") {
                 continue;
             }
             slots::enrich(&intent.intent, &rest, &mut intent.slots);
-            if matches!(family, "volume" | "media" | "timer") {
+            if takes_room {
                 intent
                     .slots
                     .insert("room".into(), Value::from(device_name(&m["room"])));

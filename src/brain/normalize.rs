@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-use super::numbers::{digits_for_number_words, is_number_word, parse_duration};
+use super::numbers::{digits_for_number_words, is_duration_unit, is_number_word, parse_duration};
 
 /// Longest input the brain reads; longer text is cut at a word boundary (commands are short).
 pub const MAX_INPUT_CHARS: usize = 500;
@@ -74,7 +74,7 @@ pub fn normalize(text: &str) -> String {
             // "five-minute", "quarter-hour", "half-hour": a duration said as one word.
             Some((a, b))
                 if (is_number_word(a) || matches!(a, "half" | "quarter"))
-                    && parse_duration(&format!("1 {b}")).is_some() =>
+                    && is_duration_unit(b) =>
             {
                 vec![a, b]
             }
@@ -139,31 +139,33 @@ fn corrected(s: &str) -> Option<String> {
     if !(bare || clock || duration) {
         return None;
     }
-    // A duration replaces the last duration said ("an hour and a half").
-    if duration && !bare {
-        for end in (1..=head.len()).rev() {
-            if let Some(start) =
-                (0..end).find(|&i| parse_duration(&head[i..end].join(" ")).is_some())
-            {
-                let mut out: Vec<&str> = head[..start].to_vec();
-                out.extend(&value_words);
-                out.extend(&head[end..]);
-                return Some(out.join(" "));
+    // A duration replaces the last duration said ("an hour and a half"); else the last
+    // number said, with its unit or meridiem when the new value has one.
+    let last_duration = (duration && !bare)
+        .then(|| {
+            (1..=head.len()).rev().find_map(|end| {
+                (0..end)
+                    .find(|&i| parse_duration(&head[i..end].join(" ")).is_some())
+                    .map(|start| (start, end))
+            })
+        })
+        .flatten();
+    let (start, end) = match last_duration {
+        Some(span) => span,
+        None => {
+            let at = head.iter().rposition(|w| is_number(w))?;
+            let mut end = at + 1;
+            if !bare {
+                while end < head.len()
+                    && (VALUE_SUFFIXES.contains(&head[end]) || is_duration_unit(head[end]))
+                {
+                    end += 1;
+                }
             }
+            (at, end)
         }
-    }
-    // Else the last number said, with its unit or meridiem when the new value has one.
-    let at = head.iter().rposition(|w| is_number(w))?;
-    let mut end = at + 1;
-    if !bare {
-        while end < head.len()
-            && (VALUE_SUFFIXES.contains(&head[end])
-                || parse_duration(&format!("1 {}", head[end])).is_some())
-        {
-            end += 1;
-        }
-    }
-    let mut out: Vec<&str> = head[..at].to_vec();
+    };
+    let mut out: Vec<&str> = head[..start].to_vec();
     out.extend(&value_words);
     out.extend(&head[end..]);
     Some(out.join(" "))

@@ -175,6 +175,11 @@ fn parse_number_at(words: &[&str], start: usize, previous: Option<&str>) -> Opti
     Some((value, i))
 }
 
+/// Whether `word` is a unit a duration is said in ("minutes", "hrs", "s").
+pub fn is_duration_unit(word: &str) -> bool {
+    unit_seconds(word).is_some()
+}
+
 fn unit_seconds(word: &str) -> Option<f64> {
     Some(match word {
         "second" | "seconds" | "sec" | "secs" | "s" => 1.0,
