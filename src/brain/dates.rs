@@ -405,7 +405,163 @@ const HOLIDAYS: &[(&str, &[&str])] = &[
     ("boxing day", &["boxing day"]),
     ("groundhog day", &["groundhog day"]),
     ("cinco de mayo", &["cinco de mayo"]),
+    (
+        "orthodox easter",
+        &[
+            "orthodox easter",
+            "greek easter",
+            "russian easter",
+            "orthodox easter sunday",
+        ],
+    ),
+    (
+        "mothering sunday",
+        &[
+            "mothering sunday",
+            "mother's day in the uk",
+            "uk mother's day",
+        ],
+    ),
+    ("remembrance sunday", &["remembrance sunday"]),
+    ("canada day", &["canada day"]),
+    ("victoria day", &["victoria day"]),
+    ("australia day", &["australia day"]),
+    ("anzac day", &["anzac day"]),
+    (
+        "bonfire night",
+        &[
+            "bonfire night",
+            "guy fawkes night",
+            "guy fawkes day",
+            "guy fawkes",
+        ],
+    ),
+    ("bastille day", &["bastille day"]),
+    ("kwanzaa", &["kwanzaa"]),
+    (
+        "epiphany",
+        &["epiphany", "three kings day", "three kings' day"],
+    ),
+    ("ascension day", &["ascension day", "ascension"]),
+    ("whit monday", &["whit monday", "pentecost monday"]),
+    ("maundy thursday", &["maundy thursday", "holy thursday"]),
+    (
+        "april fools' day",
+        &[
+            "april fools' day",
+            "april fools day",
+            "april fool's day",
+            "april fools",
+        ],
+    ),
+    (
+        "st george's day",
+        &["st george's day", "saint george's day", "st georges day"],
+    ),
+    (
+        "st andrew's day",
+        &["st andrew's day", "saint andrew's day", "st andrews day"],
+    ),
+    (
+        "st david's day",
+        &["st david's day", "saint david's day", "st davids day"],
+    ),
+    ("burns night", &["burns night", "burns supper"]),
+    (
+        "grandparents day",
+        &["grandparents day", "grandparents' day"],
+    ),
+    // From config/holidays.tsv (lunar and lunisolar calendars).
+    (
+        "chinese new year",
+        &[
+            "chinese new year",
+            "lunar new year",
+            "spring festival",
+            "tet",
+            "seollal",
+            "chinese new years",
+        ],
+    ),
+    (
+        "mid-autumn festival",
+        &[
+            "mid autumn festival",
+            "moon festival",
+            "mooncake festival",
+            "chuseok",
+        ],
+    ),
+    ("diwali", &["diwali", "deepavali", "divali", "dipawali"]),
+    ("holi", &["holi", "holi festival"]),
+    (
+        "ramadan",
+        &[
+            "ramadan",
+            "ramzan",
+            "ramadhan",
+            "the start of ramadan",
+            "ramadan starts",
+        ],
+    ),
+    (
+        "eid al-fitr",
+        &[
+            "eid al fitr",
+            "eid ul fitr",
+            "eid al-fitr",
+            "eid ul-fitr",
+            "eid",
+            "eid mubarak",
+            "the end of ramadan",
+        ],
+    ),
+    (
+        "eid al-adha",
+        &[
+            "eid al adha",
+            "eid ul adha",
+            "eid al-adha",
+            "eid ul-adha",
+            "bakrid",
+            "bakri eid",
+            "big eid",
+        ],
+    ),
+    (
+        "rosh hashanah",
+        &[
+            "rosh hashanah",
+            "rosh hashana",
+            "rosh hoshana",
+            "jewish new year",
+        ],
+    ),
+    ("yom kippur", &["yom kippur"]),
+    ("passover", &["passover", "pesach", "pesah"]),
+    (
+        "hanukkah",
+        &["hanukkah", "chanukah", "hanukah", "chanukkah", "hannukah"],
+    ),
+    ("purim", &["purim"]),
 ];
+
+/// Holidays of lunar and lunisolar calendars: (name, first day), made by
+/// `models/brain/holidays.py` (2025–2035; beyond, LUNA says it does not know).
+static TABLE: std::sync::LazyLock<Vec<(&'static str, NaiveDate)>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../../config/holidays.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let (name, day) = l.split_once('\t')?;
+                Some((
+                    name,
+                    NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?,
+                ))
+            })
+            .collect()
+    });
 
 /// The canonical name of the holiday `raw` names ("the 4th of july" → "independence day").
 pub fn holiday(raw: &str) -> Option<&'static str> {
@@ -531,8 +687,51 @@ pub fn holiday_in(name: &str, year: i32) -> Option<NaiveDate> {
         "christmas eve" => ymd(12, 24),
         "christmas" => ymd(12, 25),
         "boxing day" => ymd(12, 26),
-        _ => None,
+        "orthodox easter" => orthodox_easter(year),
+        "mothering sunday" => easter_plus(-21),
+        "remembrance sunday" => nth_weekday(year, 11, Weekday::Sun, 2),
+        "canada day" => ymd(7, 1),
+        // The Monday before May 25.
+        "victoria day" => {
+            ymd(5, 24).map(|d| d - Duration::days(i64::from(d.weekday().num_days_from_monday())))
+        }
+        "australia day" => ymd(1, 26),
+        "anzac day" => ymd(4, 25),
+        "bonfire night" => ymd(11, 5),
+        "bastille day" => ymd(7, 14),
+        "kwanzaa" => ymd(12, 26),
+        "epiphany" => ymd(1, 6),
+        "ascension day" => easter_plus(39),
+        "whit monday" => easter_plus(50),
+        "maundy thursday" => easter_plus(-3),
+        "april fools' day" => ymd(4, 1),
+        "st george's day" => ymd(4, 23),
+        "st andrew's day" => ymd(11, 30),
+        "st david's day" => ymd(3, 1),
+        "burns night" => ymd(1, 25),
+        // The Sunday after Labor Day.
+        "grandparents day" => nth_weekday(year, 9, Weekday::Mon, 1).map(|d| d + Duration::days(6)),
+        name => TABLE
+            .iter()
+            .find(|(n, d)| *n == name && d.year() == year)
+            .map(|(_, d)| *d),
     }
+}
+
+/// Orthodox Easter Sunday as a Gregorian date (the Julian computus, Meeus; 1900–2099,
+/// where the calendars are 13 days apart).
+pub fn orthodox_easter(year: i32) -> Option<NaiveDate> {
+    if !(1900..=2099).contains(&year) {
+        return None;
+    }
+    let a = year % 4;
+    let b = year % 7;
+    let c = year % 19;
+    let d = (19 * c + 15) % 30;
+    let e = (2 * a + 4 * b - d + 34) % 7;
+    let month = (d + e + 114) / 31;
+    let day = (d + e + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32).map(|j| j + Duration::days(13))
 }
 
 /// The next time a holiday comes, today included; "next" is whichever comes first.
@@ -540,11 +739,30 @@ pub fn holiday_date(name: &str, today: NaiveDate) -> Option<NaiveDate> {
     if name == "next" {
         return next_holiday(today).map(|(_, d)| d);
     }
+    // One that began last year may still be on (Hanukkah in early January).
+    let last_year = holiday_in(name, today.year() - 1);
     let this_year = holiday_in(name, today.year())?;
-    if this_year >= today {
-        Some(this_year)
-    } else {
-        holiday_in(name, today.year() + 1)
+    match last_year
+        .into_iter()
+        .chain([this_year])
+        .find(|&d| d + Duration::days(holiday_days(name)) > today)
+    {
+        Some(d) => Some(d),
+        None => holiday_in(name, today.year() + 1),
+    }
+}
+
+/// How many days a holiday lasts (1 for most); while it lasts, [`holiday_date`] gives
+/// the day it began.
+pub fn holiday_days(name: &str) -> i64 {
+    match name {
+        "hanukkah" | "passover" | "chinese new year" => 8,
+        "kwanzaa" => 7,
+        "diwali" => 5,
+        "ramadan" => 29,
+        "eid al-fitr" => 3,
+        "eid al-adha" => 4,
+        _ => 1,
     }
 }
 
@@ -632,5 +850,36 @@ mod tests {
             holiday_date("halloween", d(2026, 12, 5)),
             Some(d(2027, 10, 31))
         );
+    }
+
+    #[test]
+    fn holidays_of_other_calendars_and_countries() {
+        assert_eq!(orthodox_easter(2025), Some(d(2025, 4, 20)));
+        assert_eq!(orthodox_easter(2026), Some(d(2026, 4, 12)));
+        assert_eq!(orthodox_easter(2027), Some(d(2027, 5, 2)));
+        assert_eq!(holiday_in("victoria day", 2026), Some(d(2026, 5, 18)));
+        assert_eq!(holiday_in("remembrance sunday", 2026), Some(d(2026, 11, 8)));
+        assert_eq!(holiday_in("mothering sunday", 2026), Some(d(2026, 3, 15)));
+        // The lunar and lunisolar table.
+        assert_eq!(holiday("lunar new year"), Some("chinese new year"));
+        assert_eq!(holiday_in("chinese new year", 2026), Some(d(2026, 2, 17)));
+        assert_eq!(holiday_in("diwali", 2026), Some(d(2026, 11, 8)));
+        assert_eq!(holiday_in("eid al-fitr", 2026), Some(d(2026, 3, 20)));
+        assert_eq!(holiday_in("passover", 2026), Some(d(2026, 4, 2)));
+        assert_eq!(
+            find_holiday("how many days left to eid ul adha"),
+            Some("eid al-adha")
+        );
+        // While a holiday of several days lasts, it is the one asked about.
+        assert_eq!(
+            holiday_date("hanukkah", d(2026, 12, 7)),
+            Some(d(2026, 12, 5))
+        );
+        assert_eq!(
+            holiday_date("hanukkah", d(2026, 12, 13)),
+            Some(d(2027, 12, 25))
+        );
+        // Beyond the table LUNA does not know, and says so.
+        assert_eq!(holiday_in("diwali", 2040), None);
     }
 }
