@@ -63,7 +63,8 @@ pub const INTENTS: &[(&str, &[&str], &[&str])] = &[
     ("alarm.set", &["time"], &["day"]),
     ("alarm.list", &[], &[]),
     ("alarm.cancel", &[], &["time"]),
-    ("reminder.create", &["text"], &["at", "in_s"]),
+    // `date` as for the calendar: the day to be reminded on ("on friday at 9").
+    ("reminder.create", &["text"], &["at", "in_s", "date"]),
     ("reminder.list", &[], &[]),
     ("reminder.cancel", &[], &["text"]),
     ("note.create", &["text"], &[]),

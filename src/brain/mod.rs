@@ -511,9 +511,10 @@ static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A lead-in that reports a command or asks about one ("my mum always tells me to turn
-/// the music down", "did you remember to add eggs to the list").
+/// the music down", "did you remember to add eggs to the list"), or tells of one's own
+/// plans ("i've been meaning to make a packing list for weeks").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to)$")
+    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
         .expect("reported regex")
 });
 
@@ -1295,6 +1296,30 @@ mod tests {
     }
 
     #[test]
+    fn a_reminder_keeps_its_day() {
+        assert_eq!(
+            one("remind me tomorrow at 9 to call mom"),
+            (
+                "reminder.create".into(),
+                json!({"text": "call mom", "at": "09:00", "date": "tomorrow"})
+            )
+        );
+        assert_eq!(
+            one("Would you remind me on the 14th to send the rent to my landlord?").1,
+            json!({"text": "send the rent to my landlord", "date": "---14"})
+        );
+        assert_eq!(
+            one("remind me to pay the rent on friday").1,
+            json!({"text": "pay the rent", "date": "friday"})
+        );
+        // A day inside what to be reminded of is not the reminder's day.
+        assert_eq!(
+            one("remind me to book the friday club at 6 pm").1,
+            json!({"text": "book the friday club", "at": "18:00"})
+        );
+    }
+
+    #[test]
     fn a_command_among_other_sentences_is_found() {
         assert_eq!(one("Hang on, guys. Luna, pause this.").0, "media.pause");
         assert_eq!(
@@ -1319,6 +1344,7 @@ mod tests {
         for text in [
             "my mum always tells me to turn the music down",
             "did you remember to add eggs to the list",
+            "i've been meaning to make a packing list for, like, weeks",
         ] {
             let u = brain().understand(text);
             assert!(
@@ -1327,6 +1353,10 @@ mod tests {
                     .any(|i| i.intent == "volume.down" || i.intent == "list.add"),
                 "{text}: {:?}",
                 u.intents
+            );
+            assert!(
+                !u.intents.iter().any(|i| i.intent == "list.create"),
+                "{text}"
             );
         }
         assert_eq!(one("i'm cooking so turn the music down").0, "volume.down");
@@ -1534,6 +1564,55 @@ mod tests {
         assert_eq!(
             one("set a time for an hour and a half"),
             ("timer.start".into(), json!({"duration_s": 5400}))
+        );
+    }
+
+    #[test]
+    fn learners_and_crowd_workers_are_understood() {
+        for (text, intent) in [
+            ("luna un mute the computer", "volume.unmute"),
+            ("Take off the mute.", "volume.unmute"),
+            ("how many minutes on the rice timer", "timer.status"),
+            ("add call plumber to todo", "list.add"),
+            ("Start a new packing list for Dubai trip.", "list.create"),
+            ("How many degrees is it in Moscow now?", "weather.get"),
+            ("Block the screen, I go for lunch.", "system.lock"),
+            ("Computer, go sleep mode.", "system.sleep"),
+            ("Start again the PC please, it is slow.", "system.restart"),
+            ("Namaste.", "assistant.greet"),
+            ("How many days left to Chinese New Year?", "date.query"),
+        ] {
+            assert_eq!(one(text).0, intent, "{text}");
+        }
+        assert_eq!(
+            one("Add to my Christmas list a bicycle for Tomás.").1,
+            json!({"item": "bicycle for tomas", "list": "christmas"})
+        );
+        assert_eq!(
+            one("Add to my calendar: birthday party of Priya, Saturday evening."),
+            (
+                "calendar.create".into(),
+                json!({"title": "birthday party of priya", "date": "saturday"})
+            )
+        );
+    }
+
+    #[test]
+    fn an_events_hour_without_am_or_pm_is_in_working_hours() {
+        let time = |text: &str| one(text).1["time"].clone();
+        assert_eq!(time("schedule a meeting with bob at 3"), json!("15:00"));
+        assert_eq!(
+            time("add dentist on friday at 2:30 to my calendar"),
+            json!("14:30")
+        );
+        assert_eq!(time("schedule a call at 11"), json!("11:00"));
+        assert_eq!(time("schedule a meeting at 3 am tomorrow"), json!("03:00"));
+        assert_eq!(
+            one("can you change my 2pm call to half past three"),
+            (
+                "calendar.move".into(),
+                json!({"title": "call", "time": "15:30"})
+            )
         );
     }
 

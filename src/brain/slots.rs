@@ -1047,13 +1047,57 @@ fn find_time(words: &[&str]) -> Option<(String, usize, usize)> {
                 || phrase.contains(':')
                 || phrase.ends_with("am")
                 || phrase.ends_with("pm")
+                || phrase.starts_with("half past")
+                || phrase.starts_with("quarter past")
+                || phrase.starts_with("quarter to")
+                || phrase.ends_with("o'clock")
                 || matches!(words[start], "noon" | "midnight" | "midday");
             if explicit {
-                return Some((t, i, start + n));
+                return Some((afternoon_unless_said(&t, words), i, start + n));
             }
         }
     }
     None
+}
+
+/// An event's clock time said without am or pm is in working hours: "a meeting at 3"
+/// is at 15:00, "dinner at 7" at 19:00, "breakfast at 8" at 8:00. Whatever says the
+/// part of the day ("am", "pm", "morning", "tonight", "noon") is taken as said.
+fn afternoon_unless_said(hhmm: &str, words: &[&str]) -> String {
+    let said = words.iter().any(|w| {
+        matches!(
+            *w,
+            "am" | "pm"
+                | "a.m"
+                | "p.m"
+                | "morning"
+                | "tonight"
+                | "evening"
+                | "afternoon"
+                | "night"
+                | "noon"
+                | "midnight"
+                | "midday"
+        )
+    });
+    let Some((h, m)) = hhmm.split_once(':') else {
+        return hhmm.to_owned();
+    };
+    let Ok(hour) = h.parse::<u32>() else {
+        return hhmm.to_owned();
+    };
+    let evening_event = words.iter().any(|w| {
+        matches!(
+            *w,
+            "dinner" | "drinks" | "party" | "concert" | "movie" | "movies" | "date" | "show"
+        )
+    });
+    let afternoon = !said && (matches!(hour, 1..=6) || evening_event && matches!(hour, 7..=11));
+    if afternoon {
+        format!("{:02}:{m}", hour + 12)
+    } else {
+        hhmm.to_owned()
+    }
 }
 
 /// "… to my calendar", "… off the family schedule": where an event goes, not its title.
@@ -1100,6 +1144,8 @@ fn event(raw: &str, slots: &mut Slots) -> Option<()> {
                 | "reminder"
                 | "reminders"
                 | "list"
+                | "todo"
+                | "to-do"
                 | "volume"
                 | "brightness"
                 | "music"
@@ -1229,7 +1275,7 @@ const GENRES: &[&str] = &[
 ];
 
 /// Slots the words say beyond what a pattern or the fallback found: the kind of media
-/// asked for, the day and condition of a weather question.
+/// asked for, the day and condition of a weather question, the day of a reminder.
 pub fn enrich(intent: &str, text: &str, slots: &mut Slots) {
     let words: Vec<&str> = text.split_whitespace().collect();
     let has = |w: &str| words.contains(&w);
@@ -1333,6 +1379,11 @@ pub fn enrich(intent: &str, text: &str, slots: &mut Slots) {
             };
             slots.insert("ask".into(), Value::from(ask));
         }
+        "reminder.create" if !slots.contains_key("in_s") && !slots.contains_key("date") => {
+            if let Some(date) = reminder_day(&words, slots) {
+                slots.insert("date".into(), Value::from(date));
+            }
+        }
         "list.add" | "list.remove" | "list.show" if !slots.contains_key("list") => {
             let todo = [
                 "done",
@@ -1354,6 +1405,34 @@ pub fn enrich(intent: &str, text: &str, slots: &mut Slots) {
         }
         _ => {}
     }
+}
+
+/// The day a reminder is for ("remind me on friday to …", "… to pay rent on the 14th"),
+/// taken out of its `text` when said at the end of it. A day inside what to be reminded
+/// of ("call the friday club") is not the reminder's day.
+fn reminder_day(words: &[&str], slots: &mut Slots) -> Option<String> {
+    let (date, first, end) = super::dates::find_date(&words.join(" "))?;
+    let said = words[first..end].join(" ");
+    let Some(text) = slots.get("text").and_then(Value::as_str).map(str::to_owned) else {
+        return Some(date);
+    };
+    let padded = format!(" {text} ");
+    if !padded.contains(&format!(" {said} ")) {
+        return Some(date);
+    }
+    let head = text.strip_suffix(said.as_str())?;
+    let mut head: Vec<&str> = head.split_whitespace().collect();
+    while head
+        .last()
+        .is_some_and(|w| matches!(*w, "on" | "by" | "for" | "the" | "of" | "this" | "coming"))
+    {
+        head.pop();
+    }
+    if head.is_empty() {
+        return None;
+    }
+    slots.insert("text".into(), Value::from(head.join(" ")));
+    Some(date)
 }
 
 /// "… in springfield illinois tomorrow" → "springfield illinois": the words after the

@@ -221,6 +221,17 @@ fn date_query(intent: &str, step: &Step, today: chrono::NaiveDate) -> StepResult
     let until = (day - today).num_days();
     let date = day.format("%A, %B %-d, %Y");
     let response = match slot(step, "ask") {
+        // A holiday of several days that began already.
+        _ if until < 0 => {
+            let last = day
+                + chrono::Duration::days(
+                    dates::holiday_days(slot(step, "holiday").unwrap_or("")) - 1,
+                );
+            format!(
+                "{name} is on now: it began {date} and lasts until {}.",
+                last.format("%A, %B %-d")
+            )
+        }
         Some("until") => match until {
             0 => format!("{name} is today."),
             1 => format!("{name} is tomorrow, {date}."),
@@ -433,6 +444,48 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     }
 }
 
+/// The day of `due` as said from `now`: "today", "tomorrow", "on Friday" within a
+/// week, "on March 3" beyond.
+fn say_day(due: chrono::DateTime<Local>, now: chrono::DateTime<Local>) -> String {
+    let ahead = (due.date_naive() - now.date_naive()).num_days();
+    match ahead {
+        0 => "today".to_owned(),
+        1 => "tomorrow".to_owned(),
+        2..=6 => due.format("on %A").to_string(),
+        _ => due.format("on %B %-d").to_string(),
+    }
+}
+
+/// When a reminder is due: after `in_s`, or on its `date` at its `at` (9:00 when only
+/// the day was said), or when `at` next comes. `Err` is the question to ask instead.
+fn reminder_due(
+    step: &Step,
+    now: chrono::DateTime<Local>,
+) -> Result<chrono::DateTime<Local>, &'static str> {
+    if let Some(s) = slot_u64(step, "in_s") {
+        return Ok(now + ChronoDuration::seconds(s as i64));
+    }
+    let at = slot(step, "at");
+    let Some(date) = slot(step, "date") else {
+        return at
+            .and_then(|at| next_occurrence(at, None, now))
+            .ok_or("When should I remind you?");
+    };
+    let (day, _) = crate::brain::dates::resolve(date, now.date_naive())
+        .ok_or("Which day should I remind you?")?;
+    let time = NaiveTime::parse_from_str(at.unwrap_or("09:00"), "%H:%M")
+        .map_err(|_| "At what time should I remind you?")?;
+    let due = Local
+        .from_local_datetime(&day.and_time(time))
+        .earliest()
+        .ok_or("At what time should I remind you?")?;
+    match (due > now, at) {
+        (true, _) => Ok(due),
+        (false, None) => Err("At what time should I remind you?"),
+        (false, Some(_)) => Err("That time has already passed. When should I remind you?"),
+    }
+}
+
 /// When "HH:MM" (on `day`) next comes.
 pub fn next_occurrence(
     hhmm: &str,
@@ -512,16 +565,7 @@ fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                 None,
                 due.timestamp_millis(),
             )
-            .map(|_| {
-                let when = if due.date_naive() == now.date_naive() {
-                    "today".to_owned()
-                } else if due.date_naive() == now.date_naive() + ChronoDuration::days(1) {
-                    "tomorrow".to_owned()
-                } else {
-                    due.format("on %A").to_string()
-                };
-                format!("Alarm set for {} {when}.", say_clock(due))
-            })
+            .map(|_| format!("Alarm set for {} {}.", say_clock(due), say_day(due, now)))
         }
         "alarm.list" | "reminder.list" => {
             let kind = intent.split('.').next().unwrap_or("alarm");
@@ -535,10 +579,10 @@ fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                         let t = Local
                             .timestamp_millis_opt(*due)
                             .single()
-                            .map(say_clock)
+                            .map(|due| format!("{} at {}", say_day(due, now), say_clock(due)))
                             .unwrap_or_default();
                         match text {
-                            Some(text) => format!("{text} at {t}"),
+                            Some(text) => format!("{text} {t}"),
                             None => t,
                         }
                     })
@@ -571,16 +615,17 @@ fn schedules(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
             let Some(text) = slot(step, "text") else {
                 return StepResult::failed(intent, "What should I remind you about?");
             };
-            let due = match (slot_u64(step, "in_s"), slot(step, "at")) {
-                (Some(s), _) => Some(now + ChronoDuration::seconds(s as i64)),
-                (None, Some(at)) => next_occurrence(at, None, now),
-                (None, None) => None,
+            let due = match reminder_due(step, now) {
+                Ok(due) => due,
+                Err(question) => return StepResult::failed(intent, question),
             };
-            let Some(due) = due else {
-                return StepResult::failed(intent, "When should I remind you?");
-            };
-            insert(fx, "reminder", None, Some(text), due.timestamp_millis())
-                .map(|_| format!("I'll remind you to {text} at {}.", say_clock(due)))
+            insert(fx, "reminder", None, Some(text), due.timestamp_millis()).map(|_| {
+                format!(
+                    "I'll remind you to {text} {} at {}.",
+                    say_day(due, now),
+                    say_clock(due)
+                )
+            })
         }
         _ => return StepResult::failed(intent, "I don't know how to do that yet."),
     };
@@ -1292,5 +1337,53 @@ mod tests {
             4
         );
         assert!(next_occurrence("25:00", None, now).is_none());
+    }
+
+    #[test]
+    fn a_reminder_is_due_on_its_day() {
+        let now = Local.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap(); // a Friday
+        let due = |slots: serde_json::Value| {
+            let step = Step {
+                id: 0,
+                intent: "reminder.create".into(),
+                slots: serde_json::from_value(slots).unwrap(),
+            };
+            reminder_due(&step, now).map(|d| d.format("%a %d %H:%M").to_string())
+        };
+        // A day and a time; a day alone is 9:00 that day; a time alone when it next comes.
+        assert_eq!(
+            due(serde_json::json!({"date": "monday", "at": "18:30"})).unwrap(),
+            "Mon 30 18:30"
+        );
+        assert_eq!(
+            due(serde_json::json!({"date": "12-14"})).unwrap(),
+            "Mon 14 09:00"
+        );
+        assert_eq!(
+            due(serde_json::json!({"at": "08:00"})).unwrap(),
+            "Sat 28 08:00"
+        );
+        assert_eq!(
+            due(serde_json::json!({"in_s": 600})).unwrap(),
+            "Fri 27 10:10"
+        );
+        // Today at a time gone, or today with no time after 9:00: ask, never guess.
+        assert!(due(serde_json::json!({"date": "today", "at": "08:00"})).is_err());
+        assert!(due(serde_json::json!({"date": "today"})).is_err());
+        assert_eq!(
+            due(serde_json::json!({"date": "today", "at": "17:00"})).unwrap(),
+            "Fri 27 17:00"
+        );
+        assert!(due(serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn days_are_said_from_today() {
+        let now = Local.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap(); // a Friday
+        let day = |d: i64| say_day(now + ChronoDuration::days(d), now);
+        assert_eq!(day(0), "today");
+        assert_eq!(day(1), "tomorrow");
+        assert_eq!(day(3), "on Monday");
+        assert_eq!(day(17), "on December 14");
     }
 }
