@@ -111,12 +111,29 @@ fn calendar_world_clock_dates_lists_and_timers_people_ask_for() {
         ics.contains("SUMMARY:lunch\r\n") && ics.contains("DESCRIPTION:With sarah"),
         "{ics}"
     );
+    // Its reminder 10 minutes before moves with it, and goes when it is cancelled.
+    let reminders = response("what are my reminders");
+    assert!(
+        reminders.contains("lunch in 10 minutes") && reminders.contains("11:50 AM"),
+        "{reminders}"
+    );
     let moved = response("move lunch to 1:30 pm");
     assert!(
         moved.starts_with("Moved lunch") && moved.contains("1:30 PM"),
         "{moved}"
     );
+    let pushed = response("push lunch back half an hour");
+    assert!(
+        pushed.starts_with("Moved lunch") && pushed.contains("2:00 PM"),
+        "{pushed}"
+    );
+    let reminders = response("what are my reminders");
+    assert!(
+        reminders.starts_with("You have 1 reminder") && reminders.contains("1:50 PM"),
+        "{reminders}"
+    );
     assert!(response("cancel lunch").starts_with("Cancelled lunch"));
+    assert_eq!(response("what are my reminders"), "You have no reminders.");
     assert_eq!(
         response("what's on my calendar"),
         "Nothing coming up on your calendar."

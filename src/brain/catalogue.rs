@@ -50,7 +50,8 @@ pub const INTENTS: &[(&str, &[&str], &[&str])] = &[
     ),
     ("calendar.list", &[], &["date"]),
     ("calendar.cancel", &[], &["title", "date"]),
-    ("calendar.move", &[], &["title", "date", "time"]),
+    // `delta_s`: moved by so much ("an hour later": 3600, "half an hour earlier": -1800).
+    ("calendar.move", &[], &["title", "date", "time", "delta_s"]),
     // `room`: a room or device named with a timer, volume or media command ("kitchen").
     ("timer.start", &["duration_s"], &["name", "room"]),
     // `all`: true for every timer at once.

@@ -1584,6 +1584,35 @@ mod tests {
         ] {
             assert_eq!(one(text).0, intent, "{text}");
         }
+        // A bare level up to 10 is on a speaker's 0-10 scale; a percent is a percent.
+        assert_eq!(one("set the sound at number 4").1, json!({"level_pct": 40}));
+        assert_eq!(one("luna put volume at 7").1, json!({"level_pct": 70}));
+        assert_eq!(one("volume to 5 percent").1, json!({"level_pct": 5}));
+        assert_eq!(one("brightness 3 out of 10").1, json!({"level_pct": 30}));
+        // An event moved by so much.
+        assert_eq!(
+            one("push the meeting with sarah back an hour").1,
+            json!({"title": "meeting", "with": "sarah", "delta_s": 3600})
+        );
+        assert_eq!(
+            one("bring my dentist appointment forward 30 minutes").1,
+            json!({"title": "dentist appointment", "delta_s": -1800})
+        );
+        assert_eq!(
+            one("Can you move my haircut from 5 to 6? The kids have swim."),
+            (
+                "calendar.move".into(),
+                json!({"title": "haircut", "time": "18:00"})
+            )
+        );
+        assert_eq!(
+            one("i want to listen the harry potter audiobook").0,
+            "media.play"
+        );
+        assert_eq!(
+            one("should i wear a jumper or my big coat today").0,
+            "weather.get"
+        );
         assert_eq!(
             one("Add to my Christmas list a bicycle for Tomás.").1,
             json!({"item": "bicycle for tomas", "list": "christmas"})

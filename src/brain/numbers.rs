@@ -467,6 +467,26 @@ pub fn parse_percent(phrase: &str) -> Option<u8> {
         .then_some(value.round() as u8)
 }
 
+/// A volume or brightness level as people say it: a percent ("40", "40%", "half"),
+/// or a step of ten ("volume 7", "4 out of 10": a bare number up to 10 is on the
+/// 0–10 scale of speakers and TVs; 7 % would be nearly silent).
+pub fn parse_level(phrase: &str) -> Option<u8> {
+    let p = phrase.trim();
+    if let Some(n) = p.strip_suffix(" out of 10") {
+        let n: f64 = n.trim().parse().ok()?;
+        return (0.0..=10.0).contains(&n).then(|| (n * 10.0).round() as u8);
+    }
+    let bare = p
+        .trim_start_matches("about ")
+        .trim_start_matches("around ")
+        .trim_start_matches("level ")
+        .trim_start_matches("number ");
+    match bare.parse::<u8>() {
+        Ok(n) if n <= 10 => Some(n * 10),
+        _ => parse_percent(bare),
+    }
+}
+
 pub const WEEKDAYS: &[&str] = &[
     "monday",
     "tuesday",
@@ -596,5 +616,14 @@ mod tests {
         assert_eq!(parse_percent("half"), Some(50));
         assert_eq!(parse_percent("150"), None);
         assert_eq!(parse_percent("loud"), None);
+        assert_eq!(parse_level("7"), Some(70));
+        assert_eq!(parse_level("4 out of 10"), Some(40));
+        assert_eq!(parse_level("number 4"), Some(40));
+        assert_eq!(parse_level("10"), Some(100));
+        assert_eq!(parse_level("0"), Some(0));
+        assert_eq!(parse_level("40"), Some(40));
+        assert_eq!(parse_level("5%"), Some(5));
+        assert_eq!(parse_level("5 percent"), Some(5));
+        assert_eq!(parse_level("half"), Some(50));
     }
 }

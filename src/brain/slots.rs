@@ -7,7 +7,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::apps::{AppCatalog, PRONOUNS, PRONOUN_MARKER};
-use super::numbers::{parse_clock_time, parse_duration, parse_percent, WEEKDAYS};
+use super::numbers::{parse_clock_time, parse_duration, parse_level, parse_percent, WEEKDAYS};
 use super::Slots;
 
 /// A place as said before the when that followed it: "boston this weekend" → "boston",
@@ -98,7 +98,7 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             slots.insert("at".into(), Value::from(time));
         }
         "level" => {
-            slots.insert("level_pct".into(), Value::from(parse_percent(raw)?));
+            slots.insert("level_pct".into(), Value::from(parse_level(raw)?));
         }
         "step" => {
             // A notch, step or click is a tenth of the range.
@@ -336,6 +336,11 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
         "target" => {
             let mut found = Slots::new();
             let _ = event(&format!("x {raw}"), &mut found);
+            if !(found.contains_key("date") || found.contains_key("time")) {
+                // "from 5 to 6": a bare hour is a time here.
+                found.clear();
+                let _ = event(&format!("x at {raw}"), &mut found);
+            }
             let title_left = found.get("title").and_then(Value::as_str) != Some("x");
             if title_left || !(found.contains_key("date") || found.contains_key("time")) {
                 return None;
@@ -841,7 +846,17 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
             }
         }
         "volume.set" | "brightness.set" => {
-            if let Some(level) = words.iter().rev().find_map(|w| parse_percent(w)) {
+            let out_of_ten = text.find(" out of 10").and_then(|end| {
+                let start = text[..end].rfind(' ').map_or(0, |i| i + 1);
+                parse_level(&text[start..end + " out of 10".len()])
+            });
+            let level = out_of_ten.or_else(|| {
+                (0..words.len()).rev().find_map(|i| match words.get(i + 1) {
+                    Some(&"percent") | Some(&"per") => parse_percent(words[i]),
+                    _ => parse_level(words[i]),
+                })
+            });
+            if let Some(level) = level {
                 slots.insert("level_pct".into(), Value::from(level));
             }
         }

@@ -300,25 +300,7 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                     SqlValue::Integer(now_ms()),
                 ],
             )
-            .and_then(|_| {
-                // A reminder 10 minutes before a timed event, through the scheduler.
-                let start = time
-                    .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())
-                    .and_then(|t| Local.from_local_datetime(&day.and_time(t)).earliest());
-                match start {
-                    Some(start) if start - ChronoDuration::minutes(10) > Local::now() => fx
-                        .write(
-                            "INSERT INTO schedules (kind, name, text, due_at_ms, created_at_ms, state) VALUES ('reminder', NULL, ?1, ?2, ?3, 'pending')",
-                            vec![
-                                SqlValue::Text(format!("{title} in 10 minutes")),
-                                SqlValue::Integer((start - ChronoDuration::minutes(10)).timestamp_millis()),
-                                SqlValue::Integer(now_ms()),
-                            ],
-                        )
-                        .map(|_| ()),
-                    _ => Ok(()),
-                }
-            })
+            .and_then(|_| add_event_reminder(fx, title, &day_s, time))
             .map(|_| {
                 let mut said = format!("Added {title} on {}", day.format("%A, %B %-d"));
                 if let Some(t) = time {
@@ -380,11 +362,12 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                 ("calendar.cancel", found) if title.is_none() || found.len() == 1 => found
                     .iter()
                     .try_fold(0, |n, e| {
-                        fx.write(
+                        let k = fx.write(
                             "UPDATE events SET state = 'cancelled' WHERE id = ?1",
                             vec![SqlValue::Integer(e.id)],
-                        )
-                        .map(|k| n + k)
+                        )?;
+                        cancel_event_reminder(fx, e)?;
+                        Ok(n + k)
                     })
                     .map(|n| {
                         if n == 1 {
@@ -402,14 +385,23 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                         .join("; ")
                 )),
                 (_, [event, ..]) => {
-                    let new_day = slot(step, "date")
+                    let mut new_day = slot(step, "date")
                         .and_then(|d| dates::resolve(d, today))
                         .map(|(d, _)| d.format("%Y-%m-%d").to_string())
                         .unwrap_or_else(|| event.day.clone());
-                    let new_time = slot(step, "time")
+                    let mut new_time = slot(step, "time")
                         .map(str::to_owned)
                         .or_else(|| event.time.clone());
-                    if slot(step, "date").is_none() && slot(step, "time").is_none() {
+                    if let Some(delta) = step.slots.get("delta_s").and_then(Value::as_i64) {
+                        // "an hour later": from when it is now.
+                        let Some(moved) = shifted(&event.day, event.time.as_deref(), delta) else {
+                            return StepResult::failed(
+                                intent,
+                                format!("{} has no time to move from. To when?", event.title),
+                            );
+                        };
+                        (new_day, new_time) = moved;
+                    } else if slot(step, "date").is_none() && slot(step, "time").is_none() {
                         return StepResult::failed(
                             intent,
                             format!("To when should I move {}?", event.title),
@@ -423,6 +415,11 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
                             new_time.clone().map_or(SqlValue::Null, SqlValue::Text),
                         ],
                     )
+                    // Its reminder moves with it.
+                    .and_then(|_| cancel_event_reminder(fx, event))
+                    .and_then(|_| {
+                        add_event_reminder(fx, &event.title, &new_day, new_time.as_deref())
+                    })
                     .map(|_| {
                         format!(
                             "Moved {}.",
@@ -442,6 +439,69 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
         Ok(response) => StepResult::ok(intent, response),
         Err(e) => failure(intent, e),
     }
+}
+
+/// The reminder LUNA keeps 10 minutes before a timed event: (text, due).
+fn event_reminder(
+    title: &str,
+    day: &str,
+    time: Option<&str>,
+) -> Option<(String, chrono::DateTime<Local>)> {
+    let start =
+        chrono::NaiveDateTime::parse_from_str(&format!("{day} {}", time?), "%Y-%m-%d %H:%M")
+            .ok()?;
+    let start = Local.from_local_datetime(&start).earliest()?;
+    Some((
+        format!("{title} in 10 minutes"),
+        start - ChronoDuration::minutes(10),
+    ))
+}
+
+/// Schedules an event's reminder, unless its time has passed or the event has none.
+fn add_event_reminder(
+    fx: &mut Effects,
+    title: &str,
+    day: &str,
+    time: Option<&str>,
+) -> Result<(), EffectError> {
+    match event_reminder(title, day, time) {
+        Some((text, due)) if due > Local::now() => fx
+            .write(
+                "INSERT INTO schedules (kind, name, text, due_at_ms, created_at_ms, state) VALUES ('reminder', NULL, ?1, ?2, ?3, 'pending')",
+                vec![
+                    SqlValue::Text(text),
+                    SqlValue::Integer(due.timestamp_millis()),
+                    SqlValue::Integer(now_ms()),
+                ],
+            )
+            .map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// Cancels the pending reminder of an event that is cancelled or moved.
+fn cancel_event_reminder(fx: &mut Effects, event: &CalendarEvent) -> Result<(), EffectError> {
+    match event_reminder(&event.title, &event.day, event.time.as_deref()) {
+        Some((text, due)) => fx
+            .write(
+                "UPDATE schedules SET state = 'cancelled' WHERE kind = 'reminder' AND state = 'pending' AND text = ?1 AND due_at_ms = ?2",
+                vec![SqlValue::Text(text), SqlValue::Integer(due.timestamp_millis())],
+            )
+            .map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// An event's day and time moved by `delta_s` seconds: ("YYYY-MM-DD", Some("HH:MM")).
+/// `None` for an all-day event (nothing to move from) or a malformed stored value.
+fn shifted(day: &str, time: Option<&str>, delta_s: i64) -> Option<(String, Option<String>)> {
+    let at = chrono::NaiveDateTime::parse_from_str(&format!("{day} {}", time?), "%Y-%m-%d %H:%M")
+        .ok()?
+        + ChronoDuration::seconds(delta_s);
+    Some((
+        at.format("%Y-%m-%d").to_string(),
+        Some(at.format("%H:%M").to_string()),
+    ))
 }
 
 /// The day of `due` as said from `now`: "today", "tomorrow", "on Friday" within a
@@ -1375,6 +1435,23 @@ mod tests {
             "Fri 27 17:00"
         );
         assert!(due(serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn an_event_moves_by_so_much() {
+        assert_eq!(
+            shifted("2026-12-07", Some("15:00"), 3600),
+            Some(("2026-12-07".into(), Some("16:00".into())))
+        );
+        assert_eq!(
+            shifted("2026-12-07", Some("23:30"), 3600),
+            Some(("2026-12-08".into(), Some("00:30".into())))
+        );
+        assert_eq!(
+            shifted("2026-12-07", Some("09:00"), -1800),
+            Some(("2026-12-07".into(), Some("08:30".into())))
+        );
+        assert_eq!(shifted("2026-12-07", None, 3600), None);
     }
 
     #[test]
