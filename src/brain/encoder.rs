@@ -101,6 +101,14 @@ impl WordPiece {
         })
     }
 
+    /// The whole English words of the vocabulary ("outlet", "weather"; not "##s").
+    pub fn whole_words(&self) -> impl Iterator<Item = &str> {
+        self.vocab
+            .keys()
+            .map(String::as_str)
+            .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+    }
+
     pub fn vocab_size(&self) -> usize {
         self.vocab
             .values()
@@ -263,6 +271,10 @@ pub struct SentenceEncoder {
 }
 
 impl SentenceEncoder {
+    pub fn tokenizer(&self) -> &WordPiece {
+        &self.tokenizer
+    }
+
     /// Loads `model.onnx` and `tokenizer.json` from `dir`.
     pub fn load(dir: &Path) -> Result<Self, EncoderError> {
         let model_path = dir.join(MODEL_FILE);

@@ -104,9 +104,48 @@ pub struct Rule {
 pub struct Grammar {
     set: RegexSet,
     rules: Vec<Rule>,
+    /// The words the patterns are written with (for the speller).
+    words: std::collections::BTreeSet<String>,
 }
 
 const SIZE_LIMIT: usize = 64 << 20;
+
+/// The plain words of a pattern: its letters outside group names and escapes.
+fn literal_words(pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut chars = pattern.chars().peekable();
+    let mut skip_name = false;
+    while let Some(c) = chars.next() {
+        match c {
+            // `(?P<name>`: a group's name is not a word said.
+            '<' if word.is_empty() => skip_name = true,
+            '>' => skip_name = false,
+            // `\d`, `\b`, `\x27`: an escape and what it takes.
+            '\\' => {
+                if word.len() >= 3 {
+                    out.push(std::mem::take(&mut word));
+                }
+                word.clear();
+                if chars.next() == Some('x') {
+                    chars.next();
+                    chars.next();
+                }
+            }
+            'a'..='z' if !skip_name => word.push(c),
+            _ => {
+                if word.len() >= 3 {
+                    out.push(std::mem::take(&mut word));
+                }
+                word.clear();
+            }
+        }
+    }
+    if word.len() >= 3 {
+        out.push(word);
+    }
+    out
+}
 
 impl Grammar {
     /// The grammar shipped with LUNA.
@@ -122,6 +161,7 @@ impl Grammar {
         })?;
         let mut rules = Vec::new();
         let mut sources = Vec::new();
+        let mut words = std::collections::BTreeSet::new();
         for intent in &file.intent {
             if !is_known_intent(&intent.name) && intent.name != CONTEXT_ALSO {
                 return Err(GrammarError::UnknownIntent {
@@ -170,6 +210,7 @@ impl Grammar {
                         known: SLOT_GROUPS.join(", "),
                     });
                 }
+                words.extend(literal_words(&expanded));
                 sources.push(anchored);
                 rules.push(Rule {
                     intent: intent.name.clone(),
@@ -188,7 +229,12 @@ impl Grammar {
                 index: 0,
                 error: e.to_string(),
             })?;
-        Ok(Self { set, rules })
+        Ok(Self { set, rules, words })
+    }
+
+    /// The words the patterns are written with ("timer", "weather", "remind", …).
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().map(String::as_str)
     }
 
     /// The rules whose pattern matches the whole of `text`, in grammar order.

@@ -26,6 +26,7 @@ pub mod numbers;
 pub mod places;
 pub mod plan;
 pub mod slots;
+pub mod spelling;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -163,6 +164,8 @@ pub struct BrainModel {
     pub apps: AppCatalog,
     /// The sentence encoder and its head, when installed (`luna model install`).
     pub encoder: Option<encoder::IntentEncoder>,
+    /// Typed slips in command words, corrected when nothing else understood.
+    pub speller: spelling::Speller,
 }
 
 impl BrainModel {
@@ -220,7 +223,11 @@ impl BrainModel {
     /// Loads the sentence encoder from `dir` (`model.onnx`, `tokenizer.json`).
     pub fn load_encoder(&mut self, dir: &std::path::Path) -> Result<(), BrainError> {
         let started = std::time::Instant::now();
-        self.encoder = Some(encoder::IntentEncoder::load(dir)?);
+        let loaded = encoder::IntentEncoder::load(dir)?;
+        // Its vocabulary's English words are no slips ("outlet" is not "output").
+        self.speller
+            .add_known(loaded.encoder.tokenizer().whole_words());
+        self.encoder = Some(loaded);
         tracing::info!(dir = %dir.display(), ms = started.elapsed().as_millis() as u64, "sentence encoder loaded");
         Ok(())
     }
@@ -270,11 +277,16 @@ impl BrainModel {
                 c
             }
         };
+        let speller = spelling::Speller::new(
+            grammar.words(),
+            examples.iter().map(|(_, text)| text.as_str()),
+        );
         Ok(Self {
             grammar,
             classifier,
             apps,
             encoder: None,
+            speller,
         })
     }
 
@@ -311,11 +323,16 @@ impl BrainModel {
     ) -> Result<Self, BrainError> {
         let examples = Self::examples(examples_toml, examples_origin)?;
         let classifier = Classifier::train(&examples, &TrainOptions::default());
+        let speller = spelling::Speller::new(
+            grammar.words(),
+            examples.iter().map(|(_, text)| text.as_str()),
+        );
         Ok(Self {
             grammar,
             classifier,
             apps,
             encoder: None,
+            speller,
         })
     }
 }
@@ -609,10 +626,19 @@ impl Brain {
 
     /// Normalizes and parses without the cache or context (for benchmarks and tools).
     pub fn parse_uncached(&self, text: &str) -> Parse {
-        let normalized = normalize(text);
+        let mut normalized = normalize(text);
         let mut clauses = self.segment(&normalized, true);
         if matches!(clauses.as_slice(), [only] if only.intent.is_unknown()) {
             if let Some(found) = self.said_between_stops(text) {
+                clauses = found;
+            }
+        }
+        // Not understood, or only guessed by a classifier: slips corrected, the grammar
+        // may understand it (and find its slots: "set timr for 25 minits").
+        if matches!(clauses.as_slice(), [only] if only.intent.is_unknown() || only.source != Source::FastPath)
+        {
+            if let Some((corrected, found)) = self.spelled_right(&normalized) {
+                normalized = corrected;
                 clauses = found;
             }
         }
@@ -620,6 +646,26 @@ impl Brain {
             clauses,
             normalized,
         }
+    }
+
+    /// A sentence understood only once its typed slips are corrected ("set timr for 25
+    /// minits"): the corrected text and what the grammar makes of it. Only the grammar
+    /// answers, as for pieces: a classifier would take a wrong correction too.
+    fn spelled_right(&self, normalized: &str) -> Option<(String, Vec<Clause>)> {
+        self.model
+            .speller
+            .readings(normalized)
+            .into_iter()
+            .find_map(|corrected| {
+                let parts = self.segment(&corrected, false);
+                let understood = parts
+                    .iter()
+                    .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
+                let to_luna_only = parts
+                    .iter()
+                    .all(|c| c.intent.intent.starts_with("assistant."));
+                (understood && !to_luna_only).then_some((corrected, parts))
+            })
     }
 
     /// An utterance understood neither whole nor in parts, said in several sentences or
@@ -1313,6 +1359,11 @@ mod tests {
             json!({"text": "pay the rent", "date": "friday"})
         );
         // A day inside what to be reminded of is not the reminder's day.
+        // A reminder's hour without am or pm is in the afternoon up to 6.
+        assert_eq!(
+            one("remind me at 5 to call mom").1,
+            json!({"text": "call mom", "at": "17:00"})
+        );
         assert_eq!(
             one("remind me to book the friday club at 6 pm").1,
             json!({"text": "book the friday club", "at": "18:00"})
@@ -1624,6 +1675,19 @@ mod tests {
                 json!({"title": "birthday party of priya", "date": "saturday"})
             )
         );
+    }
+
+    #[test]
+    fn typed_slips_in_command_words_are_read_through() {
+        assert_eq!(
+            one("set timr for 25 minits i have to do my homework"),
+            ("timer.start".into(), json!({"duration_s": 1500}))
+        );
+        assert_eq!(
+            one("whats the wether in paris"),
+            ("weather.get".into(), json!({"location": "paris"}))
+        );
+        assert_eq!(one("skip this sogn").0, "media.next");
     }
 
     #[test]

@@ -1394,9 +1394,16 @@ pub fn enrich(intent: &str, text: &str, slots: &mut Slots) {
             };
             slots.insert("ask".into(), Value::from(ask));
         }
-        "reminder.create" if !slots.contains_key("in_s") && !slots.contains_key("date") => {
-            if let Some(date) = reminder_day(&words, slots) {
-                slots.insert("date".into(), Value::from(date));
+        "reminder.create" => {
+            // "remind me at 5 to call mom": 5 in the afternoon, as for an event.
+            if let Some(at) = slots.get("at").and_then(Value::as_str) {
+                let at = afternoon_unless_said(at, &words);
+                slots.insert("at".into(), Value::from(at));
+            }
+            if !slots.contains_key("in_s") && !slots.contains_key("date") {
+                if let Some(date) = reminder_day(&words, slots) {
+                    slots.insert("date".into(), Value::from(date));
+                }
             }
         }
         "list.add" | "list.remove" | "list.show" if !slots.contains_key("list") => {
