@@ -672,7 +672,8 @@ impl Brain {
     /// phrases (as Whisper punctuates speech): the pieces understood by the grammar, in
     /// order ("Hang on, guys. Luna, pause this."; "Can you restart my PC? The Wi-Fi's
     /// acting weird."). Only the grammar answers for a piece, as in `rescue`; a piece of
-    /// one word, or one that only greets, thanks or talks to LUNA, is no command by itself.
+    /// one word, or one that only greets, thanks or talks to LUNA, is no command by itself
+    /// (asking what LUNA can do is).
     fn said_between_stops(&self, text: &str) -> Option<Vec<Clause>> {
         let pieces = normalize::pieces(text);
         if pieces.len() > MAX_CONNECTORS {
@@ -685,9 +686,11 @@ impl Brain {
             let understood = parts
                 .iter()
                 .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
-            let to_luna_only = parts
-                .iter()
-                .all(|c| c.intent.intent.starts_with("assistant."));
+            // "what am i allowed to ask" asks for something; "stop it, both of you" and
+            // "shut up, no way" are said to anyone.
+            let to_luna_only = parts.iter().all(|c| {
+                c.intent.intent.starts_with("assistant.") && c.intent.intent != "assistant.help"
+            });
             if understood && !to_luna_only {
                 for mut part in parts {
                     if !found.is_empty() && part.link == Link::First {
@@ -1411,6 +1414,14 @@ mod tests {
             );
         }
         assert_eq!(one("i'm cooking so turn the music down").0, "volume.down");
+        // Said to anyone, not a command to LUNA; a one-word command and its reason is one.
+        assert!(brain()
+            .understand("Stop it, both of you, give the tablet back!")
+            .is_unknown());
+        assert_eq!(
+            one("Reboot, the mic stopped working again.").0,
+            "system.restart"
+        );
     }
 
     #[test]

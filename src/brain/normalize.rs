@@ -175,7 +175,8 @@ fn corrected(s: &str) -> Option<String> {
 /// ("Can you restart my PC? The Wi-Fi's acting weird." → two pieces), each
 /// normalized; none when there is only one. A point or comma between digits ("1.5",
 /// "1,000") is no stop. A piece of one word said ("Next, on the agenda, …", "Guys.")
-/// is too little to act on and left out; "Softer please," is two.
+/// is too little to act on and left out, unless it leads and is a command that is
+/// always one ("Reboot, the mic stopped working."); "Softer please," is two.
 pub fn pieces(text: &str) -> Vec<String> {
     let text = truncate(text, MAX_INPUT_CHARS);
     let chars: Vec<char> = text.chars().collect();
@@ -198,10 +199,17 @@ pub fn pieces(text: &str) -> Vec<String> {
     if pieces.iter().filter(|p| !p.trim().is_empty()).count() < 2 {
         return Vec::new();
     }
+    // A command said as one word and then its reason ("Reboot, the mic stopped
+    // working."): the first piece, when it is one of these.
+    const ONE_WORD_COMMANDS: &[&str] = &["reboot", "restart", "pause", "mute", "unmute"];
     pieces
         .iter()
-        .filter(|p| p.split_whitespace().nth(1).is_some())
-        .map(|p| normalize(p))
+        .enumerate()
+        .filter(|(i, p)| {
+            p.split_whitespace().nth(1).is_some()
+                || *i == 0 && ONE_WORD_COMMANDS.contains(&normalize(p).as_str())
+        })
+        .map(|(_, p)| normalize(p))
         .filter(|p| !p.is_empty())
         .collect()
 }
@@ -439,6 +447,12 @@ mod tests {
             ["softer", "grandpa is reading"]
         );
         assert_eq!(pieces("Next, on the agenda"), ["on the agenda"]);
+        // A one-word command leading, then its reason.
+        assert_eq!(
+            pieces("Reboot, the mic stopped working again."),
+            ["reboot", "the mic stopped working again"]
+        );
+        assert_eq!(pieces("Guys, mute."), Vec::<String>::new());
         // Numbers keep their points and commas; one piece is no pieces.
         assert!(pieces("set the volume to 1,000.5 please").is_empty());
         assert!(pieces("Set a timer for 5 minutes.").is_empty());
