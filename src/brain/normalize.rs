@@ -28,7 +28,7 @@ static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?: (?:please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling))+$")
+    Regex::new(r"(?: (?:please love|thanks love|please mate|please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling))+$")
         .expect("trailing filler regex")
 });
 
@@ -79,6 +79,22 @@ pub fn normalize(text: &str) -> String {
                 vec![a, b]
             }
             _ => vec![w],
+        })
+        .collect();
+    // "start a 6 minute one for the garlic bread": "one" is the timer, not a number.
+    let words: Vec<&str> = (0..words.len())
+        .map(|i| {
+            let unit_before = i >= 2
+                && matches!(words[i - 1], "minute" | "second" | "hour" | "min")
+                && (is_number_word(words[i - 2]) || words[i - 2].parse::<f64>().is_ok());
+            let number_after = words
+                .get(i + 1)
+                .is_some_and(|n| is_number_word(n) || is_duration_unit(n) || *n == "and");
+            if words[i] == "one" && unit_before && !number_after {
+                "timer"
+            } else {
+                words[i]
+            }
         })
         .collect();
     let mut s = digits_for_number_words(&words).join(" ");
@@ -456,6 +472,17 @@ mod tests {
         // Numbers keep their points and commas; one piece is no pieces.
         assert!(pieces("set the volume to 1,000.5 please").is_empty());
         assert!(pieces("Set a timer for 5 minutes.").is_empty());
+    }
+
+    #[test]
+    fn a_six_minute_one_is_a_timer() {
+        assert_eq!(
+            normalize("start a 6 minute one for the garlic bread"),
+            "start a 6 minute timer for the garlic bread"
+        );
+        assert_eq!(normalize("set a five minute one"), "set a 5 minute timer");
+        // A number it stays when more of the duration follows.
+        assert_eq!(normalize("1 hour one minute"), "1 hour 1 minute");
     }
 
     #[test]

@@ -256,6 +256,13 @@ pub fn parse_duration(phrase: &str) -> Option<u64> {
                 }
             }
         }
+        // "1 hour and half" (the "a" left out, as learners say it), at the end.
+        if w == "half" && parts > 0 && i + 1 == words.len() && words[i - 1] == "and" {
+            if let Some(unit) = last_unit {
+                total += 0.5 * unit;
+                break;
+            }
+        }
         // "half an hour", "quarter of an hour", "a quarter hour", "half a minute",
         // "3 quarters of an hour"
         let (lead, skip, times) = if w == "a" || w == "an" {
@@ -529,6 +536,7 @@ mod tests {
             ("a minute", 60),
             ("an hour and a half", 5400),
             ("1 and a half hours", 5400),
+            ("1 hour and half", 5400),
             ("1.5 hours", 5400),
             ("half an hour", 1800),
             ("a half hour", 1800),
