@@ -32,7 +32,9 @@ use labelled::Labelled;
 /// `styles` (busy people; clipped keyword style and wordy older speakers) was written
 /// to be sealed the same session, measured once, and opened when it showed a style
 /// nothing covered; `sealed3` was written then in the same styles and, like `sealed`,
-/// is never printed.
+/// is never printed. `scenes` (crowd-study scenarios; learners, kids and older
+/// speakers) and `sealed4` (the same two angles, by two other helpers, written first
+/// and never printed) are 2026-12-07's third session's.
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -214,6 +216,46 @@ const SETS: &[(&str, &str, &str)] = &[
         "homes_unknown",
         include_str!("../src/brain/corpus/sealed3/homes_unknown.jsonl"),
     ),
+    (
+        "scenes",
+        "crowd3",
+        include_str!("../src/brain/corpus/scenes/crowd.jsonl"),
+    ),
+    (
+        "scenes",
+        "crowd3_unknown",
+        include_str!("../src/brain/corpus/scenes/crowd_unknown.jsonl"),
+    ),
+    (
+        "scenes",
+        "learners",
+        include_str!("../src/brain/corpus/scenes/learners.jsonl"),
+    ),
+    (
+        "scenes",
+        "learners_unknown",
+        include_str!("../src/brain/corpus/scenes/learners_unknown.jsonl"),
+    ),
+    (
+        "sealed4",
+        "scenario",
+        include_str!("../src/brain/corpus/sealed4/scenario.jsonl"),
+    ),
+    (
+        "sealed4",
+        "scenario_unknown",
+        include_str!("../src/brain/corpus/sealed4/scenario_unknown.jsonl"),
+    ),
+    (
+        "sealed4",
+        "learners4",
+        include_str!("../src/brain/corpus/sealed4/learners.jsonl"),
+    ),
+    (
+        "sealed4",
+        "learners4_unknown",
+        include_str!("../src/brain/corpus/sealed4/learners_unknown.jsonl"),
+    ),
 ];
 
 #[derive(Default)]
@@ -372,6 +414,7 @@ fn brain_understands_sentences_written_by_others() {
         ("fresh sets", &held_out_per_group["fresh"]),
         ("blind sets", &held_out_per_group["blind"]),
         ("style sets", &held_out_per_group["styles"]),
+        ("scene sets", &held_out_per_group["scenes"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
@@ -447,7 +490,12 @@ fn brain_understands_sentences_written_by_others() {
         pct(blind.durations_right, blind.durations) >= FLOOR_DURATIONS,
         "blind sets: timer durations exact below {FLOOR_DURATIONS}%"
     );
-    for (group, floor) in [("styles", FLOOR_STYLES), ("sealed3", FLOOR_SEALED3)] {
+    for (group, floor) in [
+        ("styles", FLOOR_STYLES),
+        ("sealed3", FLOOR_SEALED3),
+        ("scenes", FLOOR_SCENES),
+        ("sealed4", FLOOR_SEALED4),
+    ] {
         let t = &per_group[group];
         assert!(
             pct(t.right, t.in_domain) >= floor,
@@ -492,8 +540,13 @@ const FLOOR_BLIND: f64 = 93.0;
 // session's changes (held-out half 78.0 → 80.0 %). The third sealed sets, in the same
 // styles and never read: 74.7 % at 2.0 % with the session's first brain, 76.0 % at 2.0 %
 // with its last (clipped or wordy speakers 65.3 → 68.0 %, six homes 84.0 → 84.0 %).
-const FLOOR_STYLES: f64 = 81.0;
-const FLOOR_SEALED3: f64 = 74.0;
+const FLOOR_STYLES: f64 = 83.0;
+const FLOOR_SEALED3: f64 = 75.0;
+// 2026-12-07 (third session): the scene sets, frozen first, 92.0 % at 0.5 % before the
+// session's changes, 95.7 % at 0.5 % after (held-out half 91.0 → 92.3 %); the fourth
+// sealed sets, written before them and never read, 89.8 % at 2.1 % → 90.5 % at 1.4 %.
+const FLOOR_SCENES: f64 = 94.0;
+const FLOOR_SEALED4: f64 = 89.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;
