@@ -338,6 +338,10 @@ fn a_misheard_command_is_understood_from_another_reading() {
             "what's the high tomorrow in phoenix arizona",
             "festival:kal_diphone",
         ),
+        // Heard as real words ("plus the music", "Blot the screen."), which no spelling
+        // correction reads back ("Brightless 50%" now is, without another reading).
+        ("Pause the music.", "flite:rms"),
+        ("Lock the screen.", "flite:slt"),
     ]
     .into_iter()
     .enumerate()
