@@ -62,6 +62,12 @@ fn brain_benches(c: &mut Criterion) {
     cached();
     c.bench_function("brain/model_from_cache", |b| b.iter(cached));
 
+    // Typed slips corrected, the grammar asked again (`spelling`).
+    let slipped = "set timr for 25 minits";
+    c.bench_function("brain/typed_slip_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(slipped)))
+    });
+
     // An utterance understood only by finding the command inside it.
     let rescued = "i'm cooking so could you put on some motown";
     c.bench_function("brain/rescue_parse", |b| {
