@@ -474,6 +474,19 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
 }
 
 /// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
+/// Whether the grammar understood every part of a piece or a corrected reading, and it
+/// is a command: only talking to LUNA is none ("stop it, both of you" and "shut up, no
+/// way" are said to anyone; "what am i allowed to ask" asks for something).
+fn grammar_understood(parts: &[Clause]) -> bool {
+    let understood = parts
+        .iter()
+        .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
+    let to_luna_only = parts
+        .iter()
+        .all(|c| c.intent.intent.starts_with("assistant.") && c.intent.intent != "assistant.help");
+    understood && !to_luna_only
+}
+
 fn may_guess(intent: &str, text: &str) -> bool {
     // ("a dad joke" is a kind of joke, not words to Dad.)
     if EXACT_ONLY.contains(&intent)
@@ -658,13 +671,7 @@ impl Brain {
             .into_iter()
             .find_map(|corrected| {
                 let parts = self.segment(&corrected, false);
-                let understood = parts
-                    .iter()
-                    .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
-                let to_luna_only = parts
-                    .iter()
-                    .all(|c| c.intent.intent.starts_with("assistant."));
-                (understood && !to_luna_only).then_some((corrected, parts))
+                grammar_understood(&parts).then_some((corrected, parts))
             })
     }
 
@@ -683,15 +690,7 @@ impl Brain {
         for piece in pieces {
             // The encoder's answer would not be taken for a piece: not asked.
             let parts = self.segment(&piece, false);
-            let understood = parts
-                .iter()
-                .all(|c| c.source == Source::FastPath && !c.intent.is_unknown());
-            // "what am i allowed to ask" asks for something; "stop it, both of you" and
-            // "shut up, no way" are said to anyone.
-            let to_luna_only = parts.iter().all(|c| {
-                c.intent.intent.starts_with("assistant.") && c.intent.intent != "assistant.help"
-            });
-            if understood && !to_luna_only {
+            if grammar_understood(&parts) {
                 for mut part in parts {
                     if !found.is_empty() && part.link == Link::First {
                         part.link = Link::Parallel;
