@@ -1678,6 +1678,22 @@ mod tests {
             one("Add to my Christmas list a bicycle for Tomás.").1,
             json!({"item": "bicycle for tomas", "list": "christmas"})
         );
+        // The event or item first, then the request.
+        assert_eq!(
+            one("I have dentist on 3rd of March at 2 PM, write in the calendar."),
+            (
+                "calendar.create".into(),
+                json!({"title": "dentist", "date": "03-03", "time": "14:00"})
+            )
+        );
+        assert_eq!(
+            one("I have a doctors appt next tuesday at 11:30, add it").0,
+            "calendar.create"
+        );
+        assert_eq!(
+            one("i need to buy batteries, add that to the shopping list").1,
+            json!({"item": "batteries", "list": "shopping"})
+        );
         assert_eq!(
             one("Add to my calendar: birthday party of Priya, Saturday evening."),
             (
