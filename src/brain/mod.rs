@@ -1642,6 +1642,12 @@ mod tests {
             ("Start again the PC please, it is slow.", "system.restart"),
             ("Namaste.", "assistant.greet"),
             ("How many days left to Chinese New Year?", "date.query"),
+            ("kill the 10 minute timer", "timer.cancel"),
+            ("let the laptop sleep", "system.sleep"),
+            ("list the items on my shopping list", "list.show"),
+            ("whats left on my todo", "list.show"),
+            ("how much longer on the pasta", "timer.status"),
+            ("do i need to carry umbrella today", "weather.get"),
         ] {
             assert_eq!(one(text).0, intent, "{text}");
         }
