@@ -112,38 +112,33 @@ const SIZE_LIMIT: usize = 64 << 20;
 
 /// The plain words of a pattern: its letters outside group names and escapes.
 fn literal_words(pattern: &str) -> Vec<String> {
+    fn flush(word: &mut String, out: &mut Vec<String>) {
+        if word.len() >= 3 {
+            out.push(std::mem::take(word));
+        }
+        word.clear();
+    }
     let mut out = Vec::new();
     let mut word = String::new();
-    let mut chars = pattern.chars().peekable();
+    let mut chars = pattern.chars();
     let mut skip_name = false;
     while let Some(c) = chars.next() {
         match c {
             // `(?P<name>`: a group's name is not a word said.
             '<' if word.is_empty() => skip_name = true,
             '>' => skip_name = false,
+            'a'..='z' if !skip_name => word.push(c),
             // `\d`, `\b`, `\x27`: an escape and what it takes.
             '\\' => {
-                if word.len() >= 3 {
-                    out.push(std::mem::take(&mut word));
-                }
-                word.clear();
+                flush(&mut word, &mut out);
                 if chars.next() == Some('x') {
-                    chars.next();
-                    chars.next();
+                    chars.nth(1);
                 }
             }
-            'a'..='z' if !skip_name => word.push(c),
-            _ => {
-                if word.len() >= 3 {
-                    out.push(std::mem::take(&mut word));
-                }
-                word.clear();
-            }
+            _ => flush(&mut word, &mut out),
         }
     }
-    if word.len() >= 3 {
-        out.push(word);
-    }
+    flush(&mut word, &mut out);
     out
 }
 

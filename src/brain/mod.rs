@@ -277,17 +277,28 @@ impl BrainModel {
                 c
             }
         };
+        Ok(Self::assemble(grammar, classifier, apps, &examples))
+    }
+
+    /// The model from its trained parts; the speller learns the grammar's words and
+    /// every training sentence's.
+    fn assemble(
+        grammar: Grammar,
+        classifier: Classifier,
+        apps: AppCatalog,
+        examples: &[(String, String)],
+    ) -> Self {
         let speller = spelling::Speller::new(
             grammar.words(),
             examples.iter().map(|(_, text)| text.as_str()),
         );
-        Ok(Self {
+        Self {
             grammar,
             classifier,
             apps,
             encoder: None,
             speller,
-        })
+        }
     }
 
     /// Every training sentence, normalized: the examples file, CLINC150's, the
@@ -323,17 +334,7 @@ impl BrainModel {
     ) -> Result<Self, BrainError> {
         let examples = Self::examples(examples_toml, examples_origin)?;
         let classifier = Classifier::train(&examples, &TrainOptions::default());
-        let speller = spelling::Speller::new(
-            grammar.words(),
-            examples.iter().map(|(_, text)| text.as_str()),
-        );
-        Ok(Self {
-            grammar,
-            classifier,
-            apps,
-            encoder: None,
-            speller,
-        })
+        Ok(Self::assemble(grammar, classifier, apps, &examples))
     }
 }
 

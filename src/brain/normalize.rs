@@ -221,12 +221,12 @@ pub fn pieces(text: &str) -> Vec<String> {
     pieces
         .iter()
         .enumerate()
-        .filter(|(i, p)| {
-            p.split_whitespace().nth(1).is_some()
-                || *i == 0 && ONE_WORD_COMMANDS.contains(&normalize(p).as_str())
+        .filter_map(|(i, p)| {
+            let normalized = normalize(p);
+            let kept = p.split_whitespace().nth(1).is_some()
+                || i == 0 && ONE_WORD_COMMANDS.contains(&normalized.as_str());
+            (kept && !normalized.is_empty()).then_some(normalized)
         })
-        .map(|(_, p)| normalize(p))
-        .filter(|p| !p.is_empty())
         .collect()
 }
 

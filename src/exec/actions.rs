@@ -441,16 +441,20 @@ fn calendar(intent: &str, step: &Step, fx: &mut Effects) -> StepResult {
     }
 }
 
+/// When a stored event starts ("YYYY-MM-DD", "HH:MM"); `None` for an all-day one.
+fn event_start(day: &str, time: Option<&str>) -> Option<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{day} {}", time?), "%Y-%m-%d %H:%M").ok()
+}
+
 /// The reminder LUNA keeps 10 minutes before a timed event: (text, due).
 fn event_reminder(
     title: &str,
     day: &str,
     time: Option<&str>,
 ) -> Option<(String, chrono::DateTime<Local>)> {
-    let start =
-        chrono::NaiveDateTime::parse_from_str(&format!("{day} {}", time?), "%Y-%m-%d %H:%M")
-            .ok()?;
-    let start = Local.from_local_datetime(&start).earliest()?;
+    let start = Local
+        .from_local_datetime(&event_start(day, time)?)
+        .earliest()?;
     Some((
         format!("{title} in 10 minutes"),
         start - ChronoDuration::minutes(10),
@@ -495,9 +499,7 @@ fn cancel_event_reminder(fx: &mut Effects, event: &CalendarEvent) -> Result<(), 
 /// An event's day and time moved by `delta_s` seconds: ("YYYY-MM-DD", Some("HH:MM")).
 /// `None` for an all-day event (nothing to move from) or a malformed stored value.
 fn shifted(day: &str, time: Option<&str>, delta_s: i64) -> Option<(String, Option<String>)> {
-    let at = chrono::NaiveDateTime::parse_from_str(&format!("{day} {}", time?), "%Y-%m-%d %H:%M")
-        .ok()?
-        + ChronoDuration::seconds(delta_s);
+    let at = event_start(day, time)? + ChronoDuration::seconds(delta_s);
     Some((
         at.format("%Y-%m-%d").to_string(),
         Some(at.format("%H:%M").to_string()),
