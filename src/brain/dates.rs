@@ -471,6 +471,106 @@ const HOLIDAYS: &[(&str, &[&str])] = &[
         "grandparents day",
         &["grandparents day", "grandparents' day"],
     ),
+    // Regional days people asked for (fixed dates; "emancipation day" is the
+    // Caribbean's and Canada's August 1, "republic day" India's, "freedom", "heritage"
+    // and "reconciliation" day South Africa's).
+    ("waitangi day", &["waitangi day"]),
+    ("emancipation day", &["emancipation day"]),
+    (
+        "republic day",
+        &[
+            "republic day",
+            "indian republic day",
+            "india's republic day",
+        ],
+    ),
+    (
+        "indian independence day",
+        &[
+            "indian independence day",
+            "india's independence day",
+            "independence day in india",
+        ],
+    ),
+    ("pakistan day", &["pakistan day", "pakistan resolution day"]),
+    (
+        "pakistan independence day",
+        &[
+            "pakistan independence day",
+            "pakistan's independence day",
+            "independence day in pakistan",
+        ],
+    ),
+    (
+        "nigerian independence day",
+        &[
+            "nigerian independence day",
+            "nigeria's independence day",
+            "independence day in nigeria",
+        ],
+    ),
+    (
+        "ghana independence day",
+        &[
+            "ghana independence day",
+            "ghana's independence day",
+            "ghanaian independence day",
+        ],
+    ),
+    (
+        "jamaican independence day",
+        &[
+            "jamaican independence day",
+            "jamaica independence day",
+            "jamaica's independence day",
+        ],
+    ),
+    (
+        "canadian thanksgiving",
+        &[
+            "canadian thanksgiving",
+            "thanksgiving in canada",
+            "canada thanksgiving",
+        ],
+    ),
+    (
+        "st stephen's day",
+        &["st stephen's day", "saint stephen's day", "st stephens day"],
+    ),
+    ("hogmanay", &["hogmanay"]),
+    ("freedom day", &["freedom day"]),
+    (
+        "heritage day",
+        &["heritage day", "braai day", "national braai day"],
+    ),
+    (
+        "day of reconciliation",
+        &["day of reconciliation", "reconciliation day"],
+    ),
+    ("jamhuri day", &["jamhuri day"]),
+    ("madaraka day", &["madaraka day"]),
+    ("mashujaa day", &["mashujaa day"]),
+    (
+        "singapore national day",
+        &[
+            "singapore national day",
+            "singapore's national day",
+            "national day in singapore",
+        ],
+    ),
+    (
+        "merdeka day",
+        &["merdeka day", "hari merdeka", "malaysian independence day"],
+    ),
+    ("rizal day", &["rizal day"]),
+    (
+        "day of the dead",
+        &["day of the dead", "dia de los muertos", "dia de muertos"],
+    ),
+    (
+        "all saints' day",
+        &["all saints' day", "all saints day", "all hallows"],
+    ),
     // From config/holidays.tsv (lunar and lunisolar calendars).
     (
         "chinese new year",
@@ -709,6 +809,29 @@ pub fn holiday_in(name: &str, year: i32) -> Option<NaiveDate> {
         "st andrew's day" => ymd(11, 30),
         "st david's day" => ymd(3, 1),
         "burns night" => ymd(1, 25),
+        "waitangi day" => ymd(2, 6),
+        "emancipation day" => ymd(8, 1),
+        "republic day" => ymd(1, 26),
+        "indian independence day" => ymd(8, 15),
+        "pakistan day" => ymd(3, 23),
+        "pakistan independence day" => ymd(8, 14),
+        "nigerian independence day" => ymd(10, 1),
+        "ghana independence day" => ymd(3, 6),
+        "jamaican independence day" => ymd(8, 6),
+        "canadian thanksgiving" => nth_weekday(year, 10, Weekday::Mon, 2),
+        "st stephen's day" => ymd(12, 26),
+        "hogmanay" => ymd(12, 31),
+        "freedom day" => ymd(4, 27),
+        "heritage day" => ymd(9, 24),
+        "day of reconciliation" => ymd(12, 16),
+        "jamhuri day" => ymd(12, 12),
+        "madaraka day" => ymd(6, 1),
+        "mashujaa day" => ymd(10, 20),
+        "singapore national day" => ymd(8, 9),
+        "merdeka day" => ymd(8, 31),
+        "rizal day" => ymd(12, 30),
+        "day of the dead" => ymd(11, 2),
+        "all saints' day" => ymd(11, 1),
         // The Sunday after Labor Day.
         "grandparents day" => nth_weekday(year, 9, Weekday::Mon, 1).map(|d| d + Duration::days(6)),
         name => TABLE
@@ -860,6 +983,17 @@ mod tests {
         assert_eq!(holiday_in("victoria day", 2026), Some(d(2026, 5, 18)));
         assert_eq!(holiday_in("remembrance sunday", 2026), Some(d(2026, 11, 8)));
         assert_eq!(holiday_in("mothering sunday", 2026), Some(d(2026, 3, 15)));
+        assert_eq!(holiday("waitangi day"), Some("waitangi day"));
+        assert_eq!(holiday_in("waitangi day", 2027), Some(d(2027, 2, 6)));
+        assert_eq!(
+            holiday_in("canadian thanksgiving", 2026),
+            Some(d(2026, 10, 12))
+        );
+        assert_eq!(holiday("dia de los muertos"), Some("day of the dead"));
+        // Every name has a date.
+        for (name, _) in HOLIDAYS {
+            assert!(holiday_in(name, 2027).is_some(), "{name}");
+        }
         // The lunar and lunisolar table.
         assert_eq!(holiday("lunar new year"), Some("chinese new year"));
         assert_eq!(holiday_in("chinese new year", 2026), Some(d(2026, 2, 17)));

@@ -38,6 +38,7 @@ pub const SLOT_GROUPS: &[&str] = &[
     "holiday",
     "day",
     "event",
+    "calevent",
     "evt",
     "target",
     "all",

@@ -535,17 +535,19 @@ const ASKS_WHEN_MISSING: &[&str] = &["timer.start", "alarm.set", "reminder.creat
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
 
-/// "another one for 25 minutes", "one more at 7:30": the previous part's kind again.
+/// "another one for 25 minutes", "one more at 7:30", "set a new one for 7:30": the
+/// previous part's kind again (after a cancel, the kind cancelled).
 static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:another|one more|a second)(?: (?:one|1|timer|alarm|reminder))? (.+)$")
+    Regex::new(r"^(?:(?:set|make|start|create|put on|give me|add) )?(?:another|one more|a second|a new)(?: (?:one|1|timer|alarm|reminder))? (.+)$")
         .expect("another regex")
 });
 
 /// A lead-in that reports a command or asks about one ("my mum always tells me to turn
-/// the music down", "did you remember to add eggs to the list"), or tells of one's own
+/// the music down", "did you remember to add eggs to the list", "did you add eggs to
+/// the list"), or tells of one's own
 /// plans ("i've been meaning to make a packing list for weeks").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
+    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
         .expect("reported regex")
 });
 
@@ -642,10 +644,25 @@ impl Brain {
     pub fn parse_uncached(&self, text: &str) -> Parse {
         let mut normalized = normalize(text);
         let mut clauses = self.segment(&normalized, true);
-        if matches!(clauses.as_slice(), [only] if only.intent.is_unknown()) {
-            if let Some(found) = self.said_between_stops(text) {
-                clauses = found;
+        match clauses.as_slice() {
+            [only] if only.intent.is_unknown() => {
+                if let Some(found) = self.said_between_stops(text) {
+                    clauses = found;
+                }
             }
+            // Guessed whole, understood phrase by phrase as the guess and more ("Luna,
+            // mute it and lock the computer, I'm off for lunch.": the guess was the mute
+            // alone).
+            [only] if only.source != Source::FastPath => {
+                if let Some(found) = self.said_between_stops(text) {
+                    let more = found.iter().any(|c| c.intent.intent != only.intent.intent);
+                    let guessed = found.iter().any(|c| c.intent.intent == only.intent.intent);
+                    if more && guessed {
+                        clauses = found;
+                    }
+                }
+            }
+            _ => {}
         }
         // Not understood, or only guessed by a classifier: slips corrected, the grammar
         // may understand it (and find its slots: "set timr for 25 minits").
@@ -875,14 +892,15 @@ impl Brain {
     fn elided(&self, previous: &Clause, text: &str, link: Link) -> Option<Clause> {
         // "… and another one for 25 minutes for the cake": the same kind of thing again.
         if let Some(rest) = ANOTHER.captures(text).and_then(|c| c.get(1)) {
-            let lead = match previous.intent.intent.as_str() {
-                "timer.start" => "set a timer",
-                "alarm.set" => "set an alarm",
-                "reminder.create" => "remind me",
+            // ("cancel my 7 am alarm and set a new one for 7:30": the kind cancelled.)
+            let (lead, kind) = match previous.intent.intent.as_str() {
+                "timer.start" | "timer.cancel" => ("set a timer", "timer.start"),
+                "alarm.set" | "alarm.cancel" => ("set an alarm", "alarm.set"),
+                "reminder.create" | "reminder.cancel" => ("remind me", "reminder.create"),
                 _ => return None,
             };
             let again = self.parse_clause(&format!("{lead} {}", rest.as_str()), link);
-            return (again.intent.intent == previous.intent.intent).then_some(Clause {
+            return (again.intent.intent == kind).then_some(Clause {
                 text: text.to_owned(),
                 ..again
             });
@@ -1990,6 +2008,15 @@ mod tests {
             .map(|i| i.slots.get("time").cloned())
             .collect();
         assert_eq!(times, [Some(json!("07:00")), Some(json!("07:30"))]);
+        // After a cancel, a new one of the kind cancelled.
+        let u = brain().understand("cancel my 7am alarm and set a new one for 7:30");
+        assert_eq!(
+            intents(&u),
+            vec![
+                ("alarm.cancel".into(), json!({"time": "07:00"})),
+                ("alarm.set".into(), json!({"time": "07:30"})),
+            ]
+        );
         // Nothing to repeat: not a command.
         assert!(brain()
             .understand("another one for 25 minutes")

@@ -28,7 +28,7 @@ static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?: (?:please love|thanks love|please mate|please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling))+$")
+    Regex::new(r"(?: (?:please love|thanks love|please mate|please|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling|would ya|will ya|could ya|cheers|ta|mate|pal|buddy|lah|innit|eh|yeah))+$")
         .expect("trailing filler regex")
 });
 
@@ -44,6 +44,10 @@ static GLUED_MERIDIEM: LazyLock<Regex> =
 /// stay glued: "90s" is a decade as often as a duration.
 static GLUED_UNIT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(\d+(?:\.\d+)?)(h|hr|hrs|m|min|mins)\b").expect("glued unit regex")
+});
+
+static REMEMBER_ME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bremember me (to|about|that|at|in|on|tomorrow)\b").expect("remember regex")
 });
 
 static INNER_FILLER: LazyLock<Regex> =
@@ -98,6 +102,10 @@ pub fn normalize(text: &str) -> String {
         })
         .collect();
     let mut s = digits_for_number_words(&words).join(" ");
+    // Learners of English: "remember me to take my medicine" is "remind me to …".
+    if s.contains("remember me ") {
+        s = REMEMBER_ME.replace_all(&s, "remind me $1").into_owned();
+    }
     // Repeat: "hey luna um could you please ..." has several layers.
     for _ in 0..3 {
         let before = s.len();
@@ -366,6 +374,15 @@ mod tests {
         assert_eq!(normalize("Five-minute timer"), "5 minute timer");
         assert_eq!(normalize("a quarter-hour timer"), "a quarter hour timer");
         assert_eq!(normalize("lo-fi beats"), "lo-fi beats");
+    }
+
+    #[test]
+    fn learners_remember_me_is_remind_me() {
+        assert_eq!(
+            normalize("please remember me to take medicine at 9"),
+            "remind me to take medicine at 9"
+        );
+        assert_eq!(normalize("do you remember me"), "do you remember me");
     }
 
     #[test]

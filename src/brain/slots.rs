@@ -321,6 +321,10 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             }
         }
         "event" => event(raw, slots)?,
+        // An event the sentence put on the calendar before naming it ("add to my
+        // calendar: flight to denver"): a booking word is its title, not someone else's
+        // business.
+        "calevent" => event_on(raw, true, slots)?,
         // An event to cancel or move: the title may be missing ("cancel everything on
         // friday"), a date alone is enough.
         "evt" => {
@@ -493,9 +497,18 @@ static HAS_OPERATION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Spoken arithmetic to an expression: "15 times 7" → "15 * 7", "12 squared" → "12 * 12",
 /// "20 percent of 80" → "20 / 100 * 80", "square root of 81" → "sqrt(81)".
+/// "96 dollars between 4", "112 pounds divided between 3": a sum shared out.
+static MONEY_SHARED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d+(?:\.\d+)?)(?: (?:dollars?|pounds?|euros?|bucks|quid|rupees|rand|naira|shillings|cedis|ringgit|pesos|francs|yen))?(?: (?:divided|split|shared))?(?: evenly| equally)? (?:between|among|amongst|by|into|across) (\d+)$")
+        .expect("money regex")
+});
+
 pub fn arithmetic(raw: &str) -> Option<String> {
     if let Some(expr) = imperative_arithmetic(raw) {
         return Some(expr);
+    }
+    if let Some(c) = MONEY_SHARED.captures(raw) {
+        return Some(format!("{} / {}", &c[1], &c[2]));
     }
     let raw = raw
         .replace("open bracket", "(")
@@ -1124,7 +1137,12 @@ static CALENDAR_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
 /// An event as said: "lunch with sarah at noon on friday at the cafe" → title "lunch",
 /// with "sarah", time "12:00", date "friday", place "the cafe".
 fn event(raw: &str, slots: &mut Slots) -> Option<()> {
-    let said_calendar = CALENDAR_PHRASE.is_match(raw);
+    event_on(raw, false, slots)
+}
+
+/// [`event`], told whether the sentence named the calendar outside `raw`.
+fn event_on(raw: &str, calendar_said_before: bool, slots: &mut Slots) -> Option<()> {
+    let said_calendar = calendar_said_before || CALENDAR_PHRASE.is_match(raw);
     let stripped = CALENDAR_PHRASE.replace_all(raw, " ");
     let mut words: Vec<&str> = stripped.split_whitespace().collect();
     // Timers, alarms, reminders and lists have intents of their own; bookings and
@@ -1574,6 +1592,9 @@ mod tests {
             ("a 18% tip on 64 dollars", "18 / 100 * 64"),
             ("15 percent tip on 80", "15 / 100 * 80"),
             ("3 quarters of 250", "3 / 4 * 250"),
+            ("96 dollars between 4", "96 / 4"),
+            ("112 pounds divided between 3", "112 / 3"),
+            ("250.50 split evenly among 6", "250.50 / 6"),
             ("a third of 90", "1 / 3 * 90"),
             ("2 + 2 4", ""),
             (
