@@ -499,6 +499,10 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if intent == "reminder.create" && RECALL_QUESTION.is_match(text) {
         return false;
     }
+    // "what's the temperature in the nursery" asks a thermostat, not the weather.
+    if intent == "weather.get" && slots::names_a_room(text) {
+        return false;
+    }
     // "I'll be down in two minutes" has a duration but asks for no timer.
     if intent == "timer.start" && !TIMER_WORD.is_match(text) {
         return false;
@@ -509,11 +513,12 @@ fn may_guess(intent: &str, text: &str) -> bool {
     true
 }
 
-/// Talk to somebody in the room ("mum what time is dinner", "mom the timer went off")
-/// or about oneself ("i forgot to add milk to the list yesterday", "i'll be down in
-/// two minutes"): a guess is never taken from it (the grammar may still answer).
+/// Talk to somebody in the room ("mum what time is dinner", "mom the timer went off",
+/// "did you add eggs to the list") or about oneself ("i forgot to add milk to the list
+/// yesterday", "i'll be down in two minutes"): a guess is never taken from it (the
+/// grammar may still answer).
 static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )")
+    Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |(?:did|have|has) (?:you|he|she|they) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i'll|i will|we'll|we will|i'm going to|i'm gonna) (?:add|put|do|write|make|get|set|turn|call|check|sort|deal with) (?:it|that|this|them|those) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )")
         .expect("said-to regex")
 });
 
@@ -545,9 +550,10 @@ static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
 /// A lead-in that reports a command or asks about one ("my mum always tells me to turn
 /// the music down", "did you remember to add eggs to the list", "did you add eggs to
 /// the list"), or tells of one's own
-/// plans ("i've been meaning to make a packing list for weeks").
+/// plans ("i've been meaning to make a packing list for weeks", "i'll add it to the list
+/// later").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
+    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:i'll|i will|we'll|we will|i'm going to|i am going to|i'm gonna|we're going to|i should|we should)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
         .expect("reported regex")
 });
 
@@ -664,6 +670,19 @@ impl Brain {
             }
             _ => {}
         }
+        // "Thanks Luna, now skip to the next song.": the command found inside, and the
+        // thanks before it answered too.
+        if !clauses
+            .iter()
+            .any(|c| c.intent.is_unknown() || c.intent.intent == "assistant.thanks")
+        {
+            if let Some(thanks) = self.thanks_first(text) {
+                if let Some(first) = clauses.first_mut() {
+                    first.link = Link::Parallel;
+                }
+                clauses.insert(0, thanks);
+            }
+        }
         // Not understood, or only guessed by a classifier: slips corrected, the grammar
         // may understand it (and find its slots: "set timr for 25 minits").
         if matches!(clauses.as_slice(), [only] if only.intent.is_unknown() || only.source != Source::FastPath)
@@ -693,6 +712,21 @@ impl Brain {
             })
     }
 
+    /// The thanks said as the first of several pieces ("Thanks Luna, …"), as the grammar
+    /// understands it.
+    fn thanks_first(&self, text: &str) -> Option<Clause> {
+        let first = normalize::pieces(text).into_iter().next()?;
+        let mut parts = self.segment(&first, false);
+        match parts.as_slice() {
+            [only]
+                if only.source == Source::FastPath && only.intent.intent == "assistant.thanks" =>
+            {
+                parts.pop()
+            }
+            _ => None,
+        }
+    }
+
     /// An utterance understood neither whole nor in parts, said in several sentences or
     /// phrases (as Whisper punctuates speech): the pieces understood by the grammar, in
     /// order ("Hang on, guys. Luna, pause this."; "Can you restart my PC? The Wi-Fi's
@@ -705,10 +739,16 @@ impl Brain {
             return None;
         }
         let mut found: Vec<Clause> = Vec::new();
+        let mut commands = 0;
         for piece in pieces {
             // The encoder's answer would not be taken for a piece: not asked.
             let parts = self.segment(&piece, false);
-            if grammar_understood(&parts) {
+            // Thanks said with a command ("Thanks Luna, you can stop the music now.") is
+            // answered too; alone between stops it is no command.
+            let thanks = matches!(parts.as_slice(), [only]
+                if only.source == Source::FastPath && only.intent.intent == "assistant.thanks");
+            if grammar_understood(&parts) || thanks {
+                commands += usize::from(!thanks);
                 for mut part in parts {
                     if !found.is_empty() && part.link == Link::First {
                         part.link = Link::Parallel;
@@ -717,7 +757,7 @@ impl Brain {
                 }
             }
         }
-        (!found.is_empty()).then(|| said_once(found))
+        (commands > 0).then(|| said_once(found))
     }
 
     fn resolve(&mut self, parse: &Parse) -> (Vec<Clause>, bool) {
@@ -1417,6 +1457,8 @@ mod tests {
             "my mum always tells me to turn the music down",
             "did you remember to add eggs to the list",
             "i've been meaning to make a packing list for, like, weeks",
+            "Did you add eggs to the list, babe?",
+            "I'll add it to the list later",
         ] {
             let u = brain().understand(text);
             assert!(
@@ -1440,6 +1482,18 @@ mod tests {
             one("Reboot, the mic stopped working again.").0,
             "system.restart"
         );
+        // Guessed whole, understood phrase by phrase as more than the guess.
+        let u = brain().understand("Luna, mute it and lock the computer, I'm off for lunch.");
+        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
+        assert_eq!(got, ["volume.mute", "system.lock"]);
+        // Thanks with a command is answered too.
+        let u = brain().understand("Thanks Luna, you can stop the music now.");
+        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
+        assert_eq!(got, ["assistant.thanks", "media.stop"]);
+        // A room's temperature is a thermostat's.
+        assert!(brain()
+            .understand("what's the temperature in the nursery")
+            .is_unknown());
     }
 
     #[test]
@@ -1751,6 +1805,14 @@ mod tests {
         );
         assert_eq!(time("schedule a call at 11"), json!("11:00"));
         assert_eq!(time("schedule a meeting at 3 am tomorrow"), json!("03:00"));
+        // Put on the calendar before it is named: a flight is an event there.
+        assert_eq!(
+            one("add to my calendar flight to Denver December 19th departs 1830"),
+            (
+                "calendar.create".into(),
+                json!({"title": "flight to denver", "date": "12-19", "time": "18:30"})
+            )
+        );
         assert_eq!(
             one("can you change my 2pm call to half past three"),
             (

@@ -12,6 +12,21 @@ use super::Slots;
 
 /// A place as said before the when that followed it: "boston this weekend" → "boston",
 /// "lago vista tennessee on october fourteenth" → "lago vista tennessee".
+static ROOM_NOT_PLACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:the |my |our )?(?:kitchen|living room|lounge|bedroom|master bedroom|bathroom|office|nursery|basement|attic|garage|hallway|hall|den|dining room|kids room|playroom|guest room|family room|laundry room|upstairs|downstairs|greenhouse|cellar|loft|conservatory|baby's room|[a-z]+'s room)(?: sensor| thermostat| thermometer)?$|\b(?:sensor|thermostat|thermometer)$")
+        .expect("room regex")
+});
+
+/// Whether a sentence names a room or a home sensor ("in the nursery", "the basement
+/// sensor"): a temperature there is a thermostat's.
+pub fn names_a_room(text: &str) -> bool {
+    static ROOM_NAMED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:in|of|on) (?:the |my |our )?(?:kitchen|living room|lounge|bedroom|master bedroom|bathroom|nursery|basement|attic|garage|hallway|dining room|kids room|playroom|guest room|laundry room|upstairs|downstairs|greenhouse|cellar|loft|conservatory|baby's room|[a-z]+'s room)\b|\b(?:sensor|thermostat|thermometer)\b")
+            .expect("room regex")
+    });
+    ROOM_NAMED.is_match(text)
+}
+
 fn place_without_when(said: &str) -> &str {
     const WHEN: &[&str] = &[
         "on",
@@ -363,9 +378,11 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 "today", "tomorrow", "outside", "now", "here", "there", "the area",
             ];
             let raw = place_without_when(raw);
-            // "in one minute": a when, not a where.
+            // "in one minute": a when, not a where; "in the nursery", "in the basement
+            // sensor": a room, whose temperature is a thermostat's, not the weather's.
             if raw.is_empty()
                 || NOT_PLACES.contains(&raw)
+                || ROOM_NOT_PLACE.is_match(raw)
                 || raw.starts_with(|c: char| c.is_ascii_digit())
             {
                 return None;
@@ -1064,7 +1081,22 @@ fn is_event_marker(w: &str) -> bool {
 /// word, word after), preferring the longest reading.
 fn find_time(words: &[&str]) -> Option<(String, usize, usize)> {
     for i in 0..words.len() {
-        let marker = matches!(words[i], "at" | "from" | "around" | "by");
+        // ("flight to denver departs 1830", "the match kicks off at 3": when it starts.)
+        let marker = matches!(
+            words[i],
+            "at" | "from"
+                | "around"
+                | "by"
+                | "departs"
+                | "departing"
+                | "leaves"
+                | "leaving"
+                | "starts"
+                | "starting"
+                | "begins"
+                | "lands"
+                | "arrives"
+        );
         let start = if marker { i + 1 } else { i };
         for n in (1..=4.min(words.len().saturating_sub(start))).rev() {
             let phrase = words[start..start + n].join(" ");
