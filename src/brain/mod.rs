@@ -499,6 +499,11 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if intent == "reminder.create" && RECALL_QUESTION.is_match(text) {
         return false;
     }
+    // A burglar alarm or a smoke alarm is not LUNA's; "who keeps turning the volume up"
+    // asks who, not for it.
+    if (intent.starts_with("alarm.") && SECURITY_ALARM.is_match(text)) || text.starts_with("who ") {
+        return false;
+    }
     // "what's the temperature in the nursery" asks a thermostat, not the weather.
     if intent == "weather.get" && slots::names_a_room(text) {
         return false;
@@ -520,6 +525,13 @@ fn may_guess(intent: &str, text: &str) -> bool {
 static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |(?:did|have|has) (?:you|he|she|they) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i'll|i will|we'll|we will|i'm going to|i'm gonna) (?:add|put|do|write|make|get|set|turn|call|check|sort|deal with) (?:it|that|this|them|those) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )")
         .expect("said-to regex")
+});
+
+/// An alarm that guards a house or warns of fire: "arm the burglar alarm", "disarm the
+/// alarm system", "the smoke alarm keeps beeping".
+static SECURITY_ALARM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:arm|disarm|burglar|security|intruder|house alarm|car alarm|smoke|fire alarm|carbon monoxide|alarm system|alarm panel|alarm code)\b")
+        .expect("security alarm regex")
 });
 
 /// "remind me how to …", "remind me what the wifi password is": a question.
@@ -757,7 +769,10 @@ impl Brain {
                 }
             }
         }
-        (commands > 0).then(|| said_once(found))
+        // Thanks and a remark ("thanks a bunch, that saved my pasta"): the thanks.
+        let thanked_only =
+            matches!(found.as_slice(), [only] if only.intent.intent == "assistant.thanks");
+        (commands > 0 || thanked_only).then(|| said_once(found))
     }
 
     fn resolve(&mut self, parse: &Parse) -> (Vec<Clause>, bool) {

@@ -50,6 +50,11 @@ static REMEMBER_ME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bremember me (to|about|that|at|in|on|tomorrow)\b").expect("remember regex")
 });
 
+static THINKING_ALOUD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r" (?:what was it|what's it called|what do you call it|what's the word)(?: oh| um| uh| again)? ")
+        .expect("thinking regex")
+});
+
 static INNER_FILLER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r" (?:um+|uh+|uhm|erm|er) ").expect("inner filler regex"));
 
@@ -113,6 +118,8 @@ pub fn normalize(text: &str) -> String {
             .replace_all(&format!(" {s} "), " ")
             .trim()
             .to_owned();
+        // "add, um, what was it, oh, baking soda to the list": thinking aloud mid-sentence.
+        s = THINKING_ALOUD.replace_all(&s, " ").into_owned();
         if let Some(m) = WAKE.find(&format!("{s} ")) {
             let cut = m.end().min(s.len());
             if cut < s.len() {
@@ -374,6 +381,18 @@ mod tests {
         assert_eq!(normalize("Five-minute timer"), "5 minute timer");
         assert_eq!(normalize("a quarter-hour timer"), "a quarter hour timer");
         assert_eq!(normalize("lo-fi beats"), "lo-fi beats");
+    }
+
+    #[test]
+    fn thinking_aloud_mid_sentence_is_not_words() {
+        assert_eq!(
+            normalize("Add, um, what was it, oh, baking soda to the grocery list."),
+            "add baking soda to the grocery list"
+        );
+        assert_eq!(
+            normalize("what was it like yesterday"),
+            "what was it like yesterday"
+        );
     }
 
     #[test]
