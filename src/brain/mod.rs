@@ -755,9 +755,11 @@ impl Brain {
         for piece in pieces {
             // The encoder's answer would not be taken for a piece: not asked.
             let parts = self.segment(&piece, false);
-            // Thanks said with a command ("Thanks Luna, you can stop the music now.") is
-            // answered too; alone between stops it is no command.
-            let thanks = matches!(parts.as_slice(), [only]
+            // Thanks said before a command ("Thanks Luna, you can stop the music now.") is
+            // answered too; after one it is politeness ("… for 30 minutes? Thank you,
+            // dear."), and alone between stops no command.
+            let thanks = commands == 0
+                && matches!(parts.as_slice(), [only]
                 if only.source == Source::FastPath && only.intent.intent == "assistant.thanks");
             if grammar_understood(&parts) || thanks {
                 commands += usize::from(!thanks);
