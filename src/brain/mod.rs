@@ -684,9 +684,13 @@ impl Brain {
         }
         // "Thanks Luna, now skip to the next song.": the command found inside, and the
         // thanks before it answered too.
-        if !clauses
+        let thanked = ["thank", "cheers", "ta ", "many thanks", "much appreciated"]
             .iter()
-            .any(|c| c.intent.is_unknown() || c.intent.intent == "assistant.thanks")
+            .any(|t| normalized.starts_with(t));
+        if thanked
+            && !clauses
+                .iter()
+                .any(|c| c.intent.is_unknown() || c.intent.intent == "assistant.thanks")
         {
             if let Some(thanks) = self.thanks_first(text) {
                 if let Some(first) = clauses.first_mut() {
@@ -1499,14 +1503,24 @@ mod tests {
             one("Reboot, the mic stopped working again.").0,
             "system.restart"
         );
+        let names = |text: &str| -> Vec<String> {
+            let u = brain().understand(text);
+            u.intents.into_iter().map(|i| i.intent).collect()
+        };
         // Guessed whole, understood phrase by phrase as more than the guess.
-        let u = brain().understand("Luna, mute it and lock the computer, I'm off for lunch.");
-        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
-        assert_eq!(got, ["volume.mute", "system.lock"]);
-        // Thanks with a command is answered too.
-        let u = brain().understand("Thanks Luna, you can stop the music now.");
-        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
-        assert_eq!(got, ["assistant.thanks", "media.stop"]);
+        assert_eq!(
+            names("Luna, mute it and lock the computer, I'm off for lunch."),
+            ["volume.mute", "system.lock"]
+        );
+        // Thanks before a command is answered too; after one it is politeness.
+        assert_eq!(
+            names("Thanks Luna, you can stop the music now."),
+            ["assistant.thanks", "media.stop"]
+        );
+        assert_eq!(
+            names("Would you be so kind as to set a timer for thirty minutes? Thank you, dear."),
+            ["timer.start"]
+        );
         // A room's temperature is a thermostat's.
         assert!(brain()
             .understand("what's the temperature in the nursery")
