@@ -2118,6 +2118,18 @@ mod tests {
 
     #[test]
     fn there_is_the_place_named_before() {
+        let u = brain()
+            .understand("What's the weather in Durban tomorrow, and what time is it there now?");
+        assert_eq!(
+            intents(&u),
+            vec![
+                (
+                    "weather.get".into(),
+                    json!({"location": "durban", "date": "tomorrow"})
+                ),
+                ("time.now".into(), json!({"location": "durban"})),
+            ]
+        );
         let u = brain().understand("What's the weather in Seattle and what time is it there?");
         assert_eq!(
             intents(&u),

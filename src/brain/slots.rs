@@ -12,6 +12,11 @@ use super::Slots;
 
 /// A place as said before the when that followed it: "boston this weekend" → "boston",
 /// "lago vista tennessee on october fourteenth" → "lago vista tennessee".
+static SECOND_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:and|then|also) (?:what|what's|how|how's|is|are|will|when|where|do|does|set|play|turn|remind|add|tell|can|could|open|start)\b")
+        .expect("second request regex")
+});
+
 static ROOM_NOT_PLACE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:the |my |our )?(?:kitchen|living room|lounge|bedroom|master bedroom|bathroom|office|nursery|basement|attic|garage|hallway|hall|den|dining room|kids room|playroom|guest room|family room|laundry room|upstairs|downstairs|greenhouse|cellar|loft|conservatory|baby's room|[a-z]+'s room)(?: sensor| thermostat| thermometer)?$|\b(?:sensor|thermostat|thermometer)$")
         .expect("room regex")
@@ -377,6 +382,10 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             const NOT_PLACES: &[&str] = &[
                 "today", "tomorrow", "outside", "now", "here", "there", "the area",
             ];
+            // "durban tomorrow and what time is it there": a second request, not a place.
+            if SECOND_REQUEST.is_match(raw) {
+                return None;
+            }
             let raw = place_without_when(raw);
             // "in one minute": a when, not a where; "in the nursery", "in the basement
             // sensor": a room, whose temperature is a thermostat's, not the weather's.
