@@ -474,7 +474,6 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
     out
 }
 
-/// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
 /// Whether the grammar understood every part of a piece or a corrected reading, and it
 /// is a command: only talking to LUNA is none ("stop it, both of you" and "shut up, no
 /// way" are said to anyone; "what am i allowed to ask" asks for something).
@@ -488,6 +487,13 @@ fn grammar_understood(parts: &[Clause]) -> bool {
     understood && !to_luna_only
 }
 
+/// Whether a piece is a thanks the grammar understood, and nothing else.
+fn grammar_thanks(parts: &[Clause]) -> bool {
+    matches!(parts, [only]
+        if only.source == Source::FastPath && only.intent.intent == "assistant.thanks")
+}
+
+/// Whether a guess of `intent` may stand for `text` (see [`EXACT_ONLY`]).
 fn may_guess(intent: &str, text: &str) -> bool {
     // ("a dad joke" is a kind of joke, not words to Dad.)
     if EXACT_ONLY.contains(&intent)
@@ -561,9 +567,8 @@ static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A lead-in that reports a command or asks about one ("my mum always tells me to turn
 /// the music down", "did you remember to add eggs to the list", "did you add eggs to
-/// the list"), or tells of one's own
-/// plans ("i've been meaning to make a packing list for weeks", "i'll add it to the list
-/// later").
+/// the list"), or tells of one's own plans ("i've been meaning to make a packing list
+/// for weeks", "i'll add it to the list later").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:i'll|i will|we'll|we will|i'm going to|i am going to|i'm gonna|we're going to|i should|we should)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
         .expect("reported regex")
@@ -733,13 +738,10 @@ impl Brain {
     fn thanks_first(&self, text: &str) -> Option<Clause> {
         let first = normalize::pieces(text).into_iter().next()?;
         let mut parts = self.segment(&first, false);
-        match parts.as_slice() {
-            [only]
-                if only.source == Source::FastPath && only.intent.intent == "assistant.thanks" =>
-            {
-                parts.pop()
-            }
-            _ => None,
+        if grammar_thanks(&parts) {
+            parts.pop()
+        } else {
+            None
         }
     }
 
@@ -762,9 +764,7 @@ impl Brain {
             // Thanks said before a command ("Thanks Luna, you can stop the music now.") is
             // answered too; after one it is politeness ("… for 30 minutes? Thank you,
             // dear."), and alone between stops no command.
-            let thanks = commands == 0
-                && matches!(parts.as_slice(), [only]
-                if only.source == Source::FastPath && only.intent.intent == "assistant.thanks");
+            let thanks = commands == 0 && grammar_thanks(&parts);
             if grammar_understood(&parts) || thanks {
                 commands += usize::from(!thanks);
                 for mut part in parts {

@@ -10,28 +10,38 @@ use super::apps::{AppCatalog, PRONOUNS, PRONOUN_MARKER};
 use super::numbers::{parse_clock_time, parse_duration, parse_level, parse_percent, WEEKDAYS};
 use super::Slots;
 
-/// A place as said before the when that followed it: "boston this weekend" → "boston",
-/// "lago vista tennessee on october fourteenth" → "lago vista tennessee".
+/// "durban tomorrow and what time is it there": a second request after a place.
 static SECOND_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:and|then|also) (?:what|what's|how|how's|is|are|will|when|where|do|does|set|play|turn|remind|add|tell|can|could|open|start)\b")
         .expect("second request regex")
 });
 
+/// Indoor rooms, whose temperature is a thermostat's, not the weather's.
+const INDOOR_ROOMS: &str = "kitchen|living room|lounge|bedroom|master bedroom|bathroom|nursery|basement|attic|garage|hallway|dining room|kids room|playroom|guest room|laundry room|upstairs|downstairs|greenhouse|cellar|loft|conservatory|baby's room|[a-z]+'s room";
+
+/// A weather place that is a room or a home sensor: the whole place slot, where a
+/// bare "office", "hall" or "den" cannot be a town either.
 static ROOM_NOT_PLACE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:the |my |our )?(?:kitchen|living room|lounge|bedroom|master bedroom|bathroom|office|nursery|basement|attic|garage|hallway|hall|den|dining room|kids room|playroom|guest room|family room|laundry room|upstairs|downstairs|greenhouse|cellar|loft|conservatory|baby's room|[a-z]+'s room)(?: sensor| thermostat| thermometer)?$|\b(?:sensor|thermostat|thermometer)$")
-        .expect("room regex")
+    Regex::new(&format!(
+        r"^(?:the |my |our )?(?:{INDOOR_ROOMS}|office|hall|den|family room)(?: sensor| thermostat| thermometer)?$|\b(?:sensor|thermostat|thermometer)$"
+    ))
+    .expect("room regex")
 });
 
 /// Whether a sentence names a room or a home sensor ("in the nursery", "the basement
 /// sensor"): a temperature there is a thermostat's.
 pub fn names_a_room(text: &str) -> bool {
     static ROOM_NAMED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:in|of|on) (?:the |my |our )?(?:kitchen|living room|lounge|bedroom|master bedroom|bathroom|nursery|basement|attic|garage|hallway|dining room|kids room|playroom|guest room|laundry room|upstairs|downstairs|greenhouse|cellar|loft|conservatory|baby's room|[a-z]+'s room)\b|\b(?:sensor|thermostat|thermometer)\b")
-            .expect("room regex")
+        Regex::new(&format!(
+            r"\b(?:in|of|on) (?:the |my |our )?(?:{INDOOR_ROOMS})\b|\b(?:sensor|thermostat|thermometer)\b"
+        ))
+        .expect("room regex")
     });
     ROOM_NAMED.is_match(text)
 }
 
+/// A place as said before the when that followed it: "boston this weekend" → "boston",
+/// "lago vista tennessee on october fourteenth" → "lago vista tennessee".
 fn place_without_when(said: &str) -> &str {
     const WHEN: &[&str] = &[
         "on",
@@ -521,14 +531,14 @@ static HAS_OPERATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\d\s*[+\-*/^]\s*[\d(]|sqrt\(\s*\d|cbrt\(\s*\d").expect("op regex")
 });
 
-/// Spoken arithmetic to an expression: "15 times 7" → "15 * 7", "12 squared" → "12 * 12",
-/// "20 percent of 80" → "20 / 100 * 80", "square root of 81" → "sqrt(81)".
 /// "96 dollars between 4", "112 pounds divided between 3": a sum shared out.
 static MONEY_SHARED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\d+(?:\.\d+)?)(?: (?:dollars?|pounds?|euros?|bucks|quid|rupees|rand|naira|shillings|cedis|ringgit|pesos|francs|yen))?(?: (?:divided|split|shared))?(?: evenly| equally)? (?:between|among|amongst|by|into|across) (\d+)$")
         .expect("money regex")
 });
 
+/// Spoken arithmetic to an expression: "15 times 7" → "15 * 7", "12 squared" → "12 * 12",
+/// "20 percent of 80" → "20 / 100 * 80", "square root of 81" → "sqrt(81)".
 pub fn arithmetic(raw: &str) -> Option<String> {
     if let Some(expr) = imperative_arithmetic(raw) {
         return Some(expr);
