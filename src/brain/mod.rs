@@ -555,6 +555,16 @@ static TIMER_WORD: LazyLock<Regex> = LazyLock::new(|| {
 /// "What should I remind you about?"), so "set a timer" is understood without one.
 const ASKS_WHEN_MISSING: &[&str] = &["timer.start", "alarm.set", "reminder.create"];
 
+/// The longest utterance searched for a command inside it, and how many of its spans
+/// are tried (longest first): wordy people say 15–45 words around a request.
+const RESCUE_MAX_WORDS: usize = 60;
+const RESCUE_MAX_TRIES: usize = 64;
+/// A span of a wordy utterance the classifier may answer for: short, and a sure guess.
+const RESCUE_GUESS_MAX_WORDS: usize = 14;
+const RESCUE_GUESS_THRESHOLD: f32 = 0.85;
+/// Shorter utterances were judged whole by the classifier already.
+const RESCUE_GUESS_MIN_WORDS: usize = 14;
+
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
 
@@ -816,14 +826,21 @@ impl Brain {
         let parts = self.split_parts(normalized);
         if let [only] = parts.as_slice() {
             if only.intent.is_unknown() {
+                let asked = second_opinion && only.source == Source::Fallback;
                 let found = self
                     .rescue(normalized)
                     .map(|intent| (intent, Source::FastPath))
                     .or_else(|| {
-                        (second_opinion && only.source == Source::Fallback)
+                        asked
                             .then(|| self.second_opinion(normalized))
                             .flatten()
                             .map(|intent| (intent, Source::Encoder))
+                    })
+                    .or_else(|| {
+                        asked
+                            .then(|| self.guessed_inside(normalized))
+                            .flatten()
+                            .map(|intent| (intent, Source::Fallback))
                     });
                 if let Some((mut intent, source)) = found {
                     slots::enrich(&intent.intent, normalized, &mut intent.slots);
@@ -1099,80 +1116,8 @@ impl Brain {
     /// living room tv"). Only the grammar may answer for the part, never a guess.
     fn rescue(&self, text: &str) -> Option<Intent> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        if words.len() < 3 || words.len() > 30 {
-            return None;
-        }
-        let mut candidates: Vec<(usize, usize)> = Vec::new();
-        // A reason after the command starts with one of these.
-        const REASON_START: &[&str] = &[
-            "it's",
-            "its",
-            "i'm",
-            "im",
-            "we're",
-            "i've",
-            "i'll",
-            "someone's",
-            "they're",
-            "because",
-            "since",
-            "cause",
-            "cuz",
-            "he's",
-            "she's",
-            "i",
-            "we",
-            "so",
-            "while",
-        ];
-        // The command after a lead-in ends after one of these.
-        const LEAD_END: &[&str] = &[
-            "so",
-            "now",
-            "please",
-            "but",
-            "ok",
-            "okay",
-            "what",
-            "just",
-            "to",
-            "you",
-            "can",
-            "could",
-            "would",
-            "know",
-            "wondering",
-            "dear",
-        ];
-        for (i, w) in words.iter().enumerate().skip(1) {
-            if REASON_START.contains(w) {
-                candidates.push((0, i));
-            }
-        }
-        for (i, w) in words.iter().enumerate() {
-            if LEAD_END.contains(w) && i + 1 < words.len() {
-                candidates.push((i + 1, words.len()));
-                for (j, w2) in words.iter().enumerate().skip(i + 2) {
-                    if REASON_START.contains(w2) {
-                        candidates.push((i + 1, j));
-                    }
-                }
-            }
-        }
-        // Longest parts first: the least said away.
-        candidates.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
-        candidates.dedup();
-        for (a, b) in candidates.into_iter().take(24) {
-            // A bare verb ("play", "cancel") is too little to act on.
-            if b - a < 2 {
-                continue;
-            }
-            // Somebody else's command reported, or a question about one: not asked.
-            if a > 0 && REPORTED.is_match(&words[..a].join(" ")) {
-                continue;
-            }
-            let part = words[a..b].join(" ");
-            if let Some(intent) = self.grammar_match(&part) {
+        for (a, b) in command_spans(&words) {
+            if let Some(intent) = self.grammar_match(&words[a..b].join(" ")) {
                 // Shutdown, restart and sleep may come from here: they wait for a yes.
                 if !intent.is_unknown() && !intent.intent.starts_with("assistant.") {
                     return Some(intent);
@@ -1180,6 +1125,44 @@ impl Brain {
             }
         }
         self.device_as_object(text)
+    }
+
+    /// The command among a wordy utterance's spans (as `rescue` finds them) that the
+    /// classifier is surest of ("delete all of my alarms, i've retired now and i've no
+    /// intention of ever being woken up by a beeping machine again"), at
+    /// `RESCUE_GUESS_THRESHOLD`, when its guess may be made and its slots are there.
+    /// Asked after the sentence encoder, which reads the whole.
+    fn guessed_inside(&self, text: &str) -> Option<Intent> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.len() < RESCUE_GUESS_MIN_WORDS {
+            return None;
+        }
+        let mut best: Option<Intent> = None;
+        for (a, b) in command_spans(&words) {
+            if b - a > RESCUE_GUESS_MAX_WORDS {
+                continue;
+            }
+            let span = words[a..b].join(" ");
+            let masked = places::mask(&span);
+            let prediction = self
+                .model
+                .classifier
+                .predict(masked.as_deref().unwrap_or(&span));
+            let (known, p) = prediction.best_known;
+            if prediction.intent == UNKNOWN
+                || p < RESCUE_GUESS_THRESHOLD
+                || known.starts_with("assistant.")
+                || best.as_ref().is_some_and(|b| b.confidence >= p)
+                || !may_guess(known, &span)
+            {
+                continue;
+            }
+            let intent = self.guessed(known, p, &span);
+            if !intent.is_unknown() {
+                best = Some(intent);
+            }
+        }
+        best
     }
 
     /// "mute the living room tv" → volume.mute with room "living room tv".
@@ -1309,6 +1292,82 @@ impl Brain {
             _ => Intent::unknown(1.0 - p * 0.5),
         }
     }
+}
+
+/// Where a command may sit in an utterance that says more than the command, longest
+/// first: from the start to a reason ("quit minecraft | it's dinnertime"), or from
+/// after a lead-in ("i'm cooking so | put on some motown") to the end or to a reason.
+/// A bare verb is too little, and a command reported ("my mum tells me to …") is not
+/// asked; at most `RESCUE_MAX_TRIES` spans of an utterance of at most `RESCUE_MAX_WORDS`.
+fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
+    if words.len() < 3 || words.len() > RESCUE_MAX_WORDS {
+        return Vec::new();
+    }
+    let mut candidates: Vec<(usize, usize)> = Vec::new();
+    // A reason after the command starts with one of these.
+    const REASON_START: &[&str] = &[
+        "it's",
+        "its",
+        "i'm",
+        "im",
+        "we're",
+        "i've",
+        "i'll",
+        "someone's",
+        "they're",
+        "because",
+        "since",
+        "cause",
+        "cuz",
+        "he's",
+        "she's",
+        "i",
+        "we",
+        "so",
+        "while",
+    ];
+    // The command after a lead-in ends after one of these.
+    const LEAD_END: &[&str] = &[
+        "so",
+        "now",
+        "please",
+        "but",
+        "ok",
+        "okay",
+        "what",
+        "just",
+        "to",
+        "you",
+        "can",
+        "could",
+        "would",
+        "know",
+        "wondering",
+        "dear",
+    ];
+    for (i, w) in words.iter().enumerate().skip(1) {
+        if REASON_START.contains(w) {
+            candidates.push((0, i));
+        }
+    }
+    for (i, w) in words.iter().enumerate() {
+        if LEAD_END.contains(w) && i + 1 < words.len() {
+            candidates.push((i + 1, words.len()));
+            for (j, w2) in words.iter().enumerate().skip(i + 2) {
+                if REASON_START.contains(w2) {
+                    candidates.push((i + 1, j));
+                }
+            }
+        }
+    }
+    // Longest parts first: the least said away.
+    candidates.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .take(RESCUE_MAX_TRIES)
+        .filter(|&(a, b)| b - a >= 2 && !(a > 0 && REPORTED.is_match(&words[..a].join(" "))))
+        .collect()
 }
 
 /// Rooms and devices people name with a media, volume or timer command.
@@ -1470,6 +1529,24 @@ mod tests {
         ] {
             assert!(brain().understand(text).is_unknown(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_request_inside_a_long_story_is_found() {
+        // More than 30 words: the grammar finds the command inside.
+        assert_eq!(
+            one("My neighbour came round for coffee and we got chatting for ages and I completely lost track, so could you cancel all the timers I set this morning, please?").0,
+            "timer.cancel"
+        );
+        // The classifier's surest span, when the grammar has none.
+        assert_eq!(
+            one("The vicar popped in earlier and we had a lovely chat about the church roof and the bake sale, so I'd quite like to pause the music for a bit if that's alright.").0,
+            "media.pause"
+        );
+        // A story with no request in it stays a story.
+        assert!(brain()
+            .understand("My sister was telling me about her trip to the Lake District and how it rained every single day, so they mostly stayed in and played cards.")
+            .is_unknown());
     }
 
     #[test]
