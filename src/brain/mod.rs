@@ -1325,6 +1325,16 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "we",
         "so",
         "while",
+        "please",
+        "which",
+        "we'll",
+        "she'll",
+        "he'll",
+        "they'll",
+        "rather",
+        "if",
+        "then",
+        "as",
     ];
     // The command after a lead-in ends after one of these.
     const LEAD_END: &[&str] = &[
@@ -1344,6 +1354,12 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "know",
         "wondering",
         "dear",
+        "mind",
+        "then",
+        "luna",
+        "right",
+        "alright",
+        "well",
     ];
     for (i, w) in words.iter().enumerate().skip(1) {
         if REASON_START.contains(w) {
