@@ -565,6 +565,9 @@ const RESCUE_GUESS_THRESHOLD: f32 = 0.85;
 /// Shorter utterances were judged whole by the classifier already.
 const RESCUE_GUESS_MIN_WORDS: usize = 14;
 
+/// The longest utterance read as two clipped commands without a connector.
+const CLIPPED_PAIR_MAX_WORDS: usize = 8;
+
 /// Connectors beyond which an utterance is not split.
 const MAX_CONNECTORS: usize = 6;
 
@@ -870,6 +873,11 @@ impl Brain {
             .count();
         // More parts than anyone says in one breath is not a command list: parse it whole
         // (this also bounds the work hostile input can cause).
+        if connectors == 0 && whole.intent.is_unknown() {
+            if let Some(parts) = self.said_without_connector(&words) {
+                return parts;
+            }
+        }
         if connectors == 0 || connectors > MAX_CONNECTORS || words.len() < 3 {
             return vec![whole];
         }
@@ -889,6 +897,27 @@ impl Brain {
             Some(parts) if parts.len() > 1 => said_once(parts),
             _ => vec![whole],
         }
+    }
+
+    /// Two clipped commands said with nothing between them ("brightness down volume
+    /// up"): a short utterance the grammar understands as two halves of two families
+    /// (not greetings or thanks), each of two words or more.
+    fn said_without_connector(&self, words: &[&str]) -> Option<Vec<Clause>> {
+        if !(4..=CLIPPED_PAIR_MAX_WORDS).contains(&words.len()) {
+            return None;
+        }
+        (2..=words.len() - 2).find_map(|i| {
+            let left = self.parse_clause(&words[..i].join(" "), Link::First);
+            let right = self.parse_clause(&words[i..].join(" "), Link::Parallel);
+            let understood = |c: &Clause| {
+                !c.intent.is_unknown()
+                    && c.source == Source::FastPath
+                    && !c.intent.intent.starts_with("assistant.")
+            };
+            let two_things =
+                catalogue::family(&left.intent.intent) != catalogue::family(&right.intent.intent);
+            (understood(&left) && understood(&right) && two_things).then(|| vec![left, right])
+        })
     }
 
     /// The split of `words[start..]` into understood parts with the most fast-path
@@ -1409,6 +1438,13 @@ static ROOM_INSIDE: LazyLock<Regex> = LazyLock::new(|| {
 static HERE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?P<rest>.+?) (?:in|out|over|right) here$").expect("here regex")
 });
+/// Clipped speech names the room last without a preposition: "vol up living room".
+static ROOM_BARE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"^(?P<rest>.+?) (?:the |my )?(?P<room>(?:kitchen|living room|lounge|bedroom|bathroom|office|den|dining room|garage|basement|nursery|playroom|guest room|family room)(?: {DEVICES})?)$"
+    ))
+    .expect("bare room regex")
+});
 static ROOM_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"^(?:in|on|for) (?:the |my |our )?(?P<room>{ROOMS}(?: {DEVICES})?|{DEVICES}) (?P<rest>.+)$"
@@ -1436,7 +1472,8 @@ fn device_name(said: &str) -> &str {
 fn split_room(text: &str) -> Option<(&str, String)> {
     let c = ROOM_TAIL
         .captures(text)
-        .or_else(|| ROOM_HEAD.captures(text))?;
+        .or_else(|| ROOM_HEAD.captures(text))
+        .or_else(|| ROOM_BARE_TAIL.captures(text))?;
     let rest = c.name("rest")?;
     let room = c.name("room").or_else(|| c.name("area"))?.as_str();
     // "through the whole house", "all over the house": everywhere.
@@ -1545,6 +1582,48 @@ mod tests {
         ] {
             assert!(brain().understand(text).is_unknown(), "{text}");
         }
+    }
+
+    #[test]
+    fn clipped_commands_are_understood() {
+        let u = brain().understand("brightness up volume down");
+        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
+        assert_eq!(got, ["brightness.up", "volume.down"]);
+        for (text, intent, slot, value) in [
+            ("vol down bedroom", "volume.down", "room", json!("bedroom")),
+            ("videos folder", "folder.open", "folder", json!("videos")),
+            (
+                "songs by fleetwood mac",
+                "media.play",
+                "query",
+                json!("fleetwood mac"),
+            ),
+            (
+                "agenda tomorrow",
+                "calendar.list",
+                "date",
+                json!("tomorrow"),
+            ),
+            (
+                "15% tip on 80 dollars",
+                "calc.evaluate",
+                "expression",
+                json!("15 / 100 * 80"),
+            ),
+            (
+                "minute and a half timer",
+                "timer.start",
+                "duration_s",
+                json!(90),
+            ),
+        ] {
+            let (got, slots) = one(text);
+            assert_eq!(got, intent, "{text}");
+            assert_eq!(slots[slot], value, "{text}: {slots}");
+        }
+        // The same kind twice is one request said twice, not two.
+        let u = brain().understand("what should i wear today is it chilly");
+        assert_eq!(u.intents.len(), 1, "{u:?}");
     }
 
     #[test]

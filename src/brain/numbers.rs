@@ -296,7 +296,12 @@ pub fn parse_duration(phrase: &str) -> Option<u64> {
         // "<n> [and a half] <unit>", "a couple of minutes", "a few seconds"
         let mut j = i;
         let mut n = None;
-        if (w == "a" || w == "an") && matches!(words.get(i + 1), Some(&"couple") | Some(&"few")) {
+        // "hour and a half timer": the "an" left out, as clipped speech says it.
+        if i == 0 && matches!(w, "hour" | "minute") {
+            n = Some(1.0);
+        } else if (w == "a" || w == "an")
+            && matches!(words.get(i + 1), Some(&"couple") | Some(&"few"))
+        {
             n = amount(words[i + 1]);
             j = i + 2;
             if words.get(j) == Some(&"of") {
@@ -537,6 +542,8 @@ mod tests {
             ("an hour and a half", 5400),
             ("1 and a half hours", 5400),
             ("1 hour and half", 5400),
+            ("hour and a half", 5400),
+            ("minute and a half", 90),
             ("1.5 hours", 5400),
             ("half an hour", 1800),
             ("a half hour", 1800),
