@@ -736,10 +736,9 @@ impl Brain {
     /// minits"): the corrected text and what the grammar makes of it. Only the grammar
     /// answers, as for pieces: a classifier would take a wrong correction too.
     fn spelled_right(&self, normalized: &str) -> Option<(String, Vec<Clause>)> {
-        self.model
-            .speller
-            .readings(normalized)
+        spelling::misheard_reading(normalized)
             .into_iter()
+            .chain(self.model.speller.readings(normalized))
             .find_map(|corrected| {
                 let parts = self.segment(&corrected, false);
                 grammar_understood(&parts).then_some((corrected, parts))

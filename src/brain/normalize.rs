@@ -28,7 +28,7 @@ static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TRAILING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?: (?:please love|thanks love|please mate|please|pls|plz|for me|thanks|thank you|thank you very much|luna|lunar|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling|would ya|will ya|could ya|cheers|ta|mate|pal|buddy|lah|innit|eh|yeah))+$")
+    Regex::new(r"(?: (?:please love|thanks love|please mate|please|pls|plz|for me|thanks|thank you|thank you very much|luna|lunar|loona|right now|now please|if you can|if you could|if you would|if you don't mind|if you wouldn't mind|would you|will you|could you|real quick|quickly|okay|ok|for now|dear|my dear|dearie|darling|would ya|will ya|could ya|cheers|ta|mate|pal|buddy|lah|innit|eh|yeah))+$")
         .expect("trailing filler regex")
 });
 

@@ -117,6 +117,56 @@ impl Speller {
     }
 }
 
+/// Real words Whisper writes for command words it misheard ("what's the whether",
+/// "show my knows", "paws the song"): the sentence with every one of them read as the
+/// command word, or `None` when it holds none. Like a slip's correction, the reading is
+/// taken only when the grammar understands it whole.
+pub fn misheard_reading(normalized: &str) -> Option<String> {
+    let mut reading = format!(" {normalized} ");
+    for (heard, meant) in MISHEARD {
+        let heard = format!(" {heard} ");
+        while let Some(at) = reading.find(&heard) {
+            reading.replace_range(at..at + heard.len(), &format!(" {meant} "));
+        }
+    }
+    // "what's 12 time 17": times between numbers.
+    let reading = NUMBER_TIME_NUMBER.replace_all(&reading, "$1 times $2");
+    let reading = reading.trim();
+    (reading != normalized).then(|| reading.to_owned())
+}
+
+/// Heard → meant, for words that are no command word themselves in these places.
+const MISHEARD: &[(&str, &str)] = &[
+    ("whether", "weather"),
+    ("knows", "notes"),
+    ("ad", "add"),
+    ("a lar", "alarm"),
+    ("a larm", "alarm"),
+    ("re-boot", "reboot"),
+    ("choke", "joke"),
+    ("cross of", "cross off"),
+    ("tick of", "tick off"),
+    ("turn of", "turn off"),
+    ("off of mute", "off mute"),
+    ("thanks giving", "thanksgiving"),
+    ("paws", "pause"),
+    ("rewind me", "remind me"),
+    ("down loads", "downloads"),
+    ("play list", "playlist"),
+    ("next rack", "next track"),
+    ("to have", "to half"),
+    ("right down", "write down"),
+    ("right this down", "write this down"),
+    ("brightest", "brightness"),
+    ("brightless", "brightness"),
+    ("time her", "timer"),
+    ("alarm's", "alarms"),
+];
+
+static NUMBER_TIME_NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(\d) time (\d)").expect("number time number regex")
+});
+
 /// Readings of one sentence tried at most.
 pub const MAX_READINGS: usize = 4;
 
@@ -129,6 +179,23 @@ fn is_subsequence(short: &str, long: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misheard_command_words_are_read_as_meant() {
+        assert_eq!(
+            misheard_reading("what's the whether this weekend").as_deref(),
+            Some("what's the weather this weekend")
+        );
+        assert_eq!(
+            misheard_reading("what's 12 time 17").as_deref(),
+            Some("what's 12 times 17")
+        );
+        assert_eq!(
+            misheard_reading("ad milk to the list").as_deref(),
+            Some("add milk to the list")
+        );
+        assert_eq!(misheard_reading("what's the weather"), None);
+    }
 
     fn speller() -> Speller {
         Speller::new(
