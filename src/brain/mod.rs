@@ -1363,6 +1363,9 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "if",
         "then",
         "as",
+        "would",
+        "or",
+        "maybe",
     ];
     // The command after a lead-in ends after one of these.
     const LEAD_END: &[&str] = &[
@@ -1636,6 +1639,15 @@ mod tests {
         assert_eq!(
             one("The vicar popped in earlier and we had a lovely chat about the church roof and the bake sale, so I'd quite like to pause the music for a bit if that's alright.").0,
             "media.pause"
+        );
+        // "would you mind" and a gerund: the command.
+        assert_eq!(
+            one("The laptop's crawling along, so would you mind quitting Firefox for now.").0,
+            "app.close"
+        );
+        assert_eq!(
+            one("The quiz night needs pushing back an hour, half the team are stuck in traffic.").0,
+            "calendar.move"
         );
         // A story with no request in it stays a story.
         assert!(brain()

@@ -50,6 +50,64 @@ static REMEMBER_ME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bremember me (to|about|that|at|in|on|tomorrow)\b").expect("remember regex")
 });
 
+/// "would you mind quitting chrome", "… so if you don't mind turning it down": the
+/// request after "mind" said as the command.
+static MIND_GERUND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(mind) ([a-z]+ing)\b").expect("mind gerund regex"));
+
+/// The command verbs people put after "would you mind", as commands.
+fn imperative(gerund: &str) -> Option<&'static str> {
+    Some(match gerund {
+        "adding" => "add",
+        "cancelling" | "canceling" => "cancel",
+        "checking" => "check",
+        "closing" => "close",
+        "creating" => "create",
+        "deleting" => "delete",
+        "dimming" => "dim",
+        "finding" => "find",
+        "getting" => "get",
+        "giving" => "give",
+        "jotting" => "jot",
+        "letting" => "let",
+        "locking" => "lock",
+        "looking" => "look",
+        "lowering" => "lower",
+        "making" => "make",
+        "moving" => "move",
+        "muting" => "mute",
+        "opening" => "open",
+        "pausing" => "pause",
+        "playing" => "play",
+        "popping" => "pop",
+        "pulling" => "pull",
+        "putting" => "put",
+        "quitting" => "quit",
+        "raising" => "raise",
+        "reading" => "read",
+        "reminding" => "remind",
+        "removing" => "remove",
+        "restarting" => "restart",
+        "rebooting" => "reboot",
+        "scheduling" => "schedule",
+        "searching" => "search",
+        "setting" => "set",
+        "showing" => "show",
+        "shutting" => "shut",
+        "skipping" => "skip",
+        "starting" => "start",
+        "stopping" => "stop",
+        "switching" => "switch",
+        "taking" => "take",
+        "telling" => "tell",
+        "timing" => "time",
+        "turning" => "turn",
+        "unmuting" => "unmute",
+        "writing" => "write",
+        _ => return None,
+    })
+}
+
 static THINKING_ALOUD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r" (?:what was it|what's it called|what do you call it|what's the word)(?: oh| um| uh| again)? ")
         .expect("thinking regex")
@@ -110,6 +168,13 @@ pub fn normalize(text: &str) -> String {
     // Learners of English: "remember me to take my medicine" is "remind me to …".
     if s.contains("remember me ") {
         s = REMEMBER_ME.replace_all(&s, "remind me $1").into_owned();
+    }
+    if s.contains("mind ") {
+        s = MIND_GERUND
+            .replace_all(&s, |c: &regex::Captures| {
+                format!("{} {}", &c[1], imperative(&c[2]).unwrap_or(&c[2]))
+            })
+            .into_owned();
     }
     // Repeat: "hey luna um could you please ..." has several layers.
     for _ in 0..3 {
