@@ -461,7 +461,10 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
                 && last.intent.slots == part.intent.slots
                 && last.delay_s == part.delay_s;
             let a_guess = last.source != Source::FastPath || part.source != Source::FastPath;
-            if alike && a_guess {
+            // "silence the sound for me, mute it": said twice for emphasis. Two timers
+            // (steps, items …) alike may be meant.
+            let creates = MAY_BE_WANTED_TWICE.contains(&part.intent.intent.as_str());
+            if alike && (a_guess || !creates) {
                 if last.source != Source::FastPath {
                     let link = last.link;
                     *last = Clause { link, ..part };
@@ -565,6 +568,23 @@ const RESCUE_GUESS_THRESHOLD: f32 = 0.85;
 /// Shorter utterances were judged whole by the classifier already.
 const RESCUE_GUESS_MIN_WORDS: usize = 14;
 
+/// Intents that make something or take a step: two alike in one breath may both be
+/// meant ("turn it up and turn it up"). The others are said twice for emphasis.
+const MAY_BE_WANTED_TWICE: &[&str] = &[
+    "volume.up",
+    "volume.down",
+    "brightness.up",
+    "brightness.down",
+    "media.next",
+    "media.previous",
+    "timer.start",
+    "alarm.set",
+    "reminder.create",
+    "note.create",
+    "list.add",
+    "calendar.create",
+];
+
 /// The longest utterance read as two clipped commands without a connector.
 const CLIPPED_PAIR_MAX_WORDS: usize = 8;
 
@@ -583,7 +603,7 @@ static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
 /// the list"), or tells of one's own plans ("i've been meaning to make a packing list
 /// for weeks", "i'll add it to the list later").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:i'll|i will|we'll|we will|i'm going to|i am going to|i'm gonna|we're going to|i should|we should)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed) to)$")
+    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:i'll|i will|we'll|we will|i'm going to|i am going to|i'm gonna|we're going to|i should|we should)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed|used|would always) to)$")
         .expect("reported regex")
 });
 
@@ -770,13 +790,18 @@ impl Brain {
         }
         let mut found: Vec<Clause> = Vec::new();
         let mut commands = 0;
-        for piece in pieces {
+        let mut thanked_first = false;
+        // "you have given me so much information, thank you": thanks for what was said.
+        let mut thanked_for_something = false;
+        for (n, piece) in pieces.into_iter().enumerate() {
             // The encoder's answer would not be taken for a piece: not asked.
             let parts = self.segment(&piece, false);
             // Thanks said before a command ("Thanks Luna, you can stop the music now.") is
             // answered too; after one it is politeness ("… for 30 minutes? Thank you,
             // dear."), and alone between stops no command.
             let thanks = commands == 0 && grammar_thanks(&parts);
+            thanked_first |= thanks && n == 0;
+            thanked_for_something |= thanks && !text.contains('?');
             if grammar_understood(&parts) || thanks {
                 commands += usize::from(!thanks);
                 for mut part in parts {
@@ -787,9 +812,11 @@ impl Brain {
                 }
             }
         }
-        // Thanks and a remark ("thanks a bunch, that saved my pasta"): the thanks.
-        let thanked_only =
-            matches!(found.as_slice(), [only] if only.intent.intent == "assistant.thanks");
+        // Thanks and a remark ("thanks a bunch, that saved my pasta"): the thanks. Not a
+        // remark and then thanks ("who won the game last night? thank you."): a question
+        // LUNA cannot answer, thanked for in advance.
+        let thanked_only = (thanked_first || thanked_for_something)
+            && matches!(found.as_slice(), [only] if only.intent.intent == "assistant.thanks");
         (commands > 0 || thanked_only).then(|| said_once(found))
     }
 
@@ -1653,6 +1680,25 @@ mod tests {
         assert!(brain()
             .understand("My sister was telling me about her trip to the Lake District and how it rained every single day, so they mostly stayed in and played cards.")
             .is_unknown());
+    }
+
+    #[test]
+    fn what_was_done_once_and_questions_thanked_for_are_not_commands() {
+        for text in [
+            "My grandad used to play Glenn Miller every Sunday while he polished his shoes.",
+            "Who won the rugby last night? Thank you.",
+            "Play the voicemail from Dad.",
+        ] {
+            assert!(brain().understand(text).is_unknown(), "{text}");
+        }
+        // Said twice for emphasis: done once.
+        assert_eq!(
+            one("The racket from next door is unbearable, silence the sound for me, mute it.").0,
+            "volume.mute"
+        );
+        let u = brain().understand("Thanks for that, and now could you lock the computer.");
+        let got: Vec<&str> = u.intents.iter().map(|i| i.intent.as_str()).collect();
+        assert_eq!(got, ["assistant.thanks", "system.lock"]);
     }
 
     #[test]

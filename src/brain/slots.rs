@@ -283,6 +283,10 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 "rough",
                 "dumb",
                 "dead",
+                // A phone's messages are not LUNA's to play.
+                "voicemail",
+                "voicemails",
+                "voicenote",
             ];
             if raw
                 .split_whitespace()
