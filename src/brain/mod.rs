@@ -508,6 +508,10 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if intent == "reminder.create" && RECALL_QUESTION.is_match(text) {
         return false;
     }
+    // "remind him, not me": someone else's reminder, which LUNA cannot give.
+    if intent == "reminder.create" && REMIND_SOMEONE_ELSE.is_match(text) {
+        return false;
+    }
     // A burglar alarm or a smoke alarm is not LUNA's; "who keeps turning the volume up"
     // asks who, not for it.
     if (intent.starts_with("alarm.") && SECURITY_ALARM.is_match(text)) || text.starts_with("who ") {
@@ -546,6 +550,11 @@ static SECURITY_ALARM: LazyLock<Regex> = LazyLock::new(|| {
 /// "remind me how to …", "remind me what the wifi password is": a question.
 static RECALL_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bremind me (?:how|what|why|who|where|which|whether|if)\b").expect("recall regex")
+});
+
+/// "remind him to …", "remind your dad": not the speaker.
+static REMIND_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bremind (?:him|her|them|your|his|their|dad|mum|mom)\b").expect("remind regex")
 });
 
 /// A word that asks for a timer (or for being told when time is up).
