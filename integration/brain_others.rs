@@ -302,32 +302,32 @@ const SETS: &[(&str, &str, &str)] = &[
     ),
     (
         "talk",
-        "wordy",
+        "talk_wordy",
         include_str!("../src/brain/corpus/talk/wordy.jsonl"),
     ),
     (
         "talk",
-        "wordy_unknown",
+        "talk_wordy_unknown",
         include_str!("../src/brain/corpus/talk/wordy_unknown.jsonl"),
     ),
     (
         "talk",
-        "clipped",
+        "talk_clipped",
         include_str!("../src/brain/corpus/talk/clipped.jsonl"),
     ),
     (
         "talk",
-        "clipped_unknown",
+        "talk_clipped_unknown",
         include_str!("../src/brain/corpus/talk/clipped_unknown.jsonl"),
     ),
     (
         "talk",
-        "slips",
+        "talk_slips",
         include_str!("../src/brain/corpus/talk/slips.jsonl"),
     ),
     (
         "talk",
-        "slips_unknown",
+        "talk_slips_unknown",
         include_str!("../src/brain/corpus/talk/slips_unknown.jsonl"),
     ),
     (

@@ -1181,7 +1181,10 @@ impl Brain {
     fn rescue(&self, text: &str) -> Option<Intent> {
         let words: Vec<&str> = text.split_whitespace().collect();
         for (a, b) in command_spans(&words) {
-            if let Some(intent) = self.grammar_match(&words[a..b].join(" ")) {
+            let found = self
+                .app_referred_to(&words, a, b)
+                .or_else(|| self.grammar_match(&words[a..b].join(" ")));
+            if let Some(intent) = found {
                 // Shutdown, restart and sleep may come from here: they wait for a yes.
                 if !intent.is_unknown() && !intent.intent.starts_with("assistant.") {
                     return Some(intent);
@@ -1189,6 +1192,22 @@ impl Brain {
             }
         }
         self.device_as_object(text)
+    }
+
+    /// "I don't want that Outlook thing pinging at me all evening, so please close it
+    /// down": "it" in `words[a..b]` is the app named before it, when the grammar
+    /// understands the request with the app in its place as opening or closing it.
+    fn app_referred_to(&self, words: &[&str], a: usize, b: usize) -> Option<Intent> {
+        if a == 0 || !words[a..b].contains(&"it") {
+            return None;
+        }
+        let app = self.model.apps.find_in(&words[..a].join(" "))?;
+        let named: Vec<&str> = words[a..b]
+            .iter()
+            .map(|w| if *w == "it" { app.name.as_str() } else { *w })
+            .collect();
+        self.grammar_match(&named.join(" "))
+            .filter(|intent| matches!(intent.intent.as_str(), "app.open" | "app.close"))
     }
 
     /// The command among a wordy utterance's spans (as `rescue` finds them) that the
@@ -1402,6 +1421,7 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "would",
         "or",
         "maybe",
+        "i'd",
     ];
     // The command after a lead-in ends after one of these.
     const LEAD_END: &[&str] = &[
@@ -1684,6 +1704,12 @@ mod tests {
         assert_eq!(
             one("The quiz night needs pushing back an hour, half the team are stuck in traffic.").0,
             "calendar.move"
+        );
+        // "it" is the app named in the story.
+        let (intent, slots) = one("That Spotify thing keeps blaring adverts at me all afternoon, so please close it down.");
+        assert_eq!(
+            (intent.as_str(), &slots["app"]),
+            ("app.close", &json!("spotify"))
         );
         // A story with no request in it stays a story.
         assert!(brain()
