@@ -114,6 +114,14 @@ fn brain_benches(c: &mut Criterion) {
     c.bench_function("brain/encoder_parse_long", |b| {
         b.iter(|| brain.parse_uncached(black_box(long)))
     });
+    // A request inside a story of 30 words: every span searched (grammar, then the
+    // encoder on the whole, then the classifier on the short spans).
+    let story = "the vicar popped in earlier and we had a lovely long chat about the church \
+                 roof and the bake sale, so i'd quite like to pause the music for a bit if \
+                 that's alright with you";
+    c.bench_function("brain/request_in_story_parse", |b| {
+        b.iter(|| brain.parse_uncached(black_box(story)))
+    });
 }
 
 criterion_group! {

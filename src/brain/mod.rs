@@ -942,8 +942,12 @@ impl Brain {
             return None;
         }
         (2..=words.len() - 2).find_map(|i| {
-            let left = self.parse_clause(&words[..i].join(" "), Link::First);
-            let right = self.parse_clause(&words[i..].join(" "), Link::Parallel);
+            let (left, right) = (words[..i].join(" "), words[i..].join(" "));
+            // The grammar first: a classifier's guess at a half is never taken.
+            self.grammar_match(&left)?;
+            self.grammar_match(&right)?;
+            let left = self.parse_clause(&left, Link::First);
+            let right = self.parse_clause(&right, Link::Parallel);
             let understood = |c: &Clause| {
                 !c.intent.is_unknown()
                     && c.source == Source::FastPath

@@ -122,18 +122,34 @@ impl Speller {
 /// command word, or `None` when it holds none. Like a slip's correction, the reading is
 /// taken only when the grammar understands it whole.
 pub fn misheard_reading(normalized: &str) -> Option<String> {
-    let mut reading = format!(" {normalized} ");
-    for (heard, meant) in MISHEARD {
-        let heard = format!(" {heard} ");
-        while let Some(at) = reading.find(&heard) {
-            reading.replace_range(at..at + heard.len(), &format!(" {meant} "));
-        }
+    if !MISHEARD_WORDS.is_match(normalized) {
+        return None;
     }
+    let reading = MISHEARD_WORDS.replace_all(normalized, |c: &regex::Captures| {
+        let heard = &c[0];
+        MISHEARD
+            .iter()
+            .find(|(h, _)| *h == heard)
+            .map_or(heard, |(_, meant)| meant)
+            .to_owned()
+    });
     // "what's 12 time 17": times between numbers.
     let reading = NUMBER_TIME_NUMBER.replace_all(&reading, "$1 times $2");
-    let reading = reading.trim();
-    (reading != normalized).then(|| reading.to_owned())
+    (reading != normalized).then(|| reading.into_owned())
 }
+
+/// Every heard phrase of `MISHEARD` as whole words, longest first, and "time" between
+/// numbers: one pass tells whether a sentence holds any.
+static MISHEARD_WORDS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    let mut heard: Vec<&str> = MISHEARD.iter().map(|(h, _)| *h).collect();
+    heard.sort_by_key(|h| std::cmp::Reverse(h.len()));
+    let alternatives: Vec<String> = heard.iter().map(|h| regex::escape(h)).collect();
+    regex::Regex::new(&format!(
+        r"(?:^|\b)(?:{})(?:\b|$)|\d time \d",
+        alternatives.join("|")
+    ))
+    .expect("misheard words regex")
+});
 
 /// Heard → meant, for words that are no command word themselves in these places.
 const MISHEARD: &[(&str, &str)] = &[
