@@ -517,6 +517,10 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if (intent.starts_with("alarm.") && SECURITY_ALARM.is_match(text)) || text.starts_with("who ") {
         return false;
     }
+    // "next year maybe", "see you next week": a time, not the next track.
+    if intent == "media.next" && NEXT_TIME.is_match(text) {
+        return false;
+    }
     // "what's the temperature in the nursery" asks a thermostat, not the weather.
     if intent == "weather.get" && slots::names_a_room(text) {
         return false;
@@ -550,6 +554,12 @@ static SECURITY_ALARM: LazyLock<Regex> = LazyLock::new(|| {
 /// "remind me how to …", "remind me what the wifi password is": a question.
 static RECALL_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bremind me (?:how|what|why|who|where|which|whether|if)\b").expect("recall regex")
+});
+
+/// "next" of a time: "next year", "next tuesday".
+static NEXT_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bnext (?:year|week|month|time|day|weekend|morning|night|[a-z]+day)\b")
+        .expect("next time regex")
 });
 
 /// "remind him to …", "remind your dad": not the speaker.
@@ -1727,6 +1737,7 @@ mod tests {
             "My grandad used to play Glenn Miller every Sunday while he polished his shoes.",
             "Who won the rugby last night? Thank you.",
             "Play the voicemail from Dad.",
+            "next year maybe",
         ] {
             assert!(brain().understand(text).is_unknown(), "{text}");
         }
