@@ -463,8 +463,8 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
             let a_guess = last.source != Source::FastPath || part.source != Source::FastPath;
             // "silence the sound for me, mute it": said twice for emphasis. Two timers
             // (steps, items …) alike may be meant.
-            let creates = MAY_BE_WANTED_TWICE.contains(&part.intent.intent.as_str());
-            if alike && (a_guess || !creates) {
+            let wanted_twice = MAY_BE_WANTED_TWICE.contains(&part.intent.intent.as_str());
+            if alike && (a_guess || !wanted_twice) {
                 if last.source != Source::FastPath {
                     let link = last.link;
                     *last = Clause { link, ..part };
@@ -1239,23 +1239,11 @@ impl Brain {
             if b - a > RESCUE_GUESS_MAX_WORDS {
                 continue;
             }
-            let span = words[a..b].join(" ");
-            let masked = places::mask(&span);
-            let prediction = self
-                .model
-                .classifier
-                .predict(masked.as_deref().unwrap_or(&span));
-            let (known, p) = prediction.best_known;
-            if prediction.intent == UNKNOWN
-                || p < RESCUE_GUESS_THRESHOLD
-                || known.starts_with("assistant.")
-                || best.as_ref().is_some_and(|b| b.confidence >= p)
-                || !may_guess(known, &span)
-            {
-                continue;
-            }
-            let intent = self.guessed(known, p, &span);
-            if !intent.is_unknown() {
+            let intent = self.classifier_guess(&words[a..b].join(" "), RESCUE_GUESS_THRESHOLD);
+            let surer = best
+                .as_ref()
+                .is_none_or(|b| intent.confidence > b.confidence);
+            if !intent.is_unknown() && !intent.intent.starts_with("assistant.") && surer {
                 best = Some(intent);
             }
         }
@@ -1317,16 +1305,19 @@ impl Brain {
     }
 
     fn fallback(&self, text: &str) -> Intent {
+        self.classifier_guess(text, self.settings.confidence_threshold)
+    }
+
+    /// The n-gram classifier's guess at `text` (places masked) when it is sure to
+    /// `threshold` and the guess may be made, with its slots; else `unknown`.
+    fn classifier_guess(&self, text: &str, threshold: f32) -> Intent {
         let masked = places::mask(text);
         let prediction = self
             .model
             .classifier
             .predict(masked.as_deref().unwrap_or(text));
         let (known, p) = prediction.best_known;
-        if prediction.intent == UNKNOWN
-            || p < self.settings.confidence_threshold
-            || !may_guess(known, text)
-        {
+        if prediction.intent == UNKNOWN || p < threshold || !may_guess(known, text) {
             return Intent::unknown(1.0 - p);
         }
         self.guessed(known, p, text)

@@ -126,6 +126,10 @@ pub fn misheard_reading(normalized: &str) -> Option<String> {
         return None;
     }
     let reading = MISHEARD_WORDS.replace_all(normalized, |c: &regex::Captures| {
+        // "what's 12 time 17": times between numbers.
+        if let (Some(a), Some(b)) = (c.get(1), c.get(2)) {
+            return format!("{} times {}", a.as_str(), b.as_str());
+        }
         let heard = &c[0];
         MISHEARD
             .iter()
@@ -133,19 +137,17 @@ pub fn misheard_reading(normalized: &str) -> Option<String> {
             .map_or(heard, |(_, meant)| meant)
             .to_owned()
     });
-    // "what's 12 time 17": times between numbers.
-    let reading = NUMBER_TIME_NUMBER.replace_all(&reading, "$1 times $2");
     (reading != normalized).then(|| reading.into_owned())
 }
 
 /// Every heard phrase of `MISHEARD` as whole words, longest first, and "time" between
-/// numbers: one pass tells whether a sentence holds any.
+/// numbers: one pass finds and replaces them all.
 static MISHEARD_WORDS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     let mut heard: Vec<&str> = MISHEARD.iter().map(|(h, _)| *h).collect();
     heard.sort_by_key(|h| std::cmp::Reverse(h.len()));
     let alternatives: Vec<String> = heard.iter().map(|h| regex::escape(h)).collect();
     regex::Regex::new(&format!(
-        r"(?:^|\b)(?:{})(?:\b|$)|\d time \d",
+        r"\b(?:{})\b|(\d) time (\d)",
         alternatives.join("|")
     ))
     .expect("misheard words regex")
@@ -178,10 +180,6 @@ const MISHEARD: &[(&str, &str)] = &[
     ("time her", "timer"),
     ("alarm's", "alarms"),
 ];
-
-static NUMBER_TIME_NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(\d) time (\d)").expect("number time number regex")
-});
 
 /// Readings of one sentence tried at most.
 pub const MAX_READINGS: usize = 4;
