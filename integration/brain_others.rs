@@ -38,7 +38,9 @@ use labelled::Labelled;
 /// requests full of specifics) and `sealed5` (the same angles, written first, never
 /// printed) its fourth's; `talk` (wordy speakers, clipped keyword speech, Whisper's
 /// transcripts with their slips) and `sealed6` (the same angles, written first, never
-/// printed) its fifth's.
+/// printed) its fifth's; `edge` (the border of what LUNA does: commands touching
+/// domains it does not handle, a smart home's devices) and `sealed7` (the same angles,
+/// written first, never printed) its sixth's.
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -360,6 +362,46 @@ const SETS: &[(&str, &str, &str)] = &[
         "slips6_unknown",
         include_str!("../src/brain/corpus/sealed6/slips_unknown.jsonl"),
     ),
+    (
+        "edge",
+        "edge_border",
+        include_str!("../src/brain/corpus/edge/border.jsonl"),
+    ),
+    (
+        "edge",
+        "edge_border_unknown",
+        include_str!("../src/brain/corpus/edge/border_unknown.jsonl"),
+    ),
+    (
+        "edge",
+        "edge_devices",
+        include_str!("../src/brain/corpus/edge/devices.jsonl"),
+    ),
+    (
+        "edge",
+        "edge_devices_unknown",
+        include_str!("../src/brain/corpus/edge/devices_unknown.jsonl"),
+    ),
+    (
+        "sealed7",
+        "border7",
+        include_str!("../src/brain/corpus/sealed7/border.jsonl"),
+    ),
+    (
+        "sealed7",
+        "border7_unknown",
+        include_str!("../src/brain/corpus/sealed7/border_unknown.jsonl"),
+    ),
+    (
+        "sealed7",
+        "devices7",
+        include_str!("../src/brain/corpus/sealed7/devices.jsonl"),
+    ),
+    (
+        "sealed7",
+        "devices7_unknown",
+        include_str!("../src/brain/corpus/sealed7/devices_unknown.jsonl"),
+    ),
 ];
 
 #[derive(Default)]
@@ -521,6 +563,7 @@ fn brain_understands_sentences_written_by_others() {
         ("scene sets", &held_out_per_group["scenes"]),
         ("world sets", &held_out_per_group["world"]),
         ("talk sets", &held_out_per_group["talk"]),
+        ("edge sets", &held_out_per_group["edge"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
@@ -605,6 +648,8 @@ fn brain_understands_sentences_written_by_others() {
         ("sealed5", FLOOR_SEALED5),
         ("talk", FLOOR_TALK),
         ("sealed6", FLOOR_SEALED6),
+        ("edge", FLOOR_EDGE),
+        ("sealed7", FLOOR_SEALED7),
     ] {
         let t = &per_group[group];
         assert!(
@@ -675,6 +720,12 @@ const FLOOR_SEALED5: f64 = 91.0;
 const FLOOR_TALK: f64 = 87.0;
 const FLOOR_SEALED6: f64 = 82.0;
 const CEILING_TALK_FALSE_ACCEPTS: f64 = 4.0;
+// 2026-12-07 (sixth session): the edge sets, frozen first, 92.5 % at 2.2 % before the
+// session's changes; the seventh sealed sets, written before them and never read,
+// 89.2 % at 2.2 % (twice the usual share of out-of-scope lines: requests for lights,
+// heating, locks, ordering, messages, in LUNA's own command words).
+const FLOOR_EDGE: f64 = 92.0;
+const FLOOR_SEALED7: f64 = 88.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;

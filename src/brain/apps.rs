@@ -165,6 +165,20 @@ const BUILTIN: &[(&str, &[&str])] = &[
         ],
     ),
     ("slack", &["slack app"]),
+    // Named by people used to them elsewhere; on this machine, if installed at all,
+    // under these names (else the executor says it found no such app).
+    (
+        "outlook",
+        &[
+            "microsoft outlook",
+            "ms outlook",
+            "outlook email",
+            "out look",
+        ],
+    ),
+    ("photoshop", &["adobe photoshop", "photo shop"]),
+    ("netflix", &["net flix"]),
+    ("google maps", &["maps", "gnome maps"]),
     ("discord", &["discord app", "this cord", "discord chat"]),
     ("steam", &["steam app", "steam client"]),
     (

@@ -15,6 +15,7 @@ pub const DEFAULT_GRAMMAR: &str = include_str!("../../config/grammar.toml");
 /// Named groups a pattern may use (each converts to a slot, see `slots.rs`).
 pub const SLOT_GROUPS: &[&str] = &[
     "app",
+    "named_app",
     "duration",
     "in",
     "more",

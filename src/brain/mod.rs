@@ -540,9 +540,16 @@ fn may_guess(intent: &str, text: &str) -> bool {
 /// yesterday", "i'll be down in two minutes"): a guess is never taken from it (the
 /// grammar may still answer).
 static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls) |(?:did|have|has) (?:you|he|she|they) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i'll|i will|we'll|we will|i'm going to|i'm gonna) (?:add|put|do|write|make|get|set|turn|call|check|sort|deal with) (?:it|that|this|them|those) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )")
+    Regex::new(&(format!(r"^(?:{VOCATIVE} |") + r"(?:did|have|has) (?:you|he|she|they) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i'll|i will|we'll|we will|i'm going to|i'm gonna) (?:add|put|do|write|make|get|set|turn|call|check|sort|deal with) (?:it|that|this|them|those) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )"))
         .expect("said-to regex")
 });
+
+/// Whom people in a home call each other (never LUNA).
+const VOCATIVE: &str = "(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls)";
+
+/// "mom can you pause the tv, i'm coming": a request to somebody in the room.
+static TO_SOMEONE_IN_THE_ROOM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"^{VOCATIVE} ")).expect("vocative regex"));
 
 /// An alarm that guards a house or warns of fire: "arm the burglar alarm", "disarm the
 /// alarm system", "the smoke alarm keeps beeping".
@@ -615,6 +622,20 @@ const MAX_CONNECTORS: usize = 6;
 static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:(?:set|make|start|create|put on|give me|add) )?(?:another|one more|a second|a new)(?: (?:one|1|timer|alarm|reminder))? (.+)$")
         .expect("another regex")
+});
+
+/// "set 2 timers, 1 for 8 minutes and 1 for 15 minutes": the second of them.
+static ONE_FOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:1|the other|the other 1|the second|the second 1|then 1) ((?:for|at) .+)$")
+        .expect("one-for regex")
+});
+
+/// "… and another for 12 for the fish": a bare number after a timer of minutes.
+static BARE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^for (\d+(?:\.\d+)?)(?: (?:for|on) .+)?$").expect("bare number regex")
+});
+static DURATION_UNIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:seconds?|secs?|minutes?|mins?|hours?|hrs?)\b").expect("unit regex")
 });
 
 /// A lead-in that reports a command or asks about one ("my mum always tells me to turn
@@ -1047,7 +1068,11 @@ impl Brain {
 
     fn elided(&self, previous: &Clause, text: &str, link: Link) -> Option<Clause> {
         // "… and another one for 25 minutes for the cake": the same kind of thing again.
-        if let Some(rest) = ANOTHER.captures(text).and_then(|c| c.get(1)) {
+        if let Some(rest) = ANOTHER
+            .captures(text)
+            .or_else(|| ONE_FOR.captures(text))
+            .and_then(|c| c.get(1))
+        {
             // ("cancel my 7 am alarm and set a new one for 7:30": the kind cancelled.)
             let (lead, kind) = match previous.intent.intent.as_str() {
                 "timer.start" | "timer.cancel" => ("set a timer", "timer.start"),
@@ -1055,7 +1080,17 @@ impl Brain {
                 "reminder.create" | "reminder.cancel" => ("remind me", "reminder.create"),
                 _ => return None,
             };
-            let again = self.parse_clause(&format!("{lead} {}", rest.as_str()), link);
+            let mut rest = rest.as_str().to_owned();
+            // "8 minutes for the chips and another for 12 for the fish": 12 minutes.
+            if kind == "timer.start" {
+                if let (Some(number), Some(unit)) = (
+                    BARE_NUMBER.captures(&rest).and_then(|c| c.get(1)),
+                    DURATION_UNIT.find(&previous.text),
+                ) {
+                    rest.insert_str(number.end(), &format!(" {}", unit.as_str()));
+                }
+            }
+            let again = self.parse_clause(&format!("{lead} {rest}"), link);
             return (again.intent.intent == kind).then_some(Clause {
                 text: text.to_owned(),
                 ..again
@@ -1133,8 +1168,12 @@ impl Brain {
     /// goes), "unpause the kitchen", "turn the bedroom speaker down" (the place as the
     /// object is "it"). Only the grammar may answer for what is left.
     fn room_inside(&self, text: &str) -> Option<Intent> {
-        for m in ROOM_INSIDE.captures_iter(text) {
+        // Each place in turn, overlapping ("the tv in the living room": the space
+        // between them belongs to both matches).
+        let mut from = 0;
+        while let Some(m) = ROOM_INSIDE.captures_at(text, from) {
             let whole = m.get(0)?;
+            from = whole.start() + 1;
             let with_preposition = m.name("prep").is_some();
             let replacement = if with_preposition { " " } else { " it " };
             let rest = format!(
@@ -1143,7 +1182,11 @@ impl Brain {
                 &text[whole.end()..]
             );
             let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
-            let Some(mut intent) = self.grammar_match(&rest) else {
+            // "turn down the tv in the living room by 10%": the device is the object.
+            let Some(mut intent) = self
+                .grammar_match(&rest)
+                .or_else(|| self.device_as_object(&rest))
+            else {
                 continue;
             };
             let takes_room = catalogue::takes_slot(&intent.intent, "room");
@@ -1193,11 +1236,18 @@ impl Brain {
     /// dinnertime", "i need to schedule …"), or a device as its object ("mute the
     /// living room tv"). Only the grammar may answer for the part, never a guess.
     fn rescue(&self, text: &str) -> Option<Intent> {
+        // "mom can you pause the tv, i'm coming": said to somebody else.
+        if TO_SOMEONE_IN_THE_ROOM.is_match(text) {
+            return None;
+        }
         let words: Vec<&str> = text.split_whitespace().collect();
         for (a, b) in command_spans(&words) {
-            let found = self
-                .app_referred_to(&words, a, b)
-                .or_else(|| self.grammar_match(&words[a..b].join(" ")));
+            let found = self.app_referred_to(&words, a, b).or_else(|| {
+                let span = words[a..b].join(" ");
+                // "… could you make the lounge speaker quieter": a device as the object.
+                self.grammar_match(&span)
+                    .or_else(|| self.device_as_object(&span))
+            });
             if let Some(intent) = found {
                 // Shutdown, restart and sleep may come from here: they wait for a yes.
                 if !intent.is_unknown() && !intent.intent.starts_with("assistant.") {
@@ -1263,7 +1313,11 @@ impl Brain {
             let said = format!("{}{stand_in}{}", &text[..m.start()], &text[m.end()..]);
             if let Some(mut intent) = self.grammar_match(&said) {
                 let family = catalogue::family(&intent.intent);
-                if matches!(family, "volume" | "media") {
+                // "play the tennis match on the tv": the stand-in is not what to play.
+                let stand_in_played = intent
+                    .slot_str("query")
+                    .is_some_and(|q| q.contains(&stand_in[4..]));
+                if matches!(family, "volume" | "media") && !stand_in_played {
                     intent.slots.insert("room".into(), Value::from(room));
                     return Some(intent);
                 }
@@ -2519,5 +2573,65 @@ mod tests {
         assert!(u.normalized.len() <= normalize::MAX_INPUT_CHARS);
         let repeated = "play ".repeat(2_000);
         let _ = b.understand(&repeated);
+    }
+
+    #[test]
+    fn the_border_of_what_luna_controls() {
+        // An app named as an app, known or not; the executor says when it is missing.
+        assert_eq!(
+            one("open the netflix app"),
+            ("app.open".into(), json!({"app": "netflix"}))
+        );
+        assert_eq!(
+            one("close outlook"),
+            ("app.close".into(), json!({"app": "outlook"}))
+        );
+        assert!(brain().understand("open the garage door").is_unknown());
+        // Devices of the house are neither things to play nor events.
+        for text in [
+            "crank the heat to 72",
+            "schedule the vacuum for every weekday at 10",
+            "delay the dishwasher by three hours",
+            "play tic tac toe with me",
+            "mom can you pause the tv im coming",
+        ] {
+            assert!(brain().understand(text).is_unknown(), "{text}");
+        }
+        assert_eq!(one("play heat waves").0, "media.play");
+        // The tv and the room both named; a device as the object inside a longer request.
+        assert_eq!(
+            one("turn down the tv in the living room by 10%"),
+            (
+                "volume.down".into(),
+                json!({"room": "living room", "step_pct": 10})
+            )
+        );
+        assert_eq!(
+            one("my flatmate's on a call could you make the lounge speaker quieter"),
+            ("volume.down".into(), json!({"room": "lounge speaker"}))
+        );
+    }
+
+    #[test]
+    fn two_timers_said_as_one_and_another() {
+        let timers = |text: &str| -> Vec<serde_json::Value> {
+            intents(&brain().understand(text))
+                .into_iter()
+                .map(|(intent, slots)| {
+                    assert_eq!(intent, "timer.start", "{text}");
+                    slots["duration_s"].clone()
+                })
+                .collect()
+        };
+        assert_eq!(
+            timers("set two timers, one for 8 minutes and one for 15 minutes"),
+            [json!(480), json!(900)]
+        );
+        assert_eq!(
+            timers(
+                "set a timer for eight minutes for the chips and another for twelve for the fish"
+            ),
+            [json!(480), json!(720)]
+        );
     }
 }

@@ -103,6 +103,27 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             };
             slots.insert("app".into(), Value::from(value));
         }
+        // An app named with the word "app" after it ("open the netflix app"): a name
+        // the catalogue does not know is taken as said (the executor looks for it
+        // among the installed apps and says when there is none).
+        "named_app" => {
+            const NOT_APPS: &[&str] = &[
+                "it", "that", "this", "new", "an", "the", "another", "same", "other", "your", "my",
+                "any", "some", "which", "what", "every", "each", "all", "weather", "timer",
+                "alarm", "reminder", "calendar", "music", "camera",
+            ];
+            let value = match apps.resolve(raw) {
+                Some(app) => app.name.clone(),
+                None => {
+                    let words: Vec<&str> = raw.split_whitespace().collect();
+                    if words.len() > 3 || words.iter().any(|w| NOT_APPS.contains(w)) {
+                        return None;
+                    }
+                    raw.to_owned()
+                }
+            };
+            slots.insert("app".into(), Value::from(value));
+        }
         "duration" => {
             slots.insert("duration_s".into(), Value::from(parse_duration(raw)?));
         }
@@ -287,7 +308,19 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 "voicemail",
                 "voicemails",
                 "voicenote",
+                // Games said to LUNA ("play tic tac toe with me").
+                "tic",
+                "hangman",
+                "charades",
+                "sudoku",
+                "wordle",
+                "trivia",
             ];
+            // "crank the heat to 72", "put the lights on": a device LUNA does not control;
+            // "play the last song again, i was on a call": the previous track.
+            if APPLIANCE_ONLY.is_match(raw) || LAST_TRACK.is_match(raw) {
+                return None;
+            }
             if raw
                 .split_whitespace()
                 .next()
@@ -537,8 +570,32 @@ static HAS_OPERATION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// "96 dollars between 4", "112 pounds divided between 3": a sum shared out.
 static MONEY_SHARED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d+(?:\.\d+)?)(?: (?:dollars?|pounds?|euros?|bucks|quid|rupees|rand|naira|shillings|cedis|ringgit|pesos|francs|yen))?(?: (?:divided|split|shared))?(?: evenly| equally)? (?:between|among|amongst|by|into|across) (\d+)$")
+    Regex::new(r"^(\d+(?:\.\d+)?)(?: (?:dollars?|pounds?|euros?|bucks|quid|rupees|rand|naira|shillings|cedis|ringgit|pesos|francs|yen))?(?: (?:divided|split|shared))?(?: evenly| equally)? (?:(?:between|among|amongst|by|into|across) (\d+)|(\d+) ways)$")
         .expect("money regex")
+});
+
+/// "last song again …": the track before, not a title (unlike "last christmas").
+static LAST_TRACK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:the )?(?:last|previous|prior) (?:song|track|tune|one)\b")
+        .expect("last track regex")
+});
+
+/// What a query or an event's title cannot be alone: a device of the house, maybe with
+/// its setting ("heat to 72", "the living room lights", "the dishwasher by 3 hours").
+/// Not a title that starts with one ("heat waves", "lights by ellie goulding").
+static APPLIANCE_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:(?:the|my|our|all the) )?(?:(?:living|dining|family|guest|laundry|master|main|front|back|kitchen|bedroom|bathroom|hall|hallway|office|garden|garage|upstairs|downstairs|porch|patio|ceiling|floor|desk|bedside|outside|outdoor|basement|kids|room|[a-z]+'s) ){0,2}(?:heat|heating|thermostat|furnace|heater|boiler|ac|a c|air conditioning|air conditioner|aircon|air con|fan|fans|lights?|lamps?|oven|stove|microwave|kettle|vacuum|vacuum cleaner|roomba|robot vacuum|hoover|dishwasher|washer|washing machine|dryer|tumble dryer|sprinklers?|blinds|curtains|garage door|coffee machine|coffee maker)(?: (?:(?:to|at|by) (?:about |around )?\d|to (?:start|run|begin|come on|go off)\b|for |up\b|down\b|on\b|off\b).*)?$")
+        .expect("appliance regex")
+});
+
+/// "15 percent off 60", "60 minus 15%", "80 plus 20 percent": a share of the sum taken
+/// off or added (not 15 / 100 taken from 60).
+static PERCENT_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    const MONEY: &str = r"(?: (?:dollars?|pounds?|euros?|bucks|quid|rupees|rand|pesos))?";
+    Regex::new(&format!(
+        r"^(?:(?P<p1>\d+(?:\.\d+)?)(?:%| percent| per cent) (?P<how1>off|discount on|off of|reduction on|on top of|more than|extra on)(?: a| the)?(?: price of| bill of)? (?P<sum1>\d+(?:\.\d+)?){MONEY}|(?P<sum2>\d+(?:\.\d+)?){MONEY} (?P<how2>minus|less|plus|with|after|and) (?:a )?(?P<p2>\d+(?:\.\d+)?)(?:%| percent| per cent)(?: off| discount| more| extra| added| on top| increase| tax| tip)?)$"
+    ))
+    .expect("percent change regex")
 });
 
 /// Spoken arithmetic to an expression: "15 times 7" → "15 * 7", "12 squared" → "12 * 12",
@@ -548,7 +605,23 @@ pub fn arithmetic(raw: &str) -> Option<String> {
         return Some(expr);
     }
     if let Some(c) = MONEY_SHARED.captures(raw) {
-        return Some(format!("{} / {}", &c[1], &c[2]));
+        let parts = c.get(2).or_else(|| c.get(3))?.as_str();
+        return Some(format!("{} / {parts}", &c[1]));
+    }
+    if let Some(c) = PERCENT_CHANGE.captures(raw) {
+        let (p, sum) = match c.name("p1") {
+            Some(p) => (p.as_str(), &c["sum1"]),
+            None => (&c["p2"], &c["sum2"]),
+        };
+        let how = c.name("how1").or_else(|| c.name("how2"))?.as_str();
+        let sign = match how {
+            "off" | "discount on" | "off of" | "reduction on" | "minus" | "less" => "-",
+            // "60 with 15% off", "60 after 15 percent off": taken off when said so.
+            "with" | "after" if raw.ends_with(" off") || raw.ends_with(" discount") => "-",
+            "with" | "after" => return None,
+            _ => "+",
+        };
+        return Some(format!("{sum} {sign} {p} / 100 * {sum}"));
     }
     let raw = raw
         .replace("open bracket", "(")
@@ -1222,6 +1295,10 @@ fn event_on(raw: &str, calendar_said_before: bool, slots: &mut Slots) -> Option<
     {
         return None;
     }
+    // "schedule the vacuum for every weekday at 10", "delay the dishwasher by 3 hours".
+    if !said_calendar && APPLIANCE_ONLY.is_match(&words.join(" ")) {
+        return None;
+    }
     if words.iter().any(|w| {
         matches!(
             *w,
@@ -1650,6 +1727,12 @@ mod tests {
             ("96 dollars between 4", "96 / 4"),
             ("112 pounds divided between 3", "112 / 3"),
             ("250.50 split evenly among 6", "250.50 / 6"),
+            ("142 dollars 4 ways", "142 / 4"),
+            ("15 percent off of 60 bucks", "60 - 15 / 100 * 60"),
+            ("15% off 60", "60 - 15 / 100 * 60"),
+            ("60 minus 15 percent", "60 - 15 / 100 * 60"),
+            ("80 plus 20%", "80 + 20 / 100 * 80"),
+            ("80 with 20% off", "80 - 20 / 100 * 80"),
             ("a third of 90", "1 / 3 * 90"),
             ("2 + 2 4", ""),
             (
