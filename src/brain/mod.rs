@@ -1482,6 +1482,10 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "maybe",
         "i'd",
     ];
+    // … and after a command said first ("20 minute nap timer | before i drive to
+    // phoenix"); not after a lead-in, where they end too much ("when's thanksgiving, i
+    // need to | know the date | before i book").
+    const REASON_AFTER_FIRST: &[&str] = &["gotta", "before"];
     // The command after a lead-in ends after one of these.
     const LEAD_END: &[&str] = &[
         "so",
@@ -1508,12 +1512,20 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "well",
     ];
     for (i, w) in words.iter().enumerate().skip(1) {
-        if REASON_START.contains(w) {
+        if REASON_START.contains(w) || REASON_AFTER_FIRST.contains(w) {
             candidates.push((0, i));
         }
     }
     for (i, w) in words.iter().enumerate() {
-        if LEAD_END.contains(w) && i + 1 < words.len() {
+        // "… flour to | the shopping list": "to" before an article is a preposition.
+        let preposition = *w == "to"
+            && words.get(i + 1).is_some_and(|n| {
+                matches!(
+                    *n,
+                    "the" | "my" | "a" | "an" | "our" | "your" | "this" | "that"
+                )
+            });
+        if LEAD_END.contains(w) && i + 1 < words.len() && !preposition {
             candidates.push((i + 1, words.len()));
             for (j, w2) in words.iter().enumerate().skip(i + 2) {
                 if REASON_START.contains(w2) {

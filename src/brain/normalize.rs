@@ -22,7 +22,7 @@ static WAKE: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|go on and|would you mind|could you please|can you please|would you please|would you be so kind as to|could you be so kind as to|would you kindly|i wonder if you could|i was wondering if you could|might you|could you|can you|can u|would you|will you|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|oh dear|you can|you may|you could|luna|lunar) )+",
+        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|yo|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|go on and|would you mind|could you please|can you please|would you please|would you be so kind as to|could you be so kind as to|would you kindly|i wonder if you could|i was wondering if you could|might you|could you|can you|can u|would you|will you|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|oh dear|you can|you may|you could|luna|lunar) )+",
     )
     .expect("filler regex")
 });

@@ -318,7 +318,37 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             ];
             // "crank the heat to 72", "put the lights on": a device LUNA does not control;
             // "play the last song again, i was on a call": the previous track.
-            if APPLIANCE_ONLY.is_match(raw) || LAST_TRACK.is_match(raw) {
+            // "put shoes on", "put the kettle on": what people put on that is not played.
+            const PUT_ON_NOT_MEDIA: &[&str] = &[
+                "shoes",
+                "coat",
+                "jacket",
+                "socks",
+                "clothes",
+                "pajamas",
+                "pyjamas",
+                "jumper",
+                "sweater",
+                "boots",
+                "gloves",
+                "hat",
+                "makeup",
+                "sunscreen",
+                "kettle",
+                "dinner",
+                "tea",
+                "coffee",
+                "water",
+                "pasta",
+                "rice",
+                "potatoes",
+                "washing",
+                "laundry",
+            ];
+            if APPLIANCE_ONLY.is_match(raw)
+                || LAST_TRACK.is_match(raw)
+                || PUT_ON_NOT_MEDIA.contains(&raw)
+            {
                 return None;
             }
             if raw
@@ -1293,6 +1323,10 @@ fn event_on(raw: &str, calendar_said_before: bool, slots: &mut Slots) -> Option<
             )
         })
     {
+        return None;
+    }
+    // "cancel the dentist on tuesday and remind me monday to call them": two requests.
+    if SECOND_REQUEST.is_match(raw) {
         return None;
     }
     // "schedule the vacuum for every weekday at 10", "delay the dishwasher by 3 hours".
