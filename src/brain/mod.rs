@@ -643,7 +643,7 @@ static DURATION_UNIT: LazyLock<Regex> = LazyLock::new(|| {
 /// the list"), or tells of one's own plans ("i've been meaning to make a packing list
 /// for weeks", "i'll add it to the list later").
 static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:i'll|i will|we'll|we will|i'm going to|i am going to|i'm gonna|we're going to|i should|we should)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|was supposed|were supposed|used|would always) to)$")
+    Regex::new(r"(?:\b(?:tells?|told|telling|asks?|asked|asking|wants?|wanted|reminds?|reminded) (?:me|us|him|her|them|you) to|\bdid (?:you|he|she|they|we|i) (?:remember|forget) to|\b(?:did|have|has|had) (?:you|he|she|they|we|i|dad|mum|mom)|\b(?:i'll|i will|we'll|we will|i'm going to|i am going to|i'm gonna|we're going to|i should|we should)|\b(?:been meaning|meant|planning|forgot|keep forgetting|kept forgetting|tried|trying|was supposed|were supposed|used|would always) to)$")
         .expect("reported regex")
 });
 
@@ -1481,6 +1481,8 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "or",
         "maybe",
         "i'd",
+        "that'd",
+        "that'll",
     ];
     // … and after a command said first ("20 minute nap timer | before i drive to
     // phoenix"); not after a lead-in, where they end too much ("when's thanksgiving, i
@@ -1511,8 +1513,18 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
         "alright",
         "well",
     ];
+    // Where a reason starts; "… bump the volume up by about 20 percent | that would help".
+    let reason_at: Vec<bool> = (0..words.len())
+        .map(|i| {
+            REASON_START.contains(&words[i])
+                || (words[i] == "that"
+                    && words.get(i + 1).is_some_and(|n| {
+                        matches!(*n, "would" | "will" | "should" | "might" | "way")
+                    }))
+        })
+        .collect();
     for (i, w) in words.iter().enumerate().skip(1) {
-        if REASON_START.contains(w) || REASON_AFTER_FIRST.contains(w) {
+        if reason_at[i] || REASON_AFTER_FIRST.contains(w) {
             candidates.push((0, i));
         }
     }
@@ -1527,8 +1539,8 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
             });
         if LEAD_END.contains(w) && i + 1 < words.len() && !preposition {
             candidates.push((i + 1, words.len()));
-            for (j, w2) in words.iter().enumerate().skip(i + 2) {
-                if REASON_START.contains(w2) {
+            for j in i + 2..words.len() {
+                if reason_at[j] {
                     candidates.push((i + 1, j));
                 }
             }
