@@ -73,8 +73,8 @@ fn alternatives_are_other_readings_of_the_same_audio() {
             "asked twice"
         );
         assert!(
-            alternatives.len() <= 3,
-            "[stt] alternatives = 3: {alternatives:?}"
+            alternatives.len() <= 4,
+            "[stt] alternatives = 3, and the beam search's reading: {alternatives:?}"
         );
         // In words, case and punctuation aside.
         let words = |text: &str| {
@@ -130,6 +130,55 @@ fn alternatives_are_other_readings_of_the_same_audio() {
             .decoding,
         None
     );
+}
+
+/// The beam search's reading (`[stt] reread_beam_size`) comes after the greedy
+/// branches, which it leaves as they were, and is not one of them or the best reading.
+#[test]
+fn the_reread_is_offered_after_the_greedy_readings() {
+    let _one = DECODING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut with_reread = {
+        let mut settings = settings();
+        settings.reread_beam_size = 3;
+        SpeechToText::new(settings)
+    };
+    let mut without = {
+        let mut settings = settings();
+        settings.reread_beam_size = 0;
+        SpeechToText::new(settings)
+    };
+    let mut reread_offered = 0;
+    for (i, text) in COMMANDS.iter().take(6).enumerate() {
+        let wav = dir.path().join(format!("r{i}.wav"));
+        // A fast voice, where greedy decoding slips more often.
+        speak(text, "en-us+f3", 190, &wav);
+        let audio = luna::audio::wav::read(&wav).unwrap();
+        let read = |stt: &mut SpeechToText| {
+            let t = stt.transcribe(&audio.samples).unwrap();
+            let found = t
+                .decoding
+                .map(|d| stt.alternatives(d).unwrap().0)
+                .unwrap_or_default();
+            (t.text, found)
+        };
+        let (heard, plain) = read(&mut without);
+        let (heard_again, found) = read(&mut with_reread);
+        assert_eq!(heard, heard_again, "the same greedy transcript");
+        assert_eq!(
+            found[..plain.len()],
+            plain[..],
+            "the branches first, unchanged"
+        );
+        assert!(found.len() <= plain.len() + 1, "{found:?}");
+        if let Some(extra) = found.get(plain.len()) {
+            reread_offered += 1;
+            let norm = luna::brain::normalize;
+            assert_ne!(norm(&extra.text), norm(&heard));
+            assert!(plain.iter().all(|a| norm(&a.text) != norm(&extra.text)));
+        }
+    }
+    eprintln!("the beam search read {reread_offered} of 6 commands otherwise");
 }
 
 /// Commands in several voices and speeds, some with noise: the word error rate after

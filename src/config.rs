@@ -85,6 +85,7 @@ pub struct SttConfig {
     pub max_tokens: u32,
     pub beam_size: u32,
     pub alternatives: u32,
+    pub reread_beam_size: u32,
     pub no_speech_threshold: f64,
     pub logprob_threshold: f64,
     pub initial_prompt: String,
@@ -659,6 +660,7 @@ fn validate(c: &Config, o: &BTreeMap<String, Origin>) -> Result<(), ConfigError>
     check(o, "stt.max_tokens", c.stt.max_tokens, 1, 224)?;
     check(o, "stt.beam_size", c.stt.beam_size, 1, 8)?;
     check(o, "stt.alternatives", c.stt.alternatives, 0, 8)?;
+    check(o, "stt.reread_beam_size", c.stt.reread_beam_size, 0, 8)?;
     check(
         o,
         "stt.wyoming_timeout_ms",

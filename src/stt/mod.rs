@@ -50,6 +50,9 @@ pub struct SttSettings {
     pub beam_size: u32,
     /// Alternatives to the greedy transcript to offer the brain (0: none).
     pub alternatives: u32,
+    /// With the alternatives, the audio read again with a beam search of this many
+    /// beams, its reading offered last (0 or 1: not).
+    pub reread_beam_size: u32,
     /// Above this no-speech probability (with low token confidence) the text is dropped.
     pub no_speech_threshold: f32,
     /// Below this mean token log-probability (with some no-speech probability) likewise.
@@ -66,6 +69,7 @@ impl SttSettings {
             max_tokens: stt.max_tokens,
             beam_size: stt.beam_size,
             alternatives: stt.alternatives,
+            reread_beam_size: stt.reread_beam_size,
             no_speech_threshold: stt.no_speech_threshold as f32,
             logprob_threshold: stt.logprob_threshold as f32,
             initial_prompt: stt.initial_prompt.clone(),
@@ -152,6 +156,13 @@ struct LastDecoding {
     steps: Vec<alternatives::Step>,
     greedy: Vec<i32>,
     threads: usize,
+    /// The audio as decoded (padded) and its encoder window, for a beam search reread.
+    samples: Vec<f32>,
+    audio_ctx: i32,
+    text: String,
+    /// The alternatives once found (the reread has decoded the audio anew since, so
+    /// the greedy steps no longer match the state): asked again, the same.
+    found: Option<Vec<Alternative>>,
 }
 
 struct Loaded {
@@ -177,6 +188,34 @@ pub const ABANDONED: &str = "abandoned: the speech went on";
 unsafe extern "C" fn abort_when_set(flag: *mut std::ffi::c_void) -> bool {
     // SAFETY: `flag` is the AtomicBool `transcribe_unless` passed, alive during `full`.
     unsafe { (*(flag as *const AtomicBool)).load(Ordering::Acquire) }
+}
+
+/// Decoding settings for a short command: English, one segment, no timestamps, no
+/// temperature fallback, at most `max_tokens`, the encoder window `audio_ctx`.
+fn command_params<'a, 'b>(
+    strategy: SamplingStrategy,
+    n_threads: i32,
+    audio_ctx: i32,
+    max_tokens: u32,
+) -> FullParams<'a, 'b> {
+    let mut params = FullParams::new(strategy);
+    params.set_n_threads(n_threads);
+    params.set_language(Some("en"));
+    params.set_translate(false);
+    params.set_no_context(true);
+    params.set_no_timestamps(true);
+    params.set_single_segment(true);
+    params.set_print_special(false);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_timestamps(false);
+    params.set_suppress_blank(true);
+    params.set_suppress_nst(true);
+    params.set_temperature(0.0);
+    params.set_temperature_inc(0.0);
+    params.set_max_tokens(max_tokens as i32);
+    params.set_audio_ctx(audio_ctx);
+    params
 }
 
 /// RMS under which audio is treated as silence without running the model.
@@ -326,7 +365,6 @@ impl SpeechToText {
         } else {
             SamplingStrategy::Greedy { best_of: 1 }
         };
-        let mut params = FullParams::new(strategy);
         let decoding = threads::Decoding::start();
         let n_threads = threads::choose(
             self.settings.threads,
@@ -334,22 +372,7 @@ impl SpeechToText {
             self.cpu.as_ref().and_then(threads::CpuWatch::others),
             decoding.others(),
         );
-        params.set_n_threads(n_threads);
-        params.set_language(Some("en"));
-        params.set_translate(false);
-        params.set_no_context(true);
-        params.set_no_timestamps(true);
-        params.set_single_segment(true);
-        params.set_print_special(false);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_timestamps(false);
-        params.set_suppress_blank(true);
-        params.set_suppress_nst(true);
-        params.set_temperature(0.0);
-        params.set_temperature_inc(0.0);
-        params.set_max_tokens(self.settings.max_tokens as i32);
-        params.set_audio_ctx(audio_ctx);
+        let mut params = command_params(strategy, n_threads, audio_ctx, self.settings.max_tokens);
         let prompt = prompt.unwrap_or(&self.settings.initial_prompt);
         if !prompt.is_empty() {
             params.set_initial_prompt(prompt);
@@ -442,6 +465,15 @@ impl SpeechToText {
                 steps,
                 greedy: token_ids,
                 threads: n_threads as usize,
+                // (Kept only for a reread.)
+                samples: if self.settings.reread_beam_size > 1 {
+                    input.to_vec()
+                } else {
+                    Vec::new()
+                },
+                audio_ctx,
+                text: transcript.text.clone(),
+                found: None,
             });
         }
         Ok(transcript)
@@ -459,7 +491,10 @@ impl SpeechToText {
         if last.id != decoding {
             return Ok((Vec::new(), 0.0));
         }
-        let found = alternatives::alternatives(
+        if let Some(found) = &last.found {
+            return Ok((found.clone(), started.elapsed().as_secs_f64() * 1000.0));
+        }
+        let mut found = alternatives::alternatives(
             &mut loaded.state,
             &loaded.vocabulary,
             &last.steps,
@@ -470,7 +505,76 @@ impl SpeechToText {
             last.threads,
         )
         .map_err(|e| SttError::Decode(e.to_string()))?;
+        if self.settings.reread_beam_size > 1 {
+            // The state decodes the audio anew: the greedy steps no longer apply.
+            let mut last = self.last.take().expect("checked above");
+            if let Some(reading) = self.reread(&last)? {
+                let plain = |t: &str| crate::brain::normalize(t);
+                let new = plain(&reading.text);
+                if new != plain(&last.text) && found.iter().all(|a| plain(&a.text) != new) {
+                    found.push(reading);
+                }
+            }
+            last.found = Some(found.clone());
+            self.last = Some(last);
+        }
         Ok((found, started.elapsed().as_secs_f64() * 1000.0))
+    }
+
+    /// The audio of `last` read again with a beam search (`[stt] reread_beam_size`):
+    /// a reading greedy decoding and its branches may have missed ("… of 104 T4" →
+    /// "… of 144"); none when it is noise by the transcript's own rules.
+    fn reread(&mut self, last: &LastDecoding) -> Result<Option<Alternative>, SttError> {
+        let Some(loaded) = self.loaded.as_mut() else {
+            return Ok(None);
+        };
+        let strategy = SamplingStrategy::BeamSearch {
+            beam_size: self.settings.reread_beam_size as i32,
+            patience: -1.0,
+        };
+        let params = command_params(
+            strategy,
+            last.threads as i32,
+            last.audio_ctx,
+            self.settings.max_tokens,
+        );
+        loaded
+            .state
+            .full(params, &last.samples)
+            .map_err(|e| SttError::Decode(e.to_string()))?;
+        let mut text = String::new();
+        let (mut logprob, mut tokens) = (0.0f32, 0usize);
+        for segment in loaded.state.as_iter() {
+            text.push_str(
+                &segment
+                    .to_str_lossy()
+                    .map_err(|e| SttError::Decode(e.to_string()))?,
+            );
+            for t in 0..segment.n_tokens() {
+                if let Some(token) = segment.get_token(t) {
+                    let piece = token.to_str_lossy().unwrap_or_default();
+                    if piece.starts_with("[_") || piece.starts_with("<|") {
+                        continue;
+                    }
+                    logprob += token.token_probability().max(1e-6).ln();
+                    tokens += 1;
+                }
+            }
+        }
+        let text = cut_repetition(text.trim());
+        let mut check = Transcript::of_text(text, 0.0, 0.0);
+        check.avg_logprob = if tokens == 0 {
+            0.0
+        } else {
+            logprob / tokens as f32
+        };
+        if self.reject_reason(&check).is_some() {
+            return Ok(None);
+        }
+        Ok(Some(Alternative {
+            text: check.text,
+            logprob,
+        }))
     }
 
     fn reject_reason(&self, t: &Transcript) -> Option<&'static str> {
