@@ -721,11 +721,12 @@ const FLOOR_TALK: f64 = 87.0;
 const FLOOR_SEALED6: f64 = 82.0;
 const CEILING_TALK_FALSE_ACCEPTS: f64 = 4.0;
 // 2026-12-07 (sixth session): the edge sets, frozen first, 92.5 % at 2.2 % before the
-// session's changes; the seventh sealed sets, written before them and never read,
-// 89.2 % at 2.2 % (twice the usual share of out-of-scope lines: requests for lights,
-// heating, locks, ordering, messages, in LUNA's own command words).
-const FLOOR_EDGE: f64 = 92.0;
-const FLOOR_SEALED7: f64 = 88.0;
+// session's changes, 96.2 % at 1.3 % after (held-out half 93.3 → 94.7 %, 2.7 → 2.7 %);
+// the seventh sealed sets, written before them and never read, 89.2 % at 2.2 % → 91.0 %
+// at 2.2 % (twice the usual share of out-of-scope lines: requests for lights, heating,
+// locks, ordering, messages, in LUNA's own command words).
+const FLOOR_EDGE: f64 = 95.0;
+const FLOOR_SEALED7: f64 = 90.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;

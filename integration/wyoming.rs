@@ -448,8 +448,16 @@ fn satellites_are_heard_and_answered_while_one_dies_mid_utterance() {
             "{response}"
         );
     }
+    // Every utterance went to the service and none fell back; a speculative
+    // transcription (a pause inside a command) may add to the three commands'.
+    let sent = response
+        .split("speech to text on the Wyoming service: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(sent.is_some_and(|n| n >= 3), "{response}");
     assert!(
-        response.contains("speech to text on the Wyoming service: 3 utterances, 0 fell back"),
+        response.contains(" utterances, 0 fell back to the local model"),
         "{response}"
     );
     stop(daemon);

@@ -1539,8 +1539,8 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
             });
         if LEAD_END.contains(w) && i + 1 < words.len() && !preposition {
             candidates.push((i + 1, words.len()));
-            for j in i + 2..words.len() {
-                if reason_at[j] {
+            for (j, &reason) in reason_at.iter().enumerate().skip(i + 2) {
+                if reason {
                     candidates.push((i + 1, j));
                 }
             }
