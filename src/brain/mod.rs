@@ -1183,10 +1183,7 @@ impl Brain {
             );
             let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
             // "turn down the tv in the living room by 10%": the device is the object.
-            let Some(mut intent) = self
-                .grammar_match(&rest)
-                .or_else(|| self.device_as_object(&rest))
-            else {
+            let Some(mut intent) = self.grammar_or_device(&rest) else {
                 continue;
             };
             let takes_room = catalogue::takes_slot(&intent.intent, "room");
@@ -1242,12 +1239,10 @@ impl Brain {
         }
         let words: Vec<&str> = text.split_whitespace().collect();
         for (a, b) in command_spans(&words) {
-            let found = self.app_referred_to(&words, a, b).or_else(|| {
-                let span = words[a..b].join(" ");
-                // "… could you make the lounge speaker quieter": a device as the object.
-                self.grammar_match(&span)
-                    .or_else(|| self.device_as_object(&span))
-            });
+            // "… could you make the lounge speaker quieter": a device as the object.
+            let found = self
+                .app_referred_to(&words, a, b)
+                .or_else(|| self.grammar_or_device(&words[a..b].join(" ")));
             if let Some(intent) = found {
                 // Shutdown, restart and sleep may come from here: they wait for a yes.
                 if !intent.is_unknown() && !intent.intent.starts_with("assistant.") {
@@ -1300,6 +1295,13 @@ impl Brain {
         best
     }
 
+    /// The grammar's answer for `text`, else for it with a device named as its object
+    /// (`device_as_object`).
+    fn grammar_or_device(&self, text: &str) -> Option<Intent> {
+        self.grammar_match(text)
+            .or_else(|| self.device_as_object(text))
+    }
+
     /// "mute the living room tv" → volume.mute with room "living room tv".
     fn device_as_object(&self, text: &str) -> Option<Intent> {
         // "turn off the tv" powers a device LUNA does not control; it is not a mute.
@@ -1309,14 +1311,12 @@ impl Brain {
         }
         let m = DEVICE_OBJECT.find(text)?;
         let room = device_name(m.as_str()).to_owned();
-        for stand_in in ["the volume", "the music"] {
+        for (stand_in, word) in [("the volume", "volume"), ("the music", "music")] {
             let said = format!("{}{stand_in}{}", &text[..m.start()], &text[m.end()..]);
             if let Some(mut intent) = self.grammar_match(&said) {
                 let family = catalogue::family(&intent.intent);
                 // "play the tennis match on the tv": the stand-in is not what to play.
-                let stand_in_played = intent
-                    .slot_str("query")
-                    .is_some_and(|q| q.contains(&stand_in[4..]));
+                let stand_in_played = intent.slot_str("query").is_some_and(|q| q.contains(word));
                 if matches!(family, "volume" | "media") && !stand_in_played {
                     intent.slots.insert("room".into(), Value::from(room));
                     return Some(intent);

@@ -316,8 +316,6 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 "wordle",
                 "trivia",
             ];
-            // "crank the heat to 72", "put the lights on": a device LUNA does not control;
-            // "play the last song again, i was on a call": the previous track.
             // "put shoes on", "put the kettle on": what people put on that is not played.
             const PUT_ON_NOT_MEDIA: &[&str] = &[
                 "shoes",
@@ -345,6 +343,8 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
                 "washing",
                 "laundry",
             ];
+            // "crank the heat to 72", "put the lights on": a device LUNA does not control;
+            // "play the last song again, i was on a call": the previous track.
             if APPLIANCE_ONLY.is_match(raw)
                 || LAST_TRACK.is_match(raw)
                 || PUT_ON_NOT_MEDIA.contains(&raw)

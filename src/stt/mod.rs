@@ -218,6 +218,61 @@ fn command_params<'a, 'b>(
     params
 }
 
+/// What a decoding left in the state: its text, and what the rules for dropping a
+/// transcript look at.
+struct Decoded {
+    text: String,
+    /// The highest of its segments'.
+    no_speech_prob: f32,
+    /// Of the text tokens (special ones left out).
+    logprob_sum: f32,
+    text_tokens: usize,
+    /// Every token before the end of text, special ones included.
+    token_ids: Vec<i32>,
+}
+
+impl Decoded {
+    fn read(state: &WhisperState, eot: i32) -> Result<Self, SttError> {
+        let mut read = Self {
+            text: String::new(),
+            no_speech_prob: 0.0,
+            logprob_sum: 0.0,
+            text_tokens: 0,
+            token_ids: Vec::new(),
+        };
+        for segment in state.as_iter() {
+            read.text.push_str(
+                &segment
+                    .to_str_lossy()
+                    .map_err(|e| SttError::Decode(e.to_string()))?,
+            );
+            read.no_speech_prob = read.no_speech_prob.max(segment.no_speech_probability());
+            for t in 0..segment.n_tokens() {
+                if let Some(token) = segment.get_token(t) {
+                    if token.token_id() < eot {
+                        read.token_ids.push(token.token_id());
+                    }
+                    let piece = token.to_str_lossy().unwrap_or_default();
+                    if piece.starts_with("[_") || piece.starts_with("<|") {
+                        continue;
+                    }
+                    read.logprob_sum += token.token_probability().max(1e-6).ln();
+                    read.text_tokens += 1;
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    fn avg_logprob(&self) -> f32 {
+        if self.text_tokens == 0 {
+            0.0
+        } else {
+            self.logprob_sum / self.text_tokens as f32
+        }
+    }
+}
+
 /// RMS under which audio is treated as silence without running the model.
 const SILENCE_RMS: f32 = 0.0015;
 
@@ -407,46 +462,15 @@ impl SpeechToText {
             return Ok(abandoned(n_threads));
         }
         decoded.map_err(|e| SttError::Decode(e.to_string()))?;
-        let mut text = String::new();
-        let mut no_speech_prob = 0.0f32;
-        let mut logprob_sum = 0.0f32;
-        let mut tokens = 0usize;
-        let mut token_ids = Vec::new();
-        for segment in loaded.state.as_iter() {
-            text.push_str(
-                &segment
-                    .to_str_lossy()
-                    .map_err(|e| SttError::Decode(e.to_string()))?,
-            );
-            no_speech_prob = no_speech_prob.max(segment.no_speech_probability());
-            for t in 0..segment.n_tokens() {
-                if let Some(token) = segment.get_token(t) {
-                    if token.token_id() < loaded.vocabulary.eot() {
-                        token_ids.push(token.token_id());
-                    }
-                    let piece = token.to_str_lossy().unwrap_or_default();
-                    if piece.starts_with("[_") || piece.starts_with("<|") {
-                        continue;
-                    }
-                    logprob_sum += token.token_probability().max(1e-6).ln();
-                    tokens += 1;
-                }
-            }
-        }
-        let avg_logprob = if tokens == 0 {
-            0.0
-        } else {
-            logprob_sum / tokens as f32
-        };
+        let read = Decoded::read(&loaded.state, loaded.vocabulary.eot())?;
         let steps = step_log.into_steps();
-        let text = cut_repetition(text.trim());
         let mut transcript = Transcript {
-            text,
+            text: cut_repetition(read.text.trim()),
             audio_s,
             load_ms,
             transcribe_ms: started.elapsed().as_secs_f64() * 1000.0,
-            no_speech_prob,
-            avg_logprob,
+            no_speech_prob: read.no_speech_prob,
+            avg_logprob: read.avg_logprob(),
             threads: n_threads,
             dropped: None,
             alternatives: Vec::new(),
@@ -463,7 +487,7 @@ impl SpeechToText {
             self.last = Some(LastDecoding {
                 id: self.decodings,
                 steps,
-                greedy: token_ids,
+                greedy: read.token_ids,
                 threads: n_threads as usize,
                 // (Kept only for a reread.)
                 samples: if self.settings.reread_beam_size > 1 {
@@ -542,38 +566,15 @@ impl SpeechToText {
             .state
             .full(params, &last.samples)
             .map_err(|e| SttError::Decode(e.to_string()))?;
-        let mut text = String::new();
-        let (mut logprob, mut tokens) = (0.0f32, 0usize);
-        for segment in loaded.state.as_iter() {
-            text.push_str(
-                &segment
-                    .to_str_lossy()
-                    .map_err(|e| SttError::Decode(e.to_string()))?,
-            );
-            for t in 0..segment.n_tokens() {
-                if let Some(token) = segment.get_token(t) {
-                    let piece = token.to_str_lossy().unwrap_or_default();
-                    if piece.starts_with("[_") || piece.starts_with("<|") {
-                        continue;
-                    }
-                    logprob += token.token_probability().max(1e-6).ln();
-                    tokens += 1;
-                }
-            }
-        }
-        let text = cut_repetition(text.trim());
-        let mut check = Transcript::of_text(text, 0.0, 0.0);
-        check.avg_logprob = if tokens == 0 {
-            0.0
-        } else {
-            logprob / tokens as f32
-        };
+        let read = Decoded::read(&loaded.state, loaded.vocabulary.eot())?;
+        let mut check = Transcript::of_text(cut_repetition(read.text.trim()), 0.0, 0.0);
+        check.avg_logprob = read.avg_logprob();
         if self.reject_reason(&check).is_some() {
             return Ok(None);
         }
         Ok(Some(Alternative {
             text: check.text,
-            logprob,
+            logprob: read.logprob_sum,
         }))
     }
 
