@@ -40,7 +40,9 @@ use labelled::Labelled;
 /// transcripts with their slips) and `sealed6` (the same angles, written first, never
 /// printed) its fifth's; `edge` (the border of what LUNA does: commands touching
 /// domains it does not handle, a smart home's devices) and `sealed7` (the same angles,
-/// written first, never printed) its sixth's.
+/// written first, never printed) its sixth's; `ask` (people who ask rather than command;
+/// every intent equally) and `sealed8` (the same angles, written first, never printed)
+/// 2026-12-07's seventh.
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -402,6 +404,46 @@ const SETS: &[(&str, &str, &str)] = &[
         "devices7_unknown",
         include_str!("../src/brain/corpus/sealed7/devices_unknown.jsonl"),
     ),
+    (
+        "ask",
+        "ask_asked",
+        include_str!("../src/brain/corpus/ask/asked.jsonl"),
+    ),
+    (
+        "ask",
+        "ask_asked_unknown",
+        include_str!("../src/brain/corpus/ask/asked_unknown.jsonl"),
+    ),
+    (
+        "ask",
+        "ask_even",
+        include_str!("../src/brain/corpus/ask/even.jsonl"),
+    ),
+    (
+        "ask",
+        "ask_even_unknown",
+        include_str!("../src/brain/corpus/ask/even_unknown.jsonl"),
+    ),
+    (
+        "sealed8",
+        "asked8",
+        include_str!("../src/brain/corpus/sealed8/asked.jsonl"),
+    ),
+    (
+        "sealed8",
+        "asked8_unknown",
+        include_str!("../src/brain/corpus/sealed8/asked_unknown.jsonl"),
+    ),
+    (
+        "sealed8",
+        "even8",
+        include_str!("../src/brain/corpus/sealed8/even.jsonl"),
+    ),
+    (
+        "sealed8",
+        "even8_unknown",
+        include_str!("../src/brain/corpus/sealed8/even_unknown.jsonl"),
+    ),
 ];
 
 #[derive(Default)]
@@ -564,6 +606,7 @@ fn brain_understands_sentences_written_by_others() {
         ("world sets", &held_out_per_group["world"]),
         ("talk sets", &held_out_per_group["talk"]),
         ("edge sets", &held_out_per_group["edge"]),
+        ("ask sets", &held_out_per_group["ask"]),
     ] {
         println!("held-out half (odd lines) of {name}: {}", t.summary());
     }
