@@ -693,6 +693,8 @@ fn brain_understands_sentences_written_by_others() {
         ("sealed6", FLOOR_SEALED6),
         ("edge", FLOOR_EDGE),
         ("sealed7", FLOOR_SEALED7),
+        ("ask", FLOOR_ASK),
+        ("sealed8", FLOOR_SEALED8),
     ] {
         let t = &per_group[group];
         assert!(
@@ -770,6 +772,11 @@ const CEILING_TALK_FALSE_ACCEPTS: f64 = 4.0;
 // locks, ordering, messages, in LUNA's own command words).
 const FLOOR_EDGE: f64 = 95.0;
 const FLOOR_SEALED7: f64 = 90.0;
+// 2026-12-07 (seventh session): the ask sets (people who ask rather than command; every
+// intent equally), frozen first, 92.5 % at 1.8 % before the session's changes; the
+// eighth sealed sets, written before them and never read, 91.5 % at 2.2 % before.
+const FLOOR_ASK: f64 = 94.0;
+const FLOOR_SEALED8: f64 = 90.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;

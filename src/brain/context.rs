@@ -57,7 +57,7 @@ fn need(clause: &Clause) -> Option<Need> {
 }
 
 /// "… there", "… over there right now" as the place asked about (not "is there", "will
-/// there be").
+/// there be", nor "out there": outdoors).
 fn ends_with_there(text: &str) -> bool {
     const WHEN: &[&str] = &["now", "right", "today", "tonight", "tomorrow", "currently"];
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -66,7 +66,10 @@ fn ends_with_there(text: &str) -> bool {
     };
     let before = at.checked_sub(1).map(|b| words[b]);
     words[at + 1..].iter().all(|w| WHEN.contains(w))
-        && !matches!(before, Some("is" | "are" | "was" | "will" | "be" | "get"))
+        && !matches!(
+            before,
+            Some("is" | "are" | "was" | "will" | "be" | "get" | "out")
+        )
 }
 
 fn refers_to_it(text: &str) -> bool {

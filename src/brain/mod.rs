@@ -517,6 +517,9 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if (intent.starts_with("alarm.") && SECURITY_ALARM.is_match(text)) || text.starts_with("who ") {
         return false;
     }
+    if intent == "time.now" && TIME_ZONE_QUESTION.is_match(text) {
+        return false;
+    }
     // "next year maybe", "see you next week": a time, not the next track.
     if intent == "media.next" && NEXT_TIME.is_match(text) {
         return false;
@@ -542,6 +545,18 @@ fn may_guess(intent: &str, text: &str) -> bool {
 static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&(format!(r"^(?:{VOCATIVE} |") + r"(?:did|have|has) (?:you|he|she|they) |i (?:forgot|already|just|never) |i've (?:already|just) |(?:i'll|i will|we'll|we will) be (?:down|back|there|home|ready|done|up|out|in|late|right|with you|off|over) |(?:i'll|i will|we'll|we will|i'm going to|i'm gonna) (?:add|put|do|write|make|get|set|turn|call|check|sort|deal with) (?:it|that|this|them|those) |(?:i|he|she|they|we|my [a-z]+|someone|somebody) (?:turned|set|put|played|paused|muted|opened|closed|added|asked|told|said|was|were|had|did|got|made|started|stopped|cancelled|canceled|called) )"))
         .expect("said-to regex")
+});
+
+/// Another assistant's wake word at the start ("hey google, …", "alexa, …"); "google
+/// the opening hours" alone is a search.
+static TO_ANOTHER_ASSISTANT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\W*(?:(?:hey|ok|okay|hi)\W+(?:google|alexa|siri|cortana|bixby)|(?:alexa|siri|cortana|bixby))\b")
+        .expect("another assistant regex")
+});
+
+/// "what time zone is arizona in" asks which zone, not the time.
+static TIME_ZONE_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:what|which) (?:time ?zone|timezone)\b").expect("time zone regex")
 });
 
 /// Whom people in a home call each other (never LUNA).
@@ -647,6 +662,13 @@ static REPORTED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("reported regex")
 });
 
+/// A lead-in asking how a thing is done ("how do you | play texas hold'em", "do you know
+/// how to | set the clock on the oven"): a question, not the command.
+static HOW_TO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\b)how (?:do|does|did|can|could|would|should|will) (?:you|i|we|they|he|she|one|people)$|\bhow (?:to|you)$")
+        .expect("how-to regex")
+});
+
 /// Intents that schedule by themselves: "in 10 minutes" is their slot, not a delay.
 const SCHEDULING: &[&str] = &["timer.start", "reminder.create", "alarm.set"];
 
@@ -739,6 +761,19 @@ impl Brain {
     /// Normalizes and parses without the cache or context (for benchmarks and tools).
     pub fn parse_uncached(&self, text: &str) -> Parse {
         let mut normalized = normalize(text);
+        // "Hey Google, what's the traffic like": said to another assistant.
+        if TO_ANOTHER_ASSISTANT.is_match(&text.to_lowercase()) {
+            return Parse {
+                clauses: vec![Clause {
+                    text: normalized.clone(),
+                    intent: Intent::unknown(1.0),
+                    source: Source::FastPath,
+                    link: Link::First,
+                    delay_s: None,
+                }],
+                normalized,
+            };
+        }
         let mut clauses = self.segment(&normalized, true);
         match clauses.as_slice() {
             [only] if only.intent.is_unknown() => {
@@ -808,7 +843,13 @@ impl Brain {
     /// The thanks said as the first of several pieces ("Thanks Luna, …"), as the grammar
     /// understands it.
     fn thanks_first(&self, text: &str) -> Option<Clause> {
-        let first = normalize::pieces(text).into_iter().next()?;
+        // What is said before the first stop ("thanks, now turn the volume down": a
+        // piece of one word is no command, but it may be the thanks).
+        let (first, rest) = text.split_once([',', '.', '!', ';'])?;
+        if rest.trim().is_empty() {
+            return None;
+        }
+        let first = normalize(first);
         let mut parts = self.segment(&first, false);
         if grammar_thanks(&parts) {
             parts.pop()
@@ -1002,6 +1043,12 @@ impl Brain {
         if depth > 4 {
             return None;
         }
+        // "… and | can you turn the brightness down": the politeness after a connector.
+        let start = if start > 0 {
+            start + normalize::lead_in_words(&words[start..])
+        } else {
+            start
+        };
         let rest = words[start..].join(" ");
         let mut best: Option<Vec<Clause>> = None;
         let mut consider = |candidate: Vec<Clause>| {
@@ -1486,7 +1533,8 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
     ];
     // … and after a command said first ("20 minute nap timer | before i drive to
     // phoenix"); not after a lead-in, where they end too much ("when's thanksgiving, i
-    // need to | know the date | before i book").
+    // need to | know the date | before i book"). Not "my": "the volume on | my hearing
+    // aid is too low", "where can i list | my vehicle" (measured 2026-12-07).
     const REASON_AFTER_FIRST: &[&str] = &["gotta", "before"];
     // The command after a lead-in ends after one of these.
     const LEAD_END: &[&str] = &[
@@ -1537,7 +1585,10 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
                     "the" | "my" | "a" | "an" | "our" | "your" | "this" | "that"
                 )
             });
-        if LEAD_END.contains(w) && i + 1 < words.len() && !preposition {
+        // A question's first word leads into nothing ("what | note is on the fifth
+        // fret").
+        let question = i == 0 && *w == "what";
+        if LEAD_END.contains(w) && i + 1 < words.len() && !preposition && !question {
             candidates.push((i + 1, words.len()));
             for (j, &reason) in reason_at.iter().enumerate().skip(i + 2) {
                 if reason {
@@ -1552,7 +1603,13 @@ fn command_spans(words: &[&str]) -> Vec<(usize, usize)> {
     candidates
         .into_iter()
         .take(RESCUE_MAX_TRIES)
-        .filter(|&(a, b)| b - a >= 2 && !(a > 0 && REPORTED.is_match(&words[..a].join(" "))))
+        .filter(|&(a, b)| {
+            b - a >= 2
+                && !(a > 0 && {
+                    let before = words[..a].join(" ");
+                    REPORTED.is_match(&before) || HOW_TO.is_match(&before)
+                })
+        })
         .collect()
 }
 
@@ -2656,6 +2713,76 @@ mod tests {
                 "set a timer for eight minutes for the chips and another for twelve for the fish"
             ),
             [json!(480), json!(720)]
+        );
+    }
+
+    #[test]
+    fn people_who_ask_are_understood_and_questions_are_not_commands() {
+        let names = |text: &str| -> Vec<String> {
+            brain()
+                .understand(text)
+                .intents
+                .iter()
+                .map(|i| i.intent.clone())
+                .collect()
+        };
+        // Said to another assistant.
+        assert!(brain()
+            .understand("Hey Google, what's the traffic like on the way to work")
+            .is_unknown());
+        assert!(brain()
+            .understand("alexa, set a timer for 5 minutes")
+            .is_unknown());
+        assert_eq!(
+            one("google the opening hours of the library").0,
+            "web.search"
+        );
+        // Questions about how a thing is done, or which zone a place is in.
+        assert!(brain()
+            .understand("how do you play texas hold'em")
+            .is_unknown());
+        assert!(brain()
+            .understand("what note is on the fifth fret of the a string")
+            .is_unknown());
+        assert!(brain()
+            .understand("what should i wear to a job interview")
+            .is_unknown());
+        assert_eq!(
+            one("what should i wear for my run tomorrow morning").0,
+            "weather.get"
+        );
+        // "out there" is outdoors, not a place named before.
+        assert_eq!(one("is it freezing out there").0, "weather.get");
+        // A lead-in that asks whether it can be done.
+        assert_eq!(
+            one("is there a way to get a three minute timer going").1["duration_s"],
+            180
+        );
+        // The date an occasion is on.
+        assert_eq!(
+            one("how many days until my birthday on march 14th").1["date"],
+            "03-14"
+        );
+        // Politeness after a connector, and a thanks of one word before a command.
+        assert_eq!(
+            names("how much battery do i have, and can you turn the brightness down"),
+            ["system.stats", "brightness.down"]
+        );
+        assert_eq!(
+            names("thanks, now turn the volume down a bit"),
+            ["assistant.thanks", "volume.down"]
+        );
+        assert_eq!(
+            one("put the sound on level three out of ten").1["level_pct"],
+            30
+        );
+        assert_eq!(
+            one("who am i meeting with next and when").0,
+            "calendar.list"
+        );
+        assert_eq!(
+            one("where on earth is that spreadsheet i made for the wedding budget").1["query"],
+            "spreadsheet i made for the wedding budget"
         );
     }
 }

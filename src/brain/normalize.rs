@@ -22,7 +22,7 @@ static WAKE: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEADING_FILLER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|yo|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|go on and|would you mind|could you please|can you please|would you please|would you be so kind as to|could you be so kind as to|would you kindly|i wonder if you could|i was wondering if you could|might you|could you|can you|can u|would you|will you|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|oh dear|you can|you may|you could|luna|lunar) )+",
+        r"^(?:(?:um+|uh+|uhm|er+|erm|ah+|hmm+|so|well|okay|ok|alright|all right|right|hey|yo|oh|and|now|yeah|yes|please|just|quickly|kindly|go ahead and|go on and|would you mind|could you please|can you please|would you please|would you be so kind as to|could you be so kind as to|would you kindly|i wonder if you could|i was wondering if you could|is there a way to|is there any way to|is there any way you could|is it possible to|would it be possible to|any chance you could|any chance you can|might you|could you|can you|can u|would you|will you|i want you to|i need you to|i'd like you to|i would like you to|do you mind|would you be able to|could you possibly|be a dear and|oh dear|you can|you may|you could|luna|lunar) )+",
     )
     .expect("filler regex")
 });
@@ -113,6 +113,11 @@ static THINKING_ALOUD: LazyLock<Regex> = LazyLock::new(|| {
         .expect("thinking regex")
 });
 
+static EXASPERATED_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(where|what|how|who|why|when|which) (?:on earth|the heck|in the world) ")
+        .expect("exasperated question regex")
+});
+
 static INNER_FILLER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r" (?:um+|uh+|uhm|erm|er) ").expect("inner filler regex"));
 
@@ -176,6 +181,10 @@ pub fn normalize(text: &str) -> String {
             })
             .into_owned();
     }
+    // "where on earth is that spreadsheet": the question without its exasperation.
+    if s.contains(" on earth ") || s.contains(" the heck ") || s.contains(" in the world ") {
+        s = EXASPERATED_QUESTION.replace_all(&s, "$1 ").into_owned();
+    }
     // Repeat: "hey luna um could you please ..." has several layers.
     for _ in 0..3 {
         let before = s.len();
@@ -205,6 +214,19 @@ pub fn normalize(text: &str) -> String {
         }
     }
     corrected(&s).unwrap_or(s)
+}
+
+/// How many words at the start of `words` are politeness or filler ("can you", "and
+/// please"), as `normalize` strips them from an utterance's start; at least one word is
+/// left. For a command after a connector ("how much battery do i have and | can you turn
+/// the brightness down").
+pub fn lead_in_words(words: &[&str]) -> usize {
+    let padded = format!("{} ", words.join(" "));
+    let Some(m) = LEADING_FILLER.find(&padded) else {
+        return 0;
+    };
+    let n = padded[..m.end()].split_whitespace().count();
+    n.min(words.len().saturating_sub(1))
 }
 
 /// "… for 20 no wait 25 minutes", "… for an hour and a half actually no make it 2

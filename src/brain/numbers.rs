@@ -483,16 +483,17 @@ pub fn parse_percent(phrase: &str) -> Option<u8> {
 /// or a step of ten ("volume 7", "4 out of 10": a bare number up to 10 is on the
 /// 0–10 scale of speakers and TVs; 7 % would be nearly silent).
 pub fn parse_level(phrase: &str) -> Option<u8> {
-    let p = phrase.trim();
-    if let Some(n) = p.strip_suffix(" out of 10") {
-        let n: f64 = n.trim().parse().ok()?;
-        return (0.0..=10.0).contains(&n).then(|| (n * 10.0).round() as u8);
-    }
-    let bare = p
+    let bare = phrase
+        .trim()
         .trim_start_matches("about ")
         .trim_start_matches("around ")
         .trim_start_matches("level ")
         .trim_start_matches("number ");
+    // ("level 3 out of 10")
+    if let Some(n) = bare.strip_suffix(" out of 10") {
+        let n: f64 = n.trim().parse().ok()?;
+        return (0.0..=10.0).contains(&n).then(|| (n * 10.0).round() as u8);
+    }
     match bare.parse::<u8>() {
         Ok(n) if n <= 10 => Some(n * 10),
         _ => parse_percent(bare),
@@ -633,6 +634,7 @@ mod tests {
         assert_eq!(parse_percent("loud"), None);
         assert_eq!(parse_level("7"), Some(70));
         assert_eq!(parse_level("4 out of 10"), Some(40));
+        assert_eq!(parse_level("level 3 out of 10"), Some(30));
         assert_eq!(parse_level("number 4"), Some(40));
         assert_eq!(parse_level("10"), Some(100));
         assert_eq!(parse_level("0"), Some(0));

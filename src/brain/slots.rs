@@ -10,6 +10,13 @@ use super::apps::{AppCatalog, PRONOUNS, PRONOUN_MARKER};
 use super::numbers::{parse_clock_time, parse_duration, parse_level, parse_percent, WEEKDAYS};
 use super::Slots;
 
+/// An occasion and the date it is on ("my birthday on march 14th", "the wedding which
+/// is on june 3rd"): the date.
+static OCCASION_ON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:my|our|the|his|her|their|[a-z]+'s) (?:[a-z'-]+ ){0,3}?[a-z'-]+ (?:on|which is on|that's on|that is on|is on) (.+)$")
+        .expect("occasion regex")
+});
+
 /// "durban tomorrow and what time is it there": a second request after a place.
 static SECOND_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:and|then|also) (?:what|what's|how|how's|is|are|will|when|where|do|does|set|play|turn|remind|add|tell|can|could|open|start)\b")
@@ -406,6 +413,11 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
         // A day or a holiday: "until christmas", "until march 3rd".
         "day" => {
             let raw = raw.strip_prefix("the day ").unwrap_or(raw);
+            // "my birthday on march 14th": the date the occasion is on.
+            let raw = OCCASION_ON
+                .captures(raw)
+                .and_then(|c| c.get(1))
+                .map_or(raw, |on| on.as_str());
             if let Some(h) = super::dates::holiday(raw) {
                 slots.insert("holiday".into(), Value::from(h));
             } else {
