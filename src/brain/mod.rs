@@ -560,7 +560,13 @@ static TIME_ZONE_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Whom people in a home call each other (never LUNA).
-const VOCATIVE: &str = "(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls)";
+const VOCATIVE: &str = concat!(
+    "(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls|",
+    // People's first names said first ("kevin, turn that down, i'm on the phone"); none
+    // is a word of a command or near "luna".
+    "james|john|robert|michael|david|richard|joseph|thomas|tom|tommy|charles|chris|christopher|daniel|dan|danny|matthew|matt|anthony|tony|steven|steve|paul|andrew|andy|joshua|josh|kevin|brian|ryan|jacob|jake|gary|eric|jason|justin|jonathan|jon|stephen|nicholas|nick|tyler|aaron|adam|nathan|ethan|noah|liam|oliver|ollie|harry|george|jamie|sam|sammy|ben|benjamin|alex|alexander|leo|charlie|alfie|freddie|archie|theo|oscar|henry|owen|dylan|jordan|connor|callum|kyle|mary|patricia|jennifer|jen|jenny|linda|elizabeth|liz|lizzie|barbara|susan|sue|jessica|jess|sarah|karen|lisa|nancy|betty|sandra|ashley|emily|emma|olivia|sophie|sophia|chloe|ellie|amelia|isla|ava|mia|lily|ruby|poppy|charlotte|megan|amy|rachel|rebecca|becky|katie|kate|kathy|michelle|nicole|stephanie|heather|melissa|amanda|natalie|abigail|abby|grace|molly|holly|evie|zoe|maisie|freya|erin|jade|helen|julia|claire",
+    ")"
+);
 
 /// "mom can you pause the tv, i'm coming": a request to somebody in the room.
 static TO_SOMEONE_IN_THE_ROOM: LazyLock<Regex> =
@@ -865,6 +871,14 @@ impl Brain {
     /// one word, or one that only greets, thanks or talks to LUNA, is no command by itself
     /// (asking what LUNA can do is).
     fn said_between_stops(&self, text: &str) -> Option<Vec<Clause>> {
+        // "Kevin, turn that down, I'm on the phone!": every piece said to Kevin, unless
+        // LUNA is called later ("Kids, five more minutes. Luna, set a timer …").
+        let normalized = normalize(text);
+        if TO_SOMEONE_IN_THE_ROOM.is_match(&normalized)
+            && !normalized.split_whitespace().any(|w| w == "luna")
+        {
+            return None;
+        }
         let pieces = normalize::pieces(text);
         if pieces.len() > MAX_CONNECTORS {
             return None;
@@ -2736,6 +2750,14 @@ mod tests {
         assert_eq!(
             one("google the opening hours of the library").0,
             "web.search"
+        );
+        // Said to somebody in the room by name, unless LUNA is called after.
+        assert!(brain()
+            .understand("Kevin, turn that down, I'm on the phone!")
+            .is_unknown());
+        assert_eq!(
+            names("Lily, stop pulling your sister's hair. Luna, timer for 3 minutes."),
+            ["timer.start"]
         );
         // Questions about how a thing is done, or which zone a place is in.
         assert!(brain()
