@@ -517,6 +517,10 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if (intent.starts_with("alarm.") && SECURITY_ALARM.is_match(text)) || text.starts_with("who ") {
         return false;
     }
+    // "what battery percentage is my phone at": another device's, which LUNA cannot read.
+    if intent == "system.stats" && ANOTHER_DEVICE.is_match(text) {
+        return false;
+    }
     if intent == "time.now" && TIME_ZONE_QUESTION.is_match(text) {
         return false;
     }
@@ -552,6 +556,12 @@ static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
 static TO_ANOTHER_ASSISTANT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\W*(?:(?:hey|ok|okay|hi)\W+(?:google|alexa|siri|cortana|bixby)|(?:alexa|siri|cortana|bixby))\b")
         .expect("another assistant regex")
+});
+
+/// A device other than this computer whose battery, memory or storage people ask about.
+static ANOTHER_DEVICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:phone|phones|iphone|android|mobile|cell|cellphone|tablet|ipad|kindle|watch|smartwatch|fitbit|car|tesla|earbuds|airpods|headphones|headset|controller|mouse|keyboard)(?:'s)?\b")
+        .expect("another device regex")
 });
 
 /// "what time zone is arizona in" asks which zone, not the time.
@@ -2751,6 +2761,10 @@ mod tests {
             one("google the opening hours of the library").0,
             "web.search"
         );
+        // Another device's battery is not this computer's.
+        assert!(brain()
+            .understand("what battery percentage is my phone at")
+            .is_unknown());
         // Said to somebody in the room by name, unless LUNA is called after.
         assert!(brain()
             .understand("Kevin, turn that down, I'm on the phone!")
