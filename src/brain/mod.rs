@@ -2761,6 +2761,18 @@ mod tests {
             one("google the opening hours of the library").0,
             "web.search"
         );
+        assert_eq!(
+            one("put mow the lawn on jake's chores list").1["list"],
+            "jake's chores"
+        );
+        assert_eq!(
+            one("put something relaxing on the bathroom speaker").0,
+            "media.play"
+        );
+        assert_eq!(
+            one("my daughter wants to hear let it go from frozen").1["query"],
+            "let it go from frozen"
+        );
         // Another device's battery is not this computer's.
         assert!(brain()
             .understand("what battery percentage is my phone at")
