@@ -45,6 +45,13 @@ const BUILTIN: &[(&str, &[&str])] = &[
         ],
     ),
     ("chromium", &["chromium browser"]),
+    // "open the browser": whichever is installed (its desktop entry's generic name is
+    // "Web Browser").
+    (
+        "web browser",
+        // Not "internet" or "web" alone: "how fast is my internet" is no app.
+        &["browser", "internet browser", "a browser", "the browser"],
+    ),
     (
         "visual studio code",
         &[
@@ -280,6 +287,9 @@ const BUILTIN: &[(&str, &[&str])] = &[
     ("filezilla", &["file zilla"]),
 ];
 
+/// Catalogue entries that are a kind of app rather than one (see [`AppCatalog::find_in`]).
+const KINDS_OF_APP: &[&str] = &["web browser"];
+
 /// Words that refer to an app already in context.
 pub const PRONOUNS: &[&str] = &[
     "it",
@@ -394,18 +404,22 @@ impl AppCatalog {
         best.map(|(_, i)| &self.apps[i])
     }
 
-    /// The longest app mention anywhere in `text` (for the fallback's slot filling).
+    /// The longest app mention anywhere in `text` (for the fallback's slot filling). A
+    /// kind of app ("the browser") names one only as the object of open or close, said
+    /// to the grammar: a sentence that mentions a browser asks for none.
     pub fn find_in(&self, text: &str) -> Option<&App> {
         let words: Vec<&str> = text.split_whitespace().collect();
+        let app =
+            |i: usize| Some(&self.apps[i]).filter(|a| !KINDS_OF_APP.contains(&a.name.as_str()));
         for n in (1..=self.longest_alias_words.min(words.len())).rev() {
             for window in words.windows(n) {
                 let phrase = window.join(" ");
-                if let Some(&i) = self.exact.get(&phrase) {
-                    return Some(&self.apps[i]);
+                if let Some(found) = self.exact.get(&phrase).and_then(|&i| app(i)) {
+                    return Some(found);
                 }
                 if n > 1 {
-                    if let Some(&i) = self.squashed.get(&squash(&phrase)) {
-                        return Some(&self.apps[i]);
+                    if let Some(found) = self.squashed.get(&squash(&phrase)).and_then(|&i| app(i)) {
+                        return Some(found);
                     }
                 }
             }
@@ -425,6 +439,7 @@ mod tests {
         assert_eq!(name("firefox"), Some("firefox"));
         assert_eq!(name("fire fox"), Some("firefox"));
         assert_eq!(name("the firefox browser"), Some("firefox"));
+        assert_eq!(name("the browser"), Some("web browser"));
         assert_eq!(name("chrome"), Some("google chrome"));
         assert_eq!(name("crome"), Some("google chrome"));
         assert_eq!(name("v s code"), Some("visual studio code"));
