@@ -773,8 +773,9 @@ const CEILING_TALK_FALSE_ACCEPTS: f64 = 4.0;
 const FLOOR_EDGE: f64 = 95.0;
 const FLOOR_SEALED7: f64 = 90.0;
 // 2026-12-07 (seventh session): the ask sets (people who ask rather than command; every
-// intent equally), frozen first, 92.5 % at 1.8 % before the session's changes; the
-// eighth sealed sets, written before them and never read, 91.5 % at 2.2 % before.
+// intent equally), frozen first, 92.5 % at 1.8 % before the session's changes, 95.3 %
+// at 0.8 % after (held-out half 91.7 → 91.7 %, 1.0 → 0.7 %); the eighth sealed sets,
+// written before them and never read, 91.5 % at 2.2 % → 91.5 % at 1.2 %.
 const FLOOR_ASK: f64 = 94.0;
 const FLOOR_SEALED8: f64 = 90.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
