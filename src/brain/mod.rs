@@ -896,8 +896,11 @@ impl Brain {
         let mut found: Vec<Clause> = Vec::new();
         let mut commands = 0;
         let mut thanked_first = false;
-        // "you have given me so much information, thank you": thanks for what was said.
-        let mut thanked_for_something = false;
+        // "you have given me so much information, thank you": thanks for what was said
+        // or done, with a remark about it or praise ("you", "that", "great help"). Not
+        // "… it worked perfectly well, thank you very much", said of one's own things.
+        let mut thanked = false;
+        let mut about_what_was_done = false;
         for (n, piece) in pieces.into_iter().enumerate() {
             // The encoder's answer would not be taken for a piece: not asked.
             let parts = self.segment(&piece, false);
@@ -906,7 +909,31 @@ impl Brain {
             // dear."), and alone between stops no command.
             let thanks = commands == 0 && grammar_thanks(&parts);
             thanked_first |= thanks && n == 0;
-            thanked_for_something |= thanks && !text.contains('?');
+            thanked |= thanks;
+            about_what_was_done |= !thanks
+                && piece.split_whitespace().any(|w| {
+                    matches!(
+                        w,
+                        "you"
+                            | "you've"
+                            | "you're"
+                            | "your"
+                            | "that"
+                            | "that's"
+                            | "this"
+                            | "help"
+                            | "helped"
+                            | "helpful"
+                            | "great"
+                            | "awesome"
+                            | "brilliant"
+                            | "perfect"
+                            | "amazing"
+                            | "lovely"
+                            | "appreciate"
+                            | "appreciated"
+                    )
+                });
             if grammar_understood(&parts) || thanks {
                 commands += usize::from(!thanks);
                 for mut part in parts {
@@ -920,6 +947,7 @@ impl Brain {
         // Thanks and a remark ("thanks a bunch, that saved my pasta"): the thanks. Not a
         // remark and then thanks ("who won the game last night? thank you."): a question
         // LUNA cannot answer, thanked for in advance.
+        let thanked_for_something = thanked && about_what_was_done && !text.contains('?');
         let thanked_only = (thanked_first || thanked_for_something)
             && matches!(found.as_slice(), [only] if only.intent.intent == "assistant.thanks");
         (commands > 0 || thanked_only).then(|| said_once(found))
@@ -2772,6 +2800,18 @@ mod tests {
         assert_eq!(
             one("my daughter wants to hear let it go from frozen").1["query"],
             "let it go from frozen"
+        );
+        assert_eq!(
+            one("go back to the song before, the one with the saxophone solo, i want to hear that again").0,
+            "media.previous"
+        );
+        // Thanks for one's own things is no thanks to LUNA; thanks for what LUNA did is.
+        assert!(brain()
+            .understand("I used to keep a list on the fridge, and it worked perfectly well, thank you very much.")
+            .is_unknown());
+        assert_eq!(
+            names("you have given me so much information, thank you"),
+            ["assistant.thanks"]
         );
         // Another device's battery is not this computer's.
         assert!(brain()
