@@ -477,6 +477,28 @@ fn said_once(parts: Vec<Clause>) -> Vec<Clause> {
     out
 }
 
+/// "read me the shopping list and then take toothpaste off it": a list called "it" or
+/// "that" is the list an earlier part named; with none named before, the part is not
+/// understood (there is no list called "it").
+fn list_referred_to(parts: &mut [Clause]) {
+    let mut named: Option<Value> = None;
+    for part in parts.iter_mut() {
+        if !part.intent.intent.starts_with("list.") {
+            continue;
+        }
+        match part.intent.slots.get("list").and_then(|l| l.as_str()) {
+            Some("it" | "that" | "this" | "that one") => match &named {
+                Some(list) => {
+                    part.intent.slots.insert("list".into(), list.clone());
+                }
+                None => part.intent = Intent::unknown(1.0),
+            },
+            Some(_) => named = part.intent.slots.get("list").cloned(),
+            None => {}
+        }
+    }
+}
+
 /// Whether the grammar understood every part of a piece or a corrected reading, and it
 /// is a command: only talking to LUNA is none ("stop it, both of you" and "shut up, no
 /// way" are said to anyone; "what am i allowed to ask" asks for something).
@@ -837,6 +859,7 @@ impl Brain {
                 clauses = found;
             }
         }
+        list_referred_to(&mut clauses);
         Parse {
             clauses,
             normalized,
@@ -2813,6 +2836,16 @@ mod tests {
             names("you have given me so much information, thank you"),
             ["assistant.thanks"]
         );
+        // A list called "it" is the one named before it, and no list without one.
+        let u = brain().understand("read me the shopping list and then take toothpaste off it");
+        assert_eq!(
+            intents(&u)[1],
+            (
+                "list.remove".to_owned(),
+                json!({"item": "toothpaste", "list": "shopping"})
+            )
+        );
+        assert!(brain().understand("take toothpaste off it").is_unknown());
         // Another device's battery is not this computer's.
         assert!(brain()
             .understand("what battery percentage is my phone at")
