@@ -576,7 +576,7 @@ static SAID_TO_SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
 /// Another assistant's wake word at the start ("hey google, …", "alexa, …"); "google
 /// the opening hours" alone is a search.
 static TO_ANOTHER_ASSISTANT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\W*(?:(?:hey|ok|okay|hi)\W+(?:google|alexa|siri|cortana|bixby)|(?:alexa|siri|cortana|bixby))\b")
+    Regex::new(r"(?i)^\W*(?:(?:hey|ok|okay|hi)\W+(?:google|alexa|siri|cortana|bixby)|(?:alexa|siri|cortana|bixby))\b")
         .expect("another assistant regex")
 });
 
@@ -800,7 +800,7 @@ impl Brain {
     pub fn parse_uncached(&self, text: &str) -> Parse {
         let mut normalized = normalize(text);
         // "Hey Google, what's the traffic like": said to another assistant.
-        if TO_ANOTHER_ASSISTANT.is_match(&text.to_lowercase()) {
+        if TO_ANOTHER_ASSISTANT.is_match(text) {
             return Parse {
                 clauses: vec![Clause {
                     text: normalized.clone(),
@@ -815,7 +815,7 @@ impl Brain {
         let mut clauses = self.segment(&normalized, true);
         match clauses.as_slice() {
             [only] if only.intent.is_unknown() => {
-                if let Some(found) = self.said_between_stops(text) {
+                if let Some(found) = self.said_between_stops(text, &normalized) {
                     clauses = found;
                 }
             }
@@ -823,7 +823,7 @@ impl Brain {
             // mute it and lock the computer, I'm off for lunch.": the guess was the mute
             // alone).
             [only] if only.source != Source::FastPath => {
-                if let Some(found) = self.said_between_stops(text) {
+                if let Some(found) = self.said_between_stops(text, &normalized) {
                     let more = found.iter().any(|c| c.intent.intent != only.intent.intent);
                     let guessed = found.iter().any(|c| c.intent.intent == only.intent.intent);
                     if more && guessed {
@@ -902,12 +902,11 @@ impl Brain {
     /// order ("Hang on, guys. Luna, pause this."; "Can you restart my PC? The Wi-Fi's
     /// acting weird."). Only the grammar answers for a piece, as in `rescue`; a piece of
     /// one word, or one that only greets, thanks or talks to LUNA, is no command by itself
-    /// (asking what LUNA can do is).
-    fn said_between_stops(&self, text: &str) -> Option<Vec<Clause>> {
+    /// (asking what LUNA can do is). `normalized` is the whole of `text`, normalized.
+    fn said_between_stops(&self, text: &str, normalized: &str) -> Option<Vec<Clause>> {
         // "Kevin, turn that down, I'm on the phone!": every piece said to Kevin, unless
         // LUNA is called later ("Kids, five more minutes. Luna, set a timer …").
-        let normalized = normalize(text);
-        if TO_SOMEONE_IN_THE_ROOM.is_match(&normalized)
+        if TO_SOMEONE_IN_THE_ROOM.is_match(normalized)
             && !normalized.split_whitespace().any(|w| w == "luna")
         {
             return None;
