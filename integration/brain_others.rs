@@ -42,7 +42,8 @@ use labelled::Labelled;
 /// domains it does not handle, a smart home's devices) and `sealed7` (the same angles,
 /// written first, never printed) its sixth's; `ask` (people who ask rather than command;
 /// every intent equally) and `sealed8` (the same angles, written first, never printed)
-/// 2026-12-07's seventh.
+/// 2026-12-07's seventh; `slots` (times and dates in every form; requests full of real
+/// names) and `sealed9` (the same angles, written first, never printed) its eighth.
 const SETS: &[(&str, &str, &str)] = &[
     (
         "others",
@@ -443,6 +444,46 @@ const SETS: &[(&str, &str, &str)] = &[
         "sealed8",
         "even8_unknown",
         include_str!("../src/brain/corpus/sealed8/even_unknown.jsonl"),
+    ),
+    (
+        "slots",
+        "slots_times",
+        include_str!("../src/brain/corpus/slots/times.jsonl"),
+    ),
+    (
+        "slots",
+        "slots_times_unknown",
+        include_str!("../src/brain/corpus/slots/times_unknown.jsonl"),
+    ),
+    (
+        "slots",
+        "slots_names",
+        include_str!("../src/brain/corpus/slots/names.jsonl"),
+    ),
+    (
+        "slots",
+        "slots_names_unknown",
+        include_str!("../src/brain/corpus/slots/names_unknown.jsonl"),
+    ),
+    (
+        "sealed9",
+        "times9",
+        include_str!("../src/brain/corpus/sealed9/times.jsonl"),
+    ),
+    (
+        "sealed9",
+        "times9_unknown",
+        include_str!("../src/brain/corpus/sealed9/times_unknown.jsonl"),
+    ),
+    (
+        "sealed9",
+        "names9",
+        include_str!("../src/brain/corpus/sealed9/names.jsonl"),
+    ),
+    (
+        "sealed9",
+        "names9_unknown",
+        include_str!("../src/brain/corpus/sealed9/names_unknown.jsonl"),
     ),
 ];
 
