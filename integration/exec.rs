@@ -182,6 +182,28 @@ fn calendar_world_clock_dates_lists_and_timers_people_ask_for() {
     );
     let weekday = response("what day of the week is july 4th 2030");
     assert!(weekday.contains("Thursday, July 4, 2030"), "{weekday}");
+    // A holiday in a year named, past or to come; a date a week after a weekday; a
+    // date written with slashes.
+    let easter = response("when was easter in 2025");
+    assert_eq!(easter, "Easter was on Sunday, April 20, 2025.");
+    let easter = response("when is easter 2031");
+    assert_eq!(easter, "Easter is on Sunday, April 13, 2031.");
+    let christmas = response("what day of the week is 12/25/2030");
+    assert!(
+        christmas.contains("Wednesday, December 25, 2030"),
+        "{christmas}"
+    );
+    let week_on = response("what date is a week from tuesday");
+    let tuesday = {
+        use chrono::Datelike;
+        let today = chrono::Local::now().date_naive();
+        let ahead = (7 + 1 - i64::from(today.weekday().num_days_from_monday())) % 7;
+        today + chrono::Duration::days(ahead + 7)
+    };
+    assert!(
+        week_on.contains(&tuesday.format("%B %-d").to_string()),
+        "{week_on} (want {tuesday})"
+    );
 
     // Lists made, emptied after a yes, items ticked off.
     assert_eq!(

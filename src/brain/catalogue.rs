@@ -38,8 +38,9 @@ pub const INTENTS: &[(&str, &[&str], &[&str])] = &[
     ("time.now", &[], &["location"]),
     ("date.today", &[], &[]),
     // Another day: `date` (see below) or `holiday` ("easter", "christmas"); `ask` is
-    // "weekday" (what day of the week), "until" (how many days until) or "when".
-    ("date.query", &[], &["date", "holiday", "ask"]),
+    // "weekday" (what day of the week), "until" (how many days until) or "when";
+    // `year` the year a holiday is asked for ("when is diwali in 2027": 2027).
+    ("date.query", &[], &["date", "holiday", "ask", "year"]),
     // `date` slots are context-free words resolved when the step runs: "today",
     // "tomorrow", "monday".."sunday", "next monday", "MM-DD", "YYYY-MM-DD", "weekend",
     // "this week", "next week", "next" (the next event).

@@ -8,7 +8,9 @@
 //!
 //! Canonical values: "today", "tomorrow", "-1" (yesterday), "+N" (in N days), "monday".."sunday",
 //! "next monday".., "weekend", "next weekend", "this week", "next week", "MM-DD",
-//! "YYYY-MM-DD", "---DD" (a day of this or next month), "next" (whatever comes next).
+//! "YYYY-MM-DD", "---DD" (a day of this or next month), "this-month-DD" and
+//! "next-month-DD" ("the 1st of this month"), "next" (whatever comes next), and any of
+//! them "+N" days later ("a week from tuesday" is "tuesday+7").
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
@@ -145,6 +147,43 @@ fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
     }
     let w = *words.get(i)?;
     let next = words.get(i + 1).copied();
+    // "a week from tuesday", "2 weeks from today", "3 days from now", "a week on friday"
+    if let Some((days, j)) = days_span(words, i) {
+        if matches!(words.get(j), Some(&"from") | Some(&"on")) {
+            if matches!(words.get(j + 1), Some(&"now") | Some(&"today")) {
+                return Some((format!("+{days}"), j + 2));
+            }
+            let (base, used) = date_at(words, j + 1)?;
+            let value = if base == "today" {
+                format!("+{days}")
+            } else {
+                format!("{base}+{days}")
+            };
+            return Some((value, used));
+        }
+    }
+    // "12/25", "14/11", "12/05/2027" (the normalizer spaces the slashes): the day is
+    // the number over 12; when both could be months the month comes first, as most
+    // English speakers who write dates with slashes (and Whisper) write them.
+    if let (Some(a), Some(&"/"), Some(b)) = (
+        w.parse::<u32>().ok(),
+        words.get(i + 1),
+        words.get(i + 2).and_then(|b| b.parse::<u32>().ok()),
+    ) {
+        let (m, d) = if a > 12 { (b, a) } else { (a, b) };
+        if (1..=12).contains(&m) && (1..=31).contains(&d) {
+            let year = match (words.get(i + 3), words.get(i + 4)) {
+                (Some(&"/"), Some(y)) if y.len() == 4 => year(y),
+                (Some(&"/"), Some(y)) if y.len() == 2 => y.parse::<i32>().ok().map(|y| 2000 + y),
+                _ => None,
+            };
+            return Some(match year {
+                Some(y) => (format!("{y:04}-{m:02}-{d:02}"), i + 5),
+                None => (format!("{m:02}-{d:02}"), i + 3),
+            });
+        }
+        return None;
+    }
     let day_part = |n: Option<&str>| {
         matches!(
             n,
@@ -206,6 +245,14 @@ fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
         if let Some(m) = words.get(j).and_then(|w| month(w)) {
             return Some(with_year(words, m, d, j + 1));
         }
+        // "the 1st of this month", "the 3rd of next month"
+        if j > i + used && words.get(j + 1) == Some(&"month") {
+            match words.get(j) {
+                Some(&"this") => return Some((format!("this-month-{d:02}"), j + 2)),
+                Some(&"next") => return Some((format!("next-month-{d:02}"), j + 2)),
+                _ => {}
+            }
+        }
         // "the 19th" alone: an ordinal is needed ("the 3" is not a date).
         let ordinal = small_ordinal(words[i]).is_some() || ordinal_word(words[i]).is_some();
         if ordinal && i > 0 && words[i - 1] == "the" {
@@ -213,6 +260,22 @@ fn date_at(words: &[&str], start: usize) -> Option<(String, usize)> {
         }
     }
     None
+}
+
+/// A span of days at `words[i..]`: "a week", "2 weeks", "3 days", "a fortnight" (number
+/// words are digits by now). Returns the days and the index after the unit.
+fn days_span(words: &[&str], i: usize) -> Option<(i64, usize)> {
+    let n: i64 = match *words.get(i)? {
+        "a" | "one" => 1,
+        w => w.parse().ok().filter(|n| (1..=52).contains(n))?,
+    };
+    let per = match *words.get(i + 1)? {
+        "day" | "days" => 1,
+        "week" | "weeks" => 7,
+        "fortnight" | "fortnights" => 14,
+        _ => return None,
+    };
+    Some((n * per, i + 2))
 }
 
 fn with_year(words: &[&str], m: u32, d: u32, at: usize) -> (String, usize) {
@@ -260,6 +323,22 @@ pub fn resolve(value: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> 
         }
         "this week" => Some((today, monday + Duration::days(6))),
         "next week" => Some((monday + Duration::days(7), monday + Duration::days(13))),
+        // "tuesday+7": some days after another date
+        v if v.len() > 1 && v[1..].contains('+') => {
+            let (base, days) = v.rsplit_once('+')?;
+            let days = Duration::days(i64::from(days.parse::<u16>().ok()?));
+            let (first, last) = resolve(base, today)?;
+            Some((first + days, last + days))
+        }
+        v if v.starts_with("this-month-") || v.starts_with("next-month-") => {
+            let d: u32 = v[11..].parse().ok()?;
+            let (y, m) = match (v.starts_with("next"), today.month()) {
+                (false, m) => (today.year(), m),
+                (true, 12) => (today.year() + 1, 1),
+                (true, m) => (today.year(), m + 1),
+            };
+            one(NaiveDate::from_ymd_opt(y, m, d)?)
+        }
         v if v.starts_with('+') => {
             one(today + Duration::days(i64::from(v[1..].parse::<u16>().ok()?)))
         }
@@ -917,10 +996,33 @@ mod tests {
             ("the day after tomorrow", "+2"),
             ("in 3 days", "+3"),
             ("december 20 first", "12-21"),
+            ("12 / 25", "12-25"),
+            ("on 14 / 11", "11-14"),
+            ("12 / 05 / 2027", "2027-12-05"),
+            ("3 / 4 / 27", "2027-03-04"),
+            ("a week from tuesday", "tuesday+7"),
+            ("2 weeks from today", "+14"),
+            ("3 days from now", "+3"),
+            ("a week on friday", "friday+7"),
+            ("a fortnight from next monday", "next monday+14"),
+            ("the 1st of this month", "this-month-01"),
+            ("the 3rd of next month", "next-month-03"),
         ] {
             assert_eq!(parse_date(said).as_deref(), Some(canonical), "{said}");
         }
-        for bad in ["", "the", "3", "the 3", "march", "banana", "friday lunch"] {
+        for bad in [
+            "",
+            "the",
+            "3",
+            "the 3",
+            "march",
+            "banana",
+            "friday lunch",
+            "13 / 13",
+            "6 / 32",
+            "a week from",
+            "a week from banana",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         assert_eq!(
@@ -946,6 +1048,22 @@ mod tests {
             Some((d(2027, 1, 15), d(2027, 1, 15)))
         );
         assert_eq!(resolve("---01", wed), Some((d(2027, 1, 1), d(2027, 1, 1))));
+        assert_eq!(
+            resolve("tuesday+7", wed),
+            Some((d(2026, 12, 15), d(2026, 12, 15)))
+        );
+        assert_eq!(
+            resolve("next monday+14", wed),
+            Some((d(2026, 12, 21), d(2026, 12, 21)))
+        );
+        assert_eq!(
+            resolve("this-month-01", wed),
+            Some((d(2026, 12, 1), d(2026, 12, 1)))
+        );
+        assert_eq!(
+            resolve("next-month-03", wed),
+            Some((d(2027, 1, 3), d(2027, 1, 3)))
+        );
         assert_eq!(
             resolve("weekend", wed),
             Some((d(2026, 12, 5), d(2026, 12, 6)))

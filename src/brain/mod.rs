@@ -543,7 +543,9 @@ fn may_guess(intent: &str, text: &str) -> bool {
     if intent == "system.stats" && ANOTHER_DEVICE.is_match(text) {
         return false;
     }
-    if intent == "time.now" && TIME_ZONE_QUESTION.is_match(text) {
+    if intent == "time.now"
+        && (TIME_ZONE_QUESTION.is_match(text) || TIME_OF_SOMETHING.is_match(text))
+    {
         return false;
     }
     // "next year maybe", "see you next week": a time, not the next track.
@@ -586,6 +588,13 @@ static ANOTHER_DEVICE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("another device regex")
 });
 
+/// "what time is the news on tonight", "what time does the pharmacy close": when
+/// something happens, not the time now; "… what time it was back home": a time past.
+static TIME_OF_SOMETHING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bwhat time (?:it was|(?:is|does|do|did|will|was) (?:the|a|an|my|our|your|his|her|their|that|this) (?:[a-z'-]+ ){0,4}?(?:on|start|starts|open|opens|close|closes|begin|begins|end|ends|finish|finishes|leave|leaves|arrive|arrives|kick off|kicks off|come on|comes on|air|airs|land|lands|get in|gets in)\b)")
+        .expect("time of something regex")
+});
+
 /// "what time zone is arizona in" asks which zone, not the time.
 static TIME_ZONE_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:what|which) (?:time ?zone|timezone)\b").expect("time zone regex")
@@ -596,7 +605,8 @@ const VOCATIVE: &str = concat!(
     "(?:mum|mom|mummy|mommy|mam|ma|dad|daddy|papa|grandma|grandpa|granny|nana|honey|hun|babe|sweetie|darling|love|kids|guys|boys|girls|",
     // People's first names said first ("kevin, turn that down, i'm on the phone"); none
     // is a word of a command or near "luna".
-    "james|john|robert|michael|david|richard|joseph|thomas|tom|tommy|charles|chris|christopher|daniel|dan|danny|matthew|matt|anthony|tony|steven|steve|paul|andrew|andy|joshua|josh|kevin|brian|ryan|jacob|jake|gary|eric|jason|justin|jonathan|jon|stephen|nicholas|nick|tyler|aaron|adam|nathan|ethan|noah|liam|oliver|ollie|harry|george|jamie|sam|sammy|ben|benjamin|alex|alexander|leo|charlie|alfie|freddie|archie|theo|oscar|henry|owen|dylan|jordan|connor|callum|kyle|mary|patricia|jennifer|jen|jenny|linda|elizabeth|liz|lizzie|barbara|susan|sue|jessica|jess|sarah|karen|lisa|nancy|betty|sandra|ashley|emily|emma|olivia|sophie|sophia|chloe|ellie|amelia|isla|ava|mia|lily|ruby|poppy|charlotte|megan|amy|rachel|rebecca|becky|katie|kate|kathy|michelle|nicole|stephanie|heather|melissa|amanda|natalie|abigail|abby|grace|molly|holly|evie|zoe|maisie|freya|erin|jade|helen|julia|claire",
+    "james|john|robert|michael|david|richard|joseph|thomas|tom|tommy|charles|chris|christopher|daniel|dan|danny|matthew|matt|anthony|tony|steven|steve|paul|andrew|andy|joshua|josh|kevin|brian|ryan|jacob|jake|gary|eric|jason|justin|jonathan|jon|stephen|nicholas|nick|tyler|aaron|adam|nathan|ethan|noah|liam|oliver|ollie|harry|george|jamie|sam|sammy|ben|benjamin|alex|alexander|leo|charlie|alfie|freddie|archie|theo|oscar|henry|owen|dylan|jordan|connor|callum|kyle|mary|patricia|jennifer|jen|jenny|linda|elizabeth|liz|lizzie|barbara|susan|sue|jessica|jess|sarah|karen|lisa|nancy|betty|sandra|ashley|emily|emma|olivia|sophie|sophia|chloe|ellie|amelia|isla|ava|mia|lily|ruby|poppy|charlotte|megan|amy|rachel|rebecca|becky|katie|kate|kathy|michelle|nicole|stephanie|heather|melissa|amanda|natalie|abigail|abby|grace|molly|holly|evie|zoe|maisie|freya|erin|jade|helen|julia|claire|",
+    "priya|raj|ravi|arjun|rohan|vikram|deepak|amit|anil|neha|pooja|ananya|anika|sunita|aisha|fatima|omar|ali|ahmed|mohammed|hassan|yusuf|zara|layla|leila|noor|sana|maria|jose|carlos|juan|luis|sofia|lucia|diego|miguel|wei|mei|hiro|yuki|kenji|kwame|kofi|chidi|ngozi|tunde",
     ")"
 );
 

@@ -408,7 +408,18 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             slots.insert("date".into(), Value::from(value));
         }
         "holiday" => {
+            // "diwali in 2027", "easter 2028": that year's.
+            let (raw, year) = match raw.rsplit_once(' ') {
+                Some((name, y)) if y.len() == 4 && y.parse::<i32>().is_ok() => (
+                    name.strip_suffix(" in").unwrap_or(name),
+                    y.parse::<i32>().ok(),
+                ),
+                _ => (raw, None),
+            };
             slots.insert("holiday".into(), Value::from(super::dates::holiday(raw)?));
+            if let Some(year) = year.filter(|y| (1900..=2200).contains(y)) {
+                slots.insert("year".into(), Value::from(year));
+            }
         }
         // A day or a holiday: "until christmas", "until march 3rd".
         "day" => {
@@ -447,6 +458,11 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
         }
         // Where an event moves to: a day, a time or both.
         "target" => {
+            // "to 7 instead of 6": the new time, not the old one.
+            let raw = raw
+                .split_once(" instead of ")
+                .or_else(|| raw.split_once(" rather than "))
+                .map_or(raw, |(new, _)| new);
             let mut found = Slots::new();
             let _ = event(&format!("x {raw}"), &mut found);
             if !(found.contains_key("date") || found.contains_key("time")) {
@@ -478,8 +494,15 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
             let raw = place_without_when(raw);
             // "in one minute": a when, not a where; "in the nursery", "in the basement
             // sensor": a room, whose temperature is a thermostat's, not the weather's.
+            // "rain in my eyes", "snow in the forecast": not places.
+            let first = raw.split(' ').next().unwrap_or("");
             if raw.is_empty()
                 || NOT_PLACES.contains(&raw)
+                || matches!(
+                    first,
+                    "my" | "your" | "our" | "their" | "his" | "her" | "its"
+                )
+                || matches!(raw, "the forecast" | "the air" | "the sky" | "the news")
                 || ROOM_NOT_PLACE.is_match(raw)
                 || raw.starts_with(|c: char| c.is_ascii_digit())
             {
@@ -514,6 +537,17 @@ pub fn parse_when(raw: &str) -> Option<(String, Option<String>)> {
             kept.push(w);
         }
         i += 1;
+    }
+    // "tonight at 8", "this evening at 7": the part of the day after the clock time.
+    let day_part = |w: &str| {
+        matches!(
+            w,
+            "tonight" | "this" | "morning" | "afternoon" | "evening" | "night"
+        )
+    };
+    let lead = kept.iter().take_while(|w| day_part(w)).count();
+    if lead > 0 && lead < kept.len() && kept[lead] != "this" {
+        kept.rotate_left(lead);
     }
     while let Some(first) = kept.first() {
         if matches!(
@@ -1057,7 +1091,21 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
             }
         }
         "weather.get" => {
-            if let Some(place) = after(&["in", "for"]) {
+            // A place LUNA knows after "in", "for", "to" or "at" ("we're driving up to
+            // edinburgh tomorrow …, what's the weather like up there"), else the words
+            // after "in" or "for".
+            let known = (0..words.len())
+                .filter(|&i| matches!(words[i], "in" | "for" | "to" | "into" | "at"))
+                .find_map(|p| {
+                    let after = &words[p + 1..];
+                    (1..=after.len().min(4))
+                        .rev()
+                        .map(|n| after[..n].join(" "))
+                        .find(|place| super::places::find(place).is_some())
+                });
+            if let Some(place) = known {
+                slots.insert("location".into(), Value::from(place));
+            } else if let Some(place) = after(&["in", "for"]) {
                 let _ = convert("location", &place, apps, &mut slots);
             }
         }
@@ -1092,6 +1140,10 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
                 "download",
                 "downloads",
                 "screenshot",
+                "powerpoint",
+                "ppt",
+                "slides",
+                "draft",
             ];
             if intent == "file.search"
                 && !words
@@ -1815,6 +1867,15 @@ mod tests {
             Some(("14:15".into(), Some("saturday".into())))
         );
         assert_eq!(parse_when("11 tonight"), Some(("23:00".into(), None)));
+        assert_eq!(parse_when("tonight at 8"), Some(("20:00".into(), None)));
+        assert_eq!(
+            parse_when("this evening at 7"),
+            Some(("19:00".into(), None))
+        );
+        assert_eq!(
+            parse_when("tomorrow morning at 7"),
+            Some(("07:00".into(), Some("tomorrow".into())))
+        );
         assert_eq!(parse_when("bed"), None);
     }
 }

@@ -206,12 +206,34 @@ fn date_query(intent: &str, step: &Step, today: chrono::NaiveDate) -> StepResult
             Some((h, d)) => (format!("The next holiday, {}", capitalize_words(h)), d),
             None => return StepResult::failed(intent, "I don't know the next holiday."),
         },
-        (Some(h), _) => match dates::holiday_date(h, today) {
-            Some(d) => (capitalize_words(h), d),
-            None => {
-                return StepResult::failed(intent, format!("I don't know when {h} is."));
+        (Some(h), _) => {
+            let year = slot_u64(step, "year")
+                .and_then(|y| i32::try_from(y).ok())
+                .filter(|_| h != "next");
+            let day = match year {
+                Some(y) => dates::holiday_in(h, y),
+                None => dates::holiday_date(h, today),
+            };
+            match (day, year) {
+                // Another year's: said as a date, past or coming.
+                (Some(d), Some(_)) => {
+                    let verb = if d < today { "was" } else { "is" };
+                    let response = format!(
+                        "{} {verb} on {}.",
+                        capitalize_words(h),
+                        d.format("%A, %B %-d, %Y")
+                    );
+                    return StepResult::ok(intent, response);
+                }
+                (Some(d), None) => (capitalize_words(h), d),
+                (None, Some(y)) => {
+                    return StepResult::failed(intent, format!("I don't know when {h} is in {y}."));
+                }
+                (None, None) => {
+                    return StepResult::failed(intent, format!("I don't know when {h} is."));
+                }
             }
-        },
+        }
         (None, Some(d)) => match dates::resolve(d, today) {
             Some((first, _)) => (first.format("%B %-d").to_string(), first),
             None => return StepResult::failed(intent, "I couldn't work out which day that is."),
