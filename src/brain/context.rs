@@ -184,7 +184,7 @@ impl Context {
         let mut out = Vec::with_capacity(clauses.len());
         // Parts earlier in the same utterance count as context for later ones.
         let mut scratch = self.clone();
-        for clause in clauses {
+        for (at, clause) in clauses.iter().enumerate() {
             let mut resolved = vec![clause.clone()];
             match need(clause) {
                 None => {}
@@ -202,8 +202,15 @@ impl Context {
                     i.intent = i.intent.replace("volume.", "brightness.");
                 }
                 Some(Need::Adjustable) => {}
-                // Never the local time or weather for a place not known.
-                Some(Need::Place) => match scratch.last_place() {
+                // Never the local time or weather for a place not known. The place may
+                // be in words that asked nothing, in this part or an earlier one ("my
+                // mom's flying into anchorage, alaska. how cold is it there?").
+                Some(Need::Place) => match scratch.last_place().map(str::to_owned).or_else(|| {
+                    clauses[..=at].iter().rev().find_map(|c| {
+                        let words: Vec<&str> = c.text.split_whitespace().collect();
+                        super::slots::known_place_named(&words)
+                    })
+                }) {
                     Some(place) => {
                         resolved[0]
                             .intent

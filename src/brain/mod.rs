@@ -548,6 +548,10 @@ fn may_guess(intent: &str, text: &str) -> bool {
     {
         return false;
     }
+    // "move my hotel booking to next weekend": a booking is the hotel's to move.
+    if intent.starts_with("calendar.") && BOOKING.is_match(text) {
+        return false;
+    }
     // "next year maybe", "see you next week": a time, not the next track.
     if intent == "media.next" && NEXT_TIME.is_match(text) {
         return false;
@@ -593,6 +597,11 @@ static ANOTHER_DEVICE: LazyLock<Regex> = LazyLock::new(|| {
 static TIME_OF_SOMETHING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bwhat time (?:it was|(?:is|does|do|did|will|was) (?:the|a|an|my|our|your|his|her|their|that|this) (?:[a-z'-]+ ){0,4}?(?:on|start|starts|open|opens|close|closes|begin|begins|end|ends|finish|finishes|leave|leaves|arrive|arrives|kick off|kicks off|come on|comes on|air|airs|land|lands|get in|gets in)\b)")
         .expect("time of something regex")
+});
+
+/// A booking or reservation made with someone else (a hotel, a restaurant, an airline).
+static BOOKING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:booking|bookings|reservation|reservations)\b").expect("booking regex")
 });
 
 /// "what time zone is arizona in" asks which zone, not the time.
@@ -1419,7 +1428,13 @@ impl Brain {
             let surer = best
                 .as_ref()
                 .is_none_or(|b| intent.confidence > b.confidence);
-            if !intent.is_unknown() && !intent.intent.starts_with("assistant.") && surer {
+            // The whole utterance must allow the guess too ("… what time it was back
+            // home": the span "time it was back home" alone does not say it is past).
+            if !intent.is_unknown()
+                && !intent.intent.starts_with("assistant.")
+                && surer
+                && !(intent.intent == "time.now" && TIME_OF_SOMETHING.is_match(text))
+            {
                 best = Some(intent);
             }
         }
@@ -2632,6 +2647,11 @@ mod tests {
         assert_eq!(
             intents(&b.understand("and what's the weather like there")),
             vec![("weather.get".into(), json!({"location": "tokyo"}))]
+        );
+        // Named in words that ask nothing.
+        assert_eq!(
+            intents(&brain().understand("I went to Paris once. What time is it there?")),
+            vec![("time.now".into(), json!({"location": "paris"}))]
         );
         // No place named before: not the local time for "there".
         assert!(brain().understand("what time is it there").is_unknown());

@@ -518,6 +518,20 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
     Some(())
 }
 
+/// The first place LUNA knows after "in", "for", "to", "into" or "at", as long a run of
+/// words as names one ("we're flying into anchorage alaska" → "anchorage alaska").
+pub fn known_place_named(words: &[&str]) -> Option<String> {
+    (0..words.len())
+        .filter(|&i| matches!(words[i], "in" | "for" | "to" | "into" | "at"))
+        .find_map(|p| {
+            let after = &words[p + 1..];
+            (1..=after.len().min(4))
+                .rev()
+                .map(|n| after[..n].join(" "))
+                .find(|place| super::places::find(place).is_some())
+        })
+}
+
 /// "monday at 8 am" → ("08:00", Some("monday")); "6 tomorrow morning" → ("06:00", Some("tomorrow")).
 pub fn parse_when(raw: &str) -> Option<(String, Option<String>)> {
     let words: Vec<&str> = raw.split_whitespace().collect();
@@ -1094,16 +1108,7 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
             // A place LUNA knows after "in", "for", "to" or "at" ("we're driving up to
             // edinburgh tomorrow …, what's the weather like up there"), else the words
             // after "in" or "for".
-            let known = (0..words.len())
-                .filter(|&i| matches!(words[i], "in" | "for" | "to" | "into" | "at"))
-                .find_map(|p| {
-                    let after = &words[p + 1..];
-                    (1..=after.len().min(4))
-                        .rev()
-                        .map(|n| after[..n].join(" "))
-                        .find(|place| super::places::find(place).is_some())
-                });
-            if let Some(place) = known {
+            if let Some(place) = known_place_named(&words) {
                 slots.insert("location".into(), Value::from(place));
             } else if let Some(place) = after(&["in", "for"]) {
                 let _ = convert("location", &place, apps, &mut slots);
