@@ -2,7 +2,9 @@
 //! `src/brain/corpus/others/` (written by helpers briefed only with the intent list, as
 //! many different people would talk) and CLINC150's test split mapped onto our intents
 //! (`src/brain/corpus/clinc_test.jsonl`, by `models/brain/clinc.py`; crowd-written).
-//! Neither is trained on. `cargo test --test brain_others -- --nocapture` prints
+//! Since 2026-12-08 the development sets' even lines are training sentences
+//! (`config/brain_examples_others.toml`); odd lines, the sealed sets and CLINC150's test
+//! split never are (checked below). `cargo test --test brain_others -- --nocapture` prints
 //! per-set and per-intent accuracy and out-of-domain false accepts;
 //! `LUNA_SHOW_FAILURES=1` prints the misses of the even lines (the half we look at when
 //! improving the brain; odd lines are held out: only their totals are looked at).
@@ -525,6 +527,64 @@ impl Tally {
             self.durations
         )
     }
+}
+
+/// The development sets' even lines are training sentences
+/// (`config/brain_examples_others.toml`, by `models/brain/others_examples.py`); their odd
+/// lines, the sealed sets and CLINC150's test split must never be, or the figures above
+/// measure memory.
+#[test]
+fn held_out_lines_are_never_trained_on() {
+    let training: toml::Table =
+        toml::from_str(include_str!("../config/brain_examples_others.toml")).unwrap();
+    let trained: std::collections::HashSet<String> = training
+        .values()
+        .flat_map(|v| v["examples"].as_array().unwrap().iter())
+        .map(|e| e.as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(trained.len() > 5000, "{} training sentences", trained.len());
+    // (group, set, line number, text), numbered as the scoring numbers them.
+    let lines: Vec<(&str, &str, usize, String)> = SETS
+        .iter()
+        .flat_map(|(group, set, lines)| {
+            lines
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(move |(n, line)| {
+                    let l: Labelled = serde_json::from_str(line).unwrap();
+                    let words: Vec<&str> = l.text.split_whitespace().collect();
+                    (*group, *set, n, words.join(" ").to_lowercase())
+                })
+        })
+        .collect();
+    let development = |group: &str| !group.starts_with("sealed") && group != "clinc";
+    let even: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter(|(group, _, n, _)| development(group) && n % 2 == 0)
+        .map(|(_, _, _, text)| text.as_str())
+        .collect();
+    let mut held_out = 0;
+    // (A sentence written twice, once on an even line, is trained on.)
+    for (_, set, n, text) in lines
+        .iter()
+        .filter(|(_, _, _, t)| !even.contains(t.as_str()))
+    {
+        held_out += 1;
+        assert!(
+            !trained.contains(text),
+            "{set} line {n} is held out but in the training sentences"
+        );
+    }
+    assert!(held_out > 9000, "{held_out} held-out lines");
+    let stray = trained
+        .iter()
+        .filter(|t| !even.contains(t.as_str()))
+        .count();
+    assert_eq!(
+        stray, 0,
+        "training sentences that are no development set's even line"
+    );
 }
 
 #[test]

@@ -24,6 +24,11 @@ pub const GENERATED_EXAMPLES: &str = include_str!("../../config/brain_examples_g
 /// them not addressed to it), written by helpers who saw only the intent list.
 pub const NEAR_MISS_EXAMPLES: &str = include_str!("../../config/brain_examples_near_misses.toml");
 
+/// The even lines of the development sets other people wrote (helpers who saw only the
+/// intent list), one intent each (`models/brain/others_examples.py`); their odd lines,
+/// the sealed sets and CLINC150's test split are never trained on.
+pub const OTHERS_EXAMPLES: &str = include_str!("../../config/brain_examples_others.toml");
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExamplesError {
     #[error("training examples {origin}: invalid TOML: {message}")]
@@ -153,6 +158,8 @@ pub struct TrainOptions {
     pub learning_rate: f32,
     pub l2: f32,
     pub seed: u64,
+    /// Times a feature must occur in the training sentences to get weights.
+    pub min_feature_count: u32,
 }
 
 impl Default for TrainOptions {
@@ -164,6 +171,7 @@ impl Default for TrainOptions {
             learning_rate: 0.8,
             l2: 1e-6,
             seed: 0x5eed_1a11,
+            min_feature_count: 2,
         }
     }
 }
@@ -182,15 +190,27 @@ impl Classifier {
             .enumerate()
             .map(|(i, c)| (c.as_str(), i))
             .collect();
-        let mut feature_ids: HashMap<String, u32> = HashMap::new();
+        // A feature seen once says little and costs a weight per class.
+        let mut counts: HashMap<String, u32> = HashMap::new();
         let mut buf = String::new();
+        for (_, text) in examples {
+            features(text, &mut buf, |f| {
+                *counts.entry(f.to_owned()).or_insert(0) += 1;
+            });
+        }
+        let mut feature_ids: HashMap<String, u32> = HashMap::new();
         let data: Vec<(usize, Vec<u32>)> = examples
             .iter()
             .map(|(class, text)| {
                 let mut ids = Vec::new();
                 features(text, &mut buf, |f| {
-                    let next = feature_ids.len() as u32;
-                    ids.push(*feature_ids.entry(f.to_owned()).or_insert(next));
+                    if counts
+                        .get(f)
+                        .is_some_and(|n| *n >= options.min_feature_count)
+                    {
+                        let next = feature_ids.len() as u32;
+                        ids.push(*feature_ids.entry(f.to_owned()).or_insert(next));
+                    }
                 });
                 ids.sort_unstable();
                 ids.dedup();

@@ -249,7 +249,7 @@ impl BrainModel {
             use sha2::{Digest, Sha256};
             let mut h = Sha256::new();
             h.update(format!("{options:?}\n"));
-            for (class, text) in &examples {
+            for (class, text) in &examples.all {
                 h.update(class.as_bytes());
                 h.update(b"\t");
                 h.update(text.as_bytes());
@@ -268,11 +268,15 @@ impl BrainModel {
         {
             Some(c) => c,
             None => {
-                let c = Classifier::train(&examples, &options);
+                let c = Classifier::train(&examples.all, &options);
                 let written = std::fs::create_dir_all(cache_dir)
                     .and_then(|_| crate::atomic_file::write(&path, &c.to_bytes()));
-                if let Err(e) = written {
-                    tracing::debug!(path = %path.display(), error = %e, "trained classifier not cached");
+                match written {
+                    Err(e) => {
+                        tracing::debug!(path = %path.display(), error = %e, "trained classifier not cached");
+                    }
+                    // Classifiers trained from other sentences are not read again.
+                    Ok(()) => remove_stale_caches(cache_dir, &path),
                 }
                 c
             }
@@ -281,16 +285,19 @@ impl BrainModel {
     }
 
     /// The model from its trained parts; the speller learns the grammar's words and
-    /// every training sentence's.
+    /// the training sentences' but the development sets' (written with typed slips on
+    /// purpose: "set timr for 25 minits" must still be corrected).
     fn assemble(
         grammar: Grammar,
         classifier: Classifier,
         apps: AppCatalog,
-        examples: &[(String, String)],
+        examples: &TrainingSentences,
     ) -> Self {
         let speller = spelling::Speller::new(
             grammar.words(),
-            examples.iter().map(|(_, text)| text.as_str()),
+            examples.all[..examples.spelled_right]
+                .iter()
+                .map(|(_, text)| text.as_str()),
         );
         Self {
             grammar,
@@ -302,11 +309,11 @@ impl BrainModel {
     }
 
     /// Every training sentence, normalized: the examples file, CLINC150's, the
-    /// generated ones and the near misses.
+    /// generated ones, the near misses and the development sets' even lines.
     fn examples(
         examples_toml: &str,
         examples_origin: &str,
-    ) -> Result<Vec<(String, String)>, BrainError> {
+    ) -> Result<TrainingSentences, BrainError> {
         let mut examples = classifier::parse_examples(examples_toml, examples_origin)?;
         examples.extend(classifier::parse_examples(
             classifier::CLINC_EXAMPLES,
@@ -320,10 +327,18 @@ impl BrainModel {
             classifier::NEAR_MISS_EXAMPLES,
             "config/brain_examples_near_misses.toml",
         )?);
-        Ok(examples
-            .into_iter()
-            .map(|(class, text)| (class, normalize(&text)))
-            .collect())
+        let spelled_right = examples.len();
+        examples.extend(classifier::parse_examples(
+            classifier::OTHERS_EXAMPLES,
+            "config/brain_examples_others.toml",
+        )?);
+        Ok(TrainingSentences {
+            all: examples
+                .into_iter()
+                .map(|(class, text)| (class, normalize(&text)))
+                .collect(),
+            spelled_right,
+        })
     }
 
     pub fn build(
@@ -333,7 +348,7 @@ impl BrainModel {
         apps: AppCatalog,
     ) -> Result<Self, BrainError> {
         let examples = Self::examples(examples_toml, examples_origin)?;
-        let classifier = Classifier::train(&examples, &TrainOptions::default());
+        let classifier = Classifier::train(&examples.all, &TrainOptions::default());
         Ok(Self::assemble(grammar, classifier, apps, &examples))
     }
 }
@@ -448,6 +463,31 @@ static SAID_IN_SILENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:for watching|for listening|subscribe|no thanks|no thank you)\b")
         .expect("silence regex")
 });
+
+/// Every training sentence (class, normalized text); the first `spelled_right` are
+/// spelled as they should be (the speller learns their words).
+struct TrainingSentences {
+    all: Vec<(String, String)>,
+    spelled_right: usize,
+}
+
+/// Removes the classifiers cached from earlier training sentences (`brain-*.bin` in
+/// `cache_dir` but `keep`): each is ~10 MB and is never read again.
+fn remove_stale_caches(cache_dir: &std::path::Path, keep: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path != keep && name.starts_with("brain-") && name.ends_with(".bin") {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::debug!(path = %path.display(), error = %e, "stale classifier cache not removed");
+            }
+        }
+    }
+}
 
 /// A command said twice in one breath, once as a guess ("i can't hear you and need
 /// you to turn up the volume": the reason reads as a volume.up too), is done once: the
@@ -1028,6 +1068,27 @@ impl Brain {
     fn segment(&self, normalized: &str, second_opinion: bool) -> Vec<Clause> {
         let parts = self.split_parts(normalized);
         if let [only] = parts.as_slice() {
+            // The classifier's guess at the whole found no slots, and the grammar on a
+            // command inside it agrees: the grammar's reading has them ("can you move my
+            // haircut from 5 to 6? the kids have swim").
+            if only.source == Source::Fallback
+                && !only.intent.is_unknown()
+                && only.intent.slots.is_empty()
+            {
+                let same = |r: &Intent| r.intent == only.intent.intent;
+                let found = self
+                    .rescue(normalized)
+                    .filter(same)
+                    .or_else(|| self.grammar_at_either_end(normalized, &only.intent.intent));
+                if let Some(mut intent) = found {
+                    slots::enrich(&intent.intent, normalized, &mut intent.slots);
+                    return vec![Clause {
+                        intent,
+                        source: Source::FastPath,
+                        ..only.clone()
+                    }];
+                }
+            }
             if only.intent.is_unknown() {
                 let asked = second_opinion && only.source == Source::Fallback;
                 let found = self
@@ -1393,6 +1454,25 @@ impl Brain {
         self.device_as_object(text)
     }
 
+    /// `intent` as the grammar reads it from the words at the start or the end of
+    /// `text`, the longest first ("move my haircut from 5 to 6 | the kids have swim",
+    /// "i'm doing the dishes so | could you stick some motown on in here").
+    fn grammar_at_either_end(&self, text: &str, intent: &str) -> Option<Intent> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let n = words.len();
+        if !(3..=RESCUE_GUESS_MAX_WORDS * 2).contains(&n) {
+            return None;
+        }
+        (2..n).rev().find_map(|len| {
+            [&words[..len], &words[n - len..]]
+                .into_iter()
+                .find_map(|span| {
+                    let (found, source) = self.parse_simple(&span.join(" "));
+                    (source == Source::FastPath && found.intent == intent).then_some(found)
+                })
+        })
+    }
+
     /// "I don't want that Outlook thing pinging at me all evening, so please close it
     /// down": "it" in `words[a..b]` is the app named before it, when the grammar
     /// understands the request with the app in its place as opening or closing it.
@@ -1433,7 +1513,7 @@ impl Brain {
             if !intent.is_unknown()
                 && !intent.intent.starts_with("assistant.")
                 && surer
-                && !(intent.intent == "time.now" && TIME_OF_SOMETHING.is_match(text))
+                && (intent.intent != "time.now" || !TIME_OF_SOMETHING.is_match(text))
             {
                 best = Some(intent);
             }
@@ -2471,6 +2551,14 @@ mod tests {
     #[test]
     fn the_trained_classifier_is_cached_and_a_bad_cache_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
+        // One trained from other sentences, and a file that is not a cache: the first
+        // is removed when a classifier is cached, the second stays.
+        std::fs::write(
+            dir.path().join("brain-0123456789abcdef01234567.bin"),
+            b"old",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
         let build = || {
             BrainModel::build_cached(
                 Grammar::builtin().unwrap(),
@@ -2482,9 +2570,15 @@ mod tests {
             .unwrap()
         };
         let first = build();
-        let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        let cached: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+            .collect();
         assert_eq!(cached.len(), 1, "{cached:?}");
-        let path = cached[0].path();
+        assert!(dir.path().join("notes.txt").exists());
+        let path = cached[0].clone();
         let second = build();
         let text = "i'd really love it if the sound got a bit louder";
         let (a, b) = (
