@@ -2,7 +2,8 @@
 """Trains the brain's sentence-encoder head: a multinomial logistic regression over
 all-MiniLM-L6-v2 sentence embeddings (mean-pooled, L2-normalized) of every training
 sentence (config/brain_examples.toml, CLINC150's mapped train+val split, the generated
-sentences, the helpers' near misses, the development sets' even lines), class `unknown` included and weighted x3. Writes models/brain/encoder_head.json, which the
+sentences, the helpers' near misses, the development sets' even lines, the helpers'
+training sentences), class `unknown` included and weighted x3. Writes models/brain/encoder_head.json, which the
 binary embeds (src/brain/encoder.rs runs the same model with tract).
 
 It prints the head's 5-fold cross-validated accuracy on the training data at a few
@@ -33,7 +34,8 @@ from tokenizers import Tokenizer
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FILES = ["brain_examples.toml", "brain_examples_clinc.toml", "brain_examples_generated.toml",
-         "brain_examples_near_misses.toml", "brain_examples_others.toml"]
+         "brain_examples_near_misses.toml", "brain_examples_others.toml",
+         "brain_examples_helpers.toml"]
 
 
 def embedder(model, tokenizer):

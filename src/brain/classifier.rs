@@ -29,6 +29,11 @@ pub const NEAR_MISS_EXAMPLES: &str = include_str!("../../config/brain_examples_n
 /// the sealed sets and CLINC150's test split are never trained on.
 pub const OTHERS_EXAMPLES: &str = include_str!("../../config/brain_examples_others.toml");
 
+/// Training sentences written for LUNA by helpers who saw only the intent list, in four
+/// angles (kinds of speaker, Whisper's transcripts, the extremes of length, the border
+/// of its scope); never a line of an evaluation set.
+pub const HELPERS_EXAMPLES: &str = include_str!("../../config/brain_examples_helpers.toml");
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExamplesError {
     #[error("training examples {origin}: invalid TOML: {message}")]

@@ -180,11 +180,13 @@ impl Context {
 
     /// Replaces references to context with what they refer to; what cannot be
     /// resolved becomes `unknown`.
-    pub fn resolve(&self, clauses: &[Clause], apps: &AppCatalog) -> Vec<Clause> {
+    /// `utterance` is the whole of what was said, normalized: a place named in words
+    /// that asked nothing is there, not in any part.
+    pub fn resolve(&self, clauses: &[Clause], utterance: &str, apps: &AppCatalog) -> Vec<Clause> {
         let mut out = Vec::with_capacity(clauses.len());
         // Parts earlier in the same utterance count as context for later ones.
         let mut scratch = self.clone();
-        for (at, clause) in clauses.iter().enumerate() {
+        for clause in clauses {
             let mut resolved = vec![clause.clone()];
             match need(clause) {
                 None => {}
@@ -206,10 +208,12 @@ impl Context {
                 // be in words that asked nothing, in this part or an earlier one ("my
                 // mom's flying into anchorage, alaska. how cold is it there?").
                 Some(Need::Place) => match scratch.last_place().map(str::to_owned).or_else(|| {
-                    clauses[..=at].iter().rev().find_map(|c| {
-                        let words: Vec<&str> = c.text.split_whitespace().collect();
-                        super::slots::known_place_named(&words)
-                    })
+                    // The words before this part's "there".
+                    let before = utterance
+                        .rfind(clause.text.as_str())
+                        .map_or(utterance, |end| &utterance[..end + clause.text.len()]);
+                    let words: Vec<&str> = before.split_whitespace().collect();
+                    super::slots::known_place_named(&words)
                 }) {
                     Some(place) => {
                         resolved[0]

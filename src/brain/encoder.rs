@@ -36,7 +36,7 @@ pub const DIM: usize = 384;
 const MAX_TOKENS: usize = 128;
 const WORD_TABLE: &str = "inner.embeddings.word_embeddings.weight";
 
-/// The head the binary ships, trained on the five examples files.
+/// The head the binary ships, trained on the six examples files.
 const HEAD_JSON: &str = include_str!("../../models/brain/encoder_head.json");
 
 #[derive(Debug, thiserror::Error)]

@@ -309,7 +309,8 @@ impl BrainModel {
     }
 
     /// Every training sentence, normalized: the examples file, CLINC150's, the
-    /// generated ones, the near misses and the development sets' even lines.
+    /// generated ones, the near misses, the development sets' even lines and the
+    /// helpers' training sentences.
     fn examples(
         examples_toml: &str,
         examples_origin: &str,
@@ -331,6 +332,10 @@ impl BrainModel {
         examples.extend(classifier::parse_examples(
             classifier::OTHERS_EXAMPLES,
             "config/brain_examples_others.toml",
+        )?);
+        examples.extend(classifier::parse_examples(
+            classifier::HELPERS_EXAMPLES,
+            "config/brain_examples_helpers.toml",
         )?);
         Ok(TrainingSentences {
             all: examples
@@ -469,6 +474,13 @@ static SAID_IN_SILENCE: LazyLock<Regex> = LazyLock::new(|| {
 struct TrainingSentences {
     all: Vec<(String, String)>,
     spelled_right: usize,
+}
+
+/// Whether `intent` has every slot its intent requires (a timer's duration).
+fn complete(intent: &Intent) -> bool {
+    catalogue::required_slots(&intent.intent)
+        .iter()
+        .all(|slot| intent.slots.contains_key(*slot))
 }
 
 /// Removes the classifiers cached from earlier training sentences (`brain-*.bin` in
@@ -913,7 +925,16 @@ impl Brain {
         // may understand it (and find its slots: "set timr for 25 minits").
         if matches!(clauses.as_slice(), [only] if only.intent.is_unknown() || only.source != Source::FastPath)
         {
-            if let Some((corrected, found)) = self.spelled_right(&normalized) {
+            // A guess whose slots are missing may be completed by a corrected reading of
+            // the same intent ("set timr for 25 minits …": the guess has no duration).
+            let incomplete = match clauses.as_slice() {
+                [only] if !only.intent.is_unknown() && !complete(&only.intent) => {
+                    Some(only.intent.intent.clone())
+                }
+                _ => None,
+            };
+            if let Some((corrected, found)) = self.spelled_right(&normalized, incomplete.as_deref())
+            {
                 normalized = corrected;
                 clauses = found;
             }
@@ -928,13 +949,21 @@ impl Brain {
     /// A sentence understood only once its typed slips are corrected ("set timr for 25
     /// minits"): the corrected text and what the grammar makes of it. Only the grammar
     /// answers, as for pieces: a classifier would take a wrong correction too.
-    fn spelled_right(&self, normalized: &str) -> Option<(String, Vec<Clause>)> {
+    fn spelled_right(
+        &self,
+        normalized: &str,
+        incomplete: Option<&str>,
+    ) -> Option<(String, Vec<Clause>)> {
         spelling::misheard_reading(normalized)
             .into_iter()
             .chain(self.model.speller.readings(normalized))
             .find_map(|corrected| {
                 let parts = self.segment(&corrected, false);
-                grammar_understood(&parts).then_some((corrected, parts))
+                let completed = matches!(
+                    (parts.as_slice(), incomplete),
+                    ([only], Some(intent)) if only.intent.intent == intent && complete(&only.intent)
+                );
+                (grammar_understood(&parts) || completed).then_some((corrected, parts))
             })
     }
 
@@ -1044,7 +1073,9 @@ impl Brain {
             return ((**hit).clone(), true);
         }
         self.stats.context.misses += 1;
-        let resolved = self.context.resolve(&parse.clauses, &self.model.apps);
+        let resolved = self
+            .context
+            .resolve(&parse.clauses, &parse.normalized, &self.model.apps);
         self.context_cache.insert(key, Arc::new(resolved.clone()));
         (resolved, true)
     }
@@ -1468,7 +1499,8 @@ impl Brain {
                 .into_iter()
                 .find_map(|span| {
                     let (found, source) = self.parse_simple(&span.join(" "));
-                    (source == Source::FastPath && found.intent == intent).then_some(found)
+                    (source == Source::FastPath && found.intent == intent && complete(&found))
+                        .then_some(found)
                 })
         })
     }
@@ -2743,6 +2775,16 @@ mod tests {
             vec![("weather.get".into(), json!({"location": "tokyo"}))]
         );
         // Named in words that ask nothing.
+        assert_eq!(
+            intents(
+                &brain()
+                    .understand("My mom's flying into Anchorage, Alaska. How cold is it there?")
+            ),
+            vec![(
+                "weather.get".into(),
+                json!({"location": "anchorage alaska", "condition": "temperature"})
+            )]
+        );
         assert_eq!(
             intents(&brain().understand("I went to Paris once. What time is it there?")),
             vec![("time.now".into(), json!({"location": "paris"}))]
