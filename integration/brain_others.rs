@@ -796,6 +796,8 @@ fn brain_understands_sentences_written_by_others() {
         ("sealed7", FLOOR_SEALED7),
         ("ask", FLOOR_ASK),
         ("sealed8", FLOOR_SEALED8),
+        ("slots", FLOOR_SLOTS),
+        ("sealed9", FLOOR_SEALED9),
     ] {
         let t = &per_group[group];
         assert!(
@@ -881,6 +883,14 @@ const FLOOR_SEALED7: f64 = 90.0;
 // written before them and never read, 91.5 % at 2.2 % → 91.5 % at 1.2 %.
 const FLOOR_ASK: f64 = 94.0;
 const FLOOR_SEALED8: f64 = 90.0;
+// 2026-12-08 (eighth session): the slots sets (times and dates in every form; requests
+// full of names), frozen first, 93.2 % at 2.0 % before the session's changes; the ninth
+// sealed sets, written before them and never read, 90.8 % at 2.0 %. After the grammar
+// work and training on the development sets' even lines and the helpers' sentences
+// (the slots sets' even lines among them, so their whole figure is partly memory; the
+// held-out half 95.0 → 97.0 %): see src/brain/corpus/README.md.
+const FLOOR_SLOTS: f64 = 95.0;
+const FLOOR_SEALED9: f64 = 90.0;
 // 12 of 420 today: one more would pass the 3 %; the margin is for the next
 // change to show in the printout before it fails here.
 const CEILING_UNSEEN_FALSE_ACCEPTS: f64 = 3.6;

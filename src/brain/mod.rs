@@ -925,16 +925,16 @@ impl Brain {
         // may understand it (and find its slots: "set timr for 25 minits").
         if matches!(clauses.as_slice(), [only] if only.intent.is_unknown() || only.source != Source::FastPath)
         {
-            // A guess whose slots are missing may be completed by a corrected reading of
-            // the same intent ("set timr for 25 minits …": the guess has no duration).
+            // Not understood, or a guess whose slots are missing: a corrected reading
+            // guessed as an intent with every slot it needs (the same intent, if there
+            // was a guess) will do ("set timr for 25 minits …": no duration before).
             let incomplete = match clauses.as_slice() {
-                [only] if !only.intent.is_unknown() && !complete(&only.intent) => {
-                    Some(only.intent.intent.clone())
-                }
+                [only] if only.intent.is_unknown() => Some(None),
+                [only] if !complete(&only.intent) => Some(Some(only.intent.intent.clone())),
                 _ => None,
             };
-            if let Some((corrected, found)) = self.spelled_right(&normalized, incomplete.as_deref())
-            {
+            let incomplete = incomplete.as_ref().map(|guess| guess.as_deref());
+            if let Some((corrected, found)) = self.spelled_right(&normalized, incomplete) {
                 normalized = corrected;
                 clauses = found;
             }
@@ -952,17 +952,21 @@ impl Brain {
     fn spelled_right(
         &self,
         normalized: &str,
-        incomplete: Option<&str>,
+        incomplete: Option<Option<&str>>,
     ) -> Option<(String, Vec<Clause>)> {
         spelling::misheard_reading(normalized)
             .into_iter()
             .chain(self.model.speller.readings(normalized))
             .find_map(|corrected| {
                 let parts = self.segment(&corrected, false);
-                let completed = matches!(
-                    (parts.as_slice(), incomplete),
-                    ([only], Some(intent)) if only.intent.intent == intent && complete(&only.intent)
-                );
+                let completed = match (parts.as_slice(), incomplete) {
+                    ([only], Some(guess)) => {
+                        guess.is_none_or(|intent| only.intent.intent == intent)
+                            && !catalogue::required_slots(&only.intent.intent).is_empty()
+                            && complete(&only.intent)
+                    }
+                    _ => false,
+                };
                 (grammar_understood(&parts) || completed).then_some((corrected, parts))
             })
     }
