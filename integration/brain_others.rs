@@ -581,6 +581,28 @@ fn held_out_lines_are_never_trained_on() {
         .iter()
         .filter(|t| !even.contains(t.as_str()))
         .count();
+    // And every even line of one intent is there: a set added or changed since the file
+    // was made means `python3 models/brain/others_examples.py` (and the encoder head).
+    let single: std::collections::HashSet<String> = SETS
+        .iter()
+        .filter(|(group, _, _)| development(group))
+        .flat_map(|(_, _, lines)| lines.lines().enumerate())
+        .filter(|(n, l)| n % 2 == 0 && !l.trim().is_empty())
+        .map(|(_, l)| serde_json::from_str::<Labelled>(l).unwrap())
+        .filter(|l| l.intents.len() == 1)
+        .map(|l| {
+            l.text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .collect();
+    assert_eq!(
+        single.len(),
+        trained.len(),
+        "config/brain_examples_others.toml is not made from today's development sets"
+    );
     assert_eq!(
         stray, 0,
         "training sentences that are no development set's even line"

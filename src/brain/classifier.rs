@@ -29,9 +29,10 @@ pub const NEAR_MISS_EXAMPLES: &str = include_str!("../../config/brain_examples_n
 /// the sealed sets and CLINC150's test split are never trained on.
 pub const OTHERS_EXAMPLES: &str = include_str!("../../config/brain_examples_others.toml");
 
-/// Training sentences written for LUNA by helpers who saw only the intent list, in four
+/// Training sentences written for LUNA by helpers who saw only the intent list, in eight
 /// angles (kinds of speaker, Whisper's transcripts, the extremes of length, the border
-/// of its scope); never a line of an evaluation set.
+/// of its scope, indirect asks, English as the world speaks it, specifics, talk at home
+/// not for LUNA); never a line of an evaluation set.
 pub const HELPERS_EXAMPLES: &str = include_str!("../../config/brain_examples_helpers.toml");
 
 #[derive(Debug, thiserror::Error)]
