@@ -543,8 +543,8 @@ fn held_out_lines_are_never_trained_on() {
         .map(|e| e.as_str().unwrap().to_lowercase())
         .collect();
     assert!(trained.len() > 5000, "{} training sentences", trained.len());
-    // (group, set, line number, text), numbered as the scoring numbers them.
-    let lines: Vec<(&str, &str, usize, String)> = SETS
+    // (group, set, line number, text, intents), numbered as the scoring numbers them.
+    let lines: Vec<(&str, &str, usize, String, usize)> = SETS
         .iter()
         .flat_map(|(group, set, lines)| {
             lines
@@ -554,21 +554,22 @@ fn held_out_lines_are_never_trained_on() {
                 .map(move |(n, line)| {
                     let l: Labelled = serde_json::from_str(line).unwrap();
                     let words: Vec<&str> = l.text.split_whitespace().collect();
-                    (*group, *set, n, words.join(" ").to_lowercase())
+                    let text = words.join(" ").to_lowercase();
+                    (*group, *set, n, text, l.intents.len())
                 })
         })
         .collect();
     let development = |group: &str| !group.starts_with("sealed") && group != "clinc";
     let even: std::collections::HashSet<&str> = lines
         .iter()
-        .filter(|(group, _, n, _)| development(group) && n % 2 == 0)
-        .map(|(_, _, _, text)| text.as_str())
+        .filter(|(group, _, n, _, _)| development(group) && n % 2 == 0)
+        .map(|(_, _, _, text, _)| text.as_str())
         .collect();
     let mut held_out = 0;
     // (A sentence written twice, once on an even line, is trained on.)
-    for (_, set, n, text) in lines
+    for (_, set, n, text, _) in lines
         .iter()
-        .filter(|(_, _, _, t)| !even.contains(t.as_str()))
+        .filter(|(_, _, _, t, _)| !even.contains(t.as_str()))
     {
         held_out += 1;
         assert!(
@@ -583,20 +584,10 @@ fn held_out_lines_are_never_trained_on() {
         .count();
     // And every even line of one intent is there: a set added or changed since the file
     // was made means `python3 models/brain/others_examples.py` (and the encoder head).
-    let single: std::collections::HashSet<String> = SETS
+    let single: std::collections::HashSet<&str> = lines
         .iter()
-        .filter(|(group, _, _)| development(group))
-        .flat_map(|(_, _, lines)| lines.lines().enumerate())
-        .filter(|(n, l)| n % 2 == 0 && !l.trim().is_empty())
-        .map(|(_, l)| serde_json::from_str::<Labelled>(l).unwrap())
-        .filter(|l| l.intents.len() == 1)
-        .map(|l| {
-            l.text
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        })
+        .filter(|(group, _, n, _, intents)| development(group) && n % 2 == 0 && *intents == 1)
+        .map(|(_, _, _, text, _)| text.as_str())
         .collect();
     assert_eq!(
         single.len(),
@@ -607,6 +598,32 @@ fn held_out_lines_are_never_trained_on() {
         stray, 0,
         "training sentences that are no development set's even line"
     );
+    // The sentences helpers wrote for training are no evaluation line at all.
+    let helpers: toml::Table =
+        toml::from_str(include_str!("../config/brain_examples_helpers.toml")).unwrap();
+    let evaluation: std::collections::HashSet<&str> = lines
+        .iter()
+        .map(|(_, _, _, text, _)| text.as_str())
+        .collect();
+    let written: Vec<String> = helpers
+        .values()
+        .flat_map(|v| v["examples"].as_array().unwrap().iter())
+        .map(|e| {
+            e.as_str()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .collect();
+    assert!(written.len() > 7000, "{} helpers' sentences", written.len());
+    for text in &written {
+        assert!(
+            !evaluation.contains(text.as_str()),
+            "an evaluation line is in config/brain_examples_helpers.toml: {text:?}"
+        );
+    }
 }
 
 #[test]

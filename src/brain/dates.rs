@@ -105,7 +105,7 @@ fn small_ordinal(w: &str) -> Option<u32> {
     (d != w).then(|| d.parse().ok()).flatten()
 }
 
-fn year(w: &str) -> Option<i32> {
+pub(crate) fn year(w: &str) -> Option<i32> {
     w.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y))
 }
 

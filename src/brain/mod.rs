@@ -925,16 +925,8 @@ impl Brain {
         // may understand it (and find its slots: "set timr for 25 minits").
         if matches!(clauses.as_slice(), [only] if only.intent.is_unknown() || only.source != Source::FastPath)
         {
-            // Not understood, or a guess whose slots are missing: a corrected reading
-            // guessed as an intent with every slot it needs (the same intent, if there
-            // was a guess) will do ("set timr for 25 minits …": no duration before).
-            let incomplete = match clauses.as_slice() {
-                [only] if only.intent.is_unknown() => Some(None),
-                [only] if !complete(&only.intent) => Some(Some(only.intent.intent.clone())),
-                _ => None,
-            };
-            let incomplete = incomplete.as_ref().map(|guess| guess.as_deref());
-            if let Some((corrected, found)) = self.spelled_right(&normalized, incomplete) {
+            let guess = clauses[0].intent.clone();
+            if let Some((corrected, found)) = self.spelled_right(&normalized, &guess) {
                 normalized = corrected;
                 clauses = found;
             }
@@ -948,25 +940,22 @@ impl Brain {
 
     /// A sentence understood only once its typed slips are corrected ("set timr for 25
     /// minits"): the corrected text and what the grammar makes of it. Only the grammar
-    /// answers, as for pieces: a classifier would take a wrong correction too.
-    fn spelled_right(
-        &self,
-        normalized: &str,
-        incomplete: Option<Option<&str>>,
-    ) -> Option<(String, Vec<Clause>)> {
+    /// answers, as for pieces: a classifier would take a wrong correction too, unless
+    /// its guess at the reading has every slot its intent needs, and `guess` (what was
+    /// made of `normalized`) was nothing or that intent without them ("set timr for 25
+    /// minits …": no duration before).
+    fn spelled_right(&self, normalized: &str, guess: &Intent) -> Option<(String, Vec<Clause>)> {
+        let completes = |reading: &Intent| {
+            !catalogue::required_slots(&reading.intent).is_empty()
+                && complete(reading)
+                && (guess.is_unknown() || (guess.intent == reading.intent && !complete(guess)))
+        };
         spelling::misheard_reading(normalized)
             .into_iter()
             .chain(self.model.speller.readings(normalized))
             .find_map(|corrected| {
                 let parts = self.segment(&corrected, false);
-                let completed = match (parts.as_slice(), incomplete) {
-                    ([only], Some(guess)) => {
-                        guess.is_none_or(|intent| only.intent.intent == intent)
-                            && !catalogue::required_slots(&only.intent.intent).is_empty()
-                            && complete(&only.intent)
-                    }
-                    _ => false,
-                };
+                let completed = matches!(parts.as_slice(), [only] if completes(&only.intent));
                 (grammar_understood(&parts) || completed).then_some((corrected, parts))
             })
     }

@@ -409,15 +409,15 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
         }
         "holiday" => {
             // "diwali in 2027", "easter 2028": that year's.
-            let (raw, year) = match raw.rsplit_once(' ') {
+            let (name, year) = match raw.rsplit_once(' ') {
                 Some((name, y)) if y.len() == 4 && y.parse::<i32>().is_ok() => (
                     name.strip_suffix(" in").unwrap_or(name),
-                    y.parse::<i32>().ok(),
+                    super::dates::year(y),
                 ),
                 _ => (raw, None),
             };
-            slots.insert("holiday".into(), Value::from(super::dates::holiday(raw)?));
-            if let Some(year) = year.filter(|y| (1900..=2200).contains(y)) {
+            slots.insert("holiday".into(), Value::from(super::dates::holiday(name)?));
+            if let Some(year) = year {
                 slots.insert("year".into(), Value::from(year));
             }
         }
@@ -523,13 +523,16 @@ pub fn convert(group: &str, raw: &str, apps: &AppCatalog, slots: &mut Slots) -> 
 pub fn known_place_named(words: &[&str]) -> Option<String> {
     (0..words.len())
         .filter(|&i| matches!(words[i], "in" | "for" | "to" | "into" | "at"))
-        .find_map(|p| {
-            let after = &words[p + 1..];
-            (1..=after.len().min(4))
-                .rev()
-                .map(|n| after[..n].join(" "))
-                .find(|place| super::places::find(place).is_some())
-        })
+        .find_map(|p| known_place_at(&words[p + 1..], 4))
+}
+
+/// The longest run of up to `max` words at the start of `words` that names a place LUNA
+/// knows ("anchorage alaska tomorrow" → "anchorage alaska").
+fn known_place_at(words: &[&str], max: usize) -> Option<String> {
+    (1..=words.len().min(max))
+        .rev()
+        .map(|n| words[..n].join(" "))
+        .find(|place| super::places::find(place).is_some())
 }
 
 /// "monday at 8 am" → ("08:00", Some("monday")); "6 tomorrow morning" → ("06:00", Some("tomorrow")).
@@ -560,7 +563,7 @@ pub fn parse_when(raw: &str) -> Option<(String, Option<String>)> {
         )
     };
     let lead = kept.iter().take_while(|w| day_part(w)).count();
-    if lead > 0 && lead < kept.len() && kept[lead] != "this" {
+    if lead > 0 && lead < kept.len() {
         kept.rotate_left(lead);
     }
     while let Some(first) = kept.first() {
@@ -994,11 +997,7 @@ pub fn lenient(intent: &str, text: &str, apps: &AppCatalog) -> Option<Slots> {
                 {
                     continue;
                 }
-                let found = (1..=after.len().min(5))
-                    .rev()
-                    .map(|n| after[..n].join(" "))
-                    .find(|place| super::places::find(place).is_some());
-                match found {
+                match known_place_at(after, 5) {
                     Some(place) => {
                         slots.insert("location".into(), Value::from(place));
                         unplaced = false;

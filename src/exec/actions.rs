@@ -207,9 +207,7 @@ fn date_query(intent: &str, step: &Step, today: chrono::NaiveDate) -> StepResult
             None => return StepResult::failed(intent, "I don't know the next holiday."),
         },
         (Some(h), _) => {
-            let year = slot_u64(step, "year")
-                .and_then(|y| i32::try_from(y).ok())
-                .filter(|_| h != "next");
+            let year = slot_u64(step, "year").and_then(|y| i32::try_from(y).ok());
             let day = match year {
                 Some(y) => dates::holiday_in(h, y),
                 None => dates::holiday_date(h, today),
